@@ -1,0 +1,143 @@
+import { basename } from '../util/paths.js';
+
+export const KINDS = [
+  'model-weights',
+  'cuda-devel',
+  'cuda-runtime',
+  'toolchain',
+  'caches',
+  'python',
+  'docs',
+  'app',
+  'system',
+  'other',
+] as const;
+export type Kind = (typeof KINDS)[number];
+
+export interface KindContext {
+  /** The image's WORKDIR, root-relative ('' when unset or '/'). */
+  workdir: string;
+  /** Whether a layer index was written by a COPY/ADD step (true for all when history is unknown). */
+  isCopyLayer: (layer: number) => boolean;
+}
+
+const WEIGHT_EXT =
+  /\.(safetensors|pt|pth|ckpt|onnx|gguf|ggml|h5|hdf5|keras|tflite|joblib|pkl|pickle|npz|engine|plan|bin|pb)$/i;
+
+const CUDA_TOOLS = new Set([
+  'nvcc', 'ptxas', 'fatbinary', 'nvlink', 'cuobjdump', 'nvdisasm', 'cudafe++', 'cicc', 'nvprune', 'cu++filt',
+  'bin2c', 'nvprof', 'ncu', 'nsys', 'nv-nsight-cu-cli', 'cuda-gdb', 'cuda-gdbserver', 'compute-sanitizer',
+  'cuda-memcheck', 'nvvp', 'nsight', 'nsight-sys', 'ncu-ui', 'crt', 'nvcc.profile', 'cuda-install-samples-11.8.sh',
+]);
+
+const CUDA_DIR = /(^|\/)cuda(-[\d.]+)?\//;
+const CUDA_HEADER =
+  /^(cuda|cudnn|cublas|cufft|curand|cusolver|cusparse|nccl|npp|nvrtc|nvjpeg|cupti|nvToolsExt|nvml|nvperf|cufile|cudart|nvJitLink|nvfunctional|crt|sm_\d+|vector_|driver_|host_|device_|texture_|surface_|math_|builtin_)[^/]*\.(h|hpp)$/;
+const CUDA_STATIC = /^lib(cuda|cu|nv|npp|nccl|cudnn|cublas|cufft|curand|cusolver|cusparse|culibos|cudadevrt|metis)[^/]*\.a$/;
+const CUDA_SHARED =
+  /^lib(cuda|cudart|cublas|cublasLt|cufft|cufftw|curand|cusolver|cusolverMg|cusparse|cusparseLt|cudnn[^/]*|nccl|nvrtc[^/]*|nvJitLink|nvjpeg|npp[^/]*|nvToolsExt|nvblas|cupti|nvperf[^/]*|cufile[^/]*|nvidia-[^/]*|nvinfer[^/]*|nvonnxparser|nvparsers|nvptxcompiler[^/]*|torch_cuda[^/]*|c10_cuda|caffe2_nvrtc|cuinj64|accinj64|cutensor[^/]*|cudss|custatevec|cutensornet|nvshmem[^/]*|nvvm|nvrtc-builtins|nvoptix|nvcuvid|nvidia-encode|cusparseLt)(\.|-|_|$)[^/]*\.so(\.[\d.]+)?$/;
+const SHARED_LIB = /\.so(\.[\d.]+)?$/;
+
+const CUDA_DEVEL_APT =
+  /^(nvidia-cuda-toolkit[^ ]*|nvidia-cuda-dev|nvidia-profiler|nvidia-cuda-gdb|nvidia-visual-profiler|nvidia-nsight|nvidia-opencl-dev|nvidia-cuda-toolkit-doc|nvidia-openjdk-8-jre|libnvvm\d*|libcupti-dev|libcupti-doc|lib(cu|nv|npp|nccl|cudnn|cublas|cufft|curand|cusolver|cusparse|thrust|cub)[a-z0-9._+-]*-dev|cuda-(nvcc|toolkit|libraries-dev|command-line-tools|nsight|documentation|sanitizer|gdb|cupti-dev|nvprof|nvprune|nvdisasm|cuobjdump|cuxxfilt|nvml-dev|profiler-api|driver-dev|compiler|cudart-dev|nvrtc-dev|nvtx|nvvp|visual-tools|tools|samples|demo-suite|cccl|crt|nvvm)[a-z0-9._-]*)$/;
+const CUDA_DEVEL_PIP = /^(nvidia-cuda-nvcc[a-z0-9-]*|nvidia-cuda-cccl[a-z0-9-]*|nvidia-nvvm[a-z0-9-]*)$/;
+
+const TOOL_BINS = new Set([
+  'gcc', 'g++', 'c++', 'cc', 'cpp', 'gfortran', 'cc1', 'cc1plus', 'cc1obj', 'lto1', 'lto-wrapper', 'lto-dump',
+  'collect2', 'f951', 'as', 'ld', 'ld.bfd', 'ld.gold', 'gold', 'ar', 'ranlib', 'nm', 'objdump', 'objcopy', 'strip',
+  'readelf', 'size', 'strings', 'addr2line', 'c++filt', 'gprof', 'gprofng', 'elfedit', 'dwp', 'make', 'gmake',
+  'cmake', 'ctest', 'cpack', 'ccmake', 'ninja', 'meson', 'pkg-config', 'pkgconf', 'clang', 'clang++', 'lld',
+  'ld.lld', 'gcc-ar', 'gcc-nm', 'gcc-ranlib', 'gcov', 'gcov-dump', 'gcov-tool', 'autoconf', 'automake', 'libtool',
+  'libtoolize', 'm4', 'bison', 'flex', 'yacc',
+]);
+const TOOL_VERSIONED =
+  /^(([a-z0-9_]+-)+(linux|pc|unknown)-[a-z0-9_-]*-)?(gcc|g\+\+|cpp|gfortran|c\+\+|ld|as|ar|nm|ranlib|objdump|objcopy|strip|readelf|clang|clang\+\+|llvm-[a-z0-9-]+|gcc-ar|gcc-nm|gcc-ranlib|gcov[a-z-]*|lto-dump)(-\d+(\.\d+)*)?$/;
+const TOOLCHAIN_APT =
+  /^(gcc|g\+\+|cpp|gfortran|gcc-\d+|g\+\+-\d+|cpp-\d+|gfortran-\d+|gcc-\d+-[a-z0-9-]+|cpp-\d+-[a-z0-9-]+|g\+\+-\d+-[a-z0-9-]+|clang[a-z0-9.-]*|llvm[a-z0-9.-]*|lld[a-z0-9.-]*|libclang[a-z0-9.-]*|libllvm[a-z0-9.-]*|binutils[a-z0-9-]*|libbinutils|libctf0|libctf-nobfd0|libgprofng0|libsframe\d*|libasan\d+|libtsan\d+|liblsan\d+|libubsan\d+|libhwasan\d+|libitm\d+|libcc1-\d+|libisl\d+|libmpc\d+|libmpfr\d+|libquadmath\d+|libgfortran\d+|libobjc[a-z0-9-]*|cmake|cmake-data|make|make-guile|ninja-build|meson|pkgconf|pkgconf-bin|pkg-config|libpkgconf\d+|build-essential|dpkg-dev|libdpkg-perl|patch|autoconf|automake|autotools-dev|libtool|m4|bison|flex|libc-dev-bin|linux-libc-dev|rpcsvc-proto|lto-disabled-list|fakeroot|libfakeroot|librhash\d+|libjsoncpp\d+|python3-dev|python3\.\d+-dev|libpython3\.\d+-dev|python3-distutils|python3-lib2to3|[a-z0-9.+-]+-dev)$/;
+const TOOLCHAIN_PIP = /^(cmake|ninja|meson|meson-python|scikit-build|scikit-build-core|pybind11|cython)$/;
+const HEADER = /\.(h|hh|hpp|hxx|h\+\+|inc|tcc|cuh)$/;
+
+const CACHE =
+  /^(root|home\/[^/]+)\/\.(cache|npm|yarn|cargo\/registry|m2\/repository|gradle\/caches|conda\/pkgs)\/|(^|\/)(opt\/conda|[^/]*conda[^/]*)\/pkgs\/|^(var\/cache|var\/lib\/apt\/lists|tmp|var\/tmp|usr\/local\/share\/\.cache)\//;
+const DOCS =
+  /^usr\/(local\/)?share\/(man|info|doc|gtk-doc|help|doc-base)\/|^usr\/share\/locale\/(?!locale\.alias$)|^usr\/share\/i18n\/locales\/|^usr\/lib\/locale\/(?!C\.)/;
+const APP_DIRS = /^(app|srv|code|workspace|project|opt\/app|opt\/service|usr\/src\/app|home\/[^/]+\/app)\//;
+const HF_CACHE = /(^|\/)\.cache\/huggingface\/|(^|\/)huggingface\/hub\//;
+
+function managerOf(owner: string): string {
+  const i = owner.indexOf(':');
+  return i < 0 ? owner : owner.slice(0, i);
+}
+
+/**
+ * Assigns exactly one kind to a file (DESIGN.md "Kinds"): the first rule that matches, in the
+ * documented order. The owner view and the kind view are independent.
+ */
+export function classify(path: string, owner: string, layer: number, ctx: KindContext): Kind {
+  const base = basename(path);
+  const mgr = managerOf(owner);
+  const pkg = owner.slice(mgr.length + 1);
+  const inSite = path.includes('-packages/');
+
+  // 1. model weights
+  if (HF_CACHE.test(path)) return 'model-weights';
+  const w = WEIGHT_EXT.exec(base);
+  if (w) {
+    const ext = w[1]!.toLowerCase();
+    if (ext === 'bin') {
+      if (!/(^|\/)s?bin\//.test(path)) return 'model-weights';
+    } else if (ext === 'pb') {
+      if (!inSite) return 'model-weights';
+    } else return 'model-weights';
+  }
+
+  // 2. CUDA devel: compilers and tools, headers, static libs, profilers, samples, docs
+  if (mgr === 'apt' && CUDA_DEVEL_APT.test(pkg)) return 'cuda-devel';
+  if (mgr === 'pip' && CUDA_DEVEL_PIP.test(pkg)) return 'cuda-devel';
+  if (CUDA_TOOLS.has(base) && (/(^|\/)bin\//.test(path) || CUDA_DIR.test(path))) return 'cuda-devel';
+  if (CUDA_DIR.test(path) && /\/(include|samples|doc|docs|extras|nsight[^/]*|libnvvp|nvvm|compute-sanitizer|tools|src|bin)\//.test(path)) {
+    return 'cuda-devel';
+  }
+  if (/(^|\/)nvidia\/[^/]+\/include\//.test(path)) return 'cuda-devel';
+  if (CUDA_HEADER.test(base) || base.endsWith('.cuh') || /\/include\/(thrust|cub|cuda|crt|cooperative_groups|nv)\//.test(path)) {
+    return 'cuda-devel';
+  }
+  if (CUDA_STATIC.test(base) || (CUDA_DIR.test(path) && base.endsWith('.a'))) return 'cuda-devel';
+
+  // 3. CUDA runtime: shared libraries wherever they live
+  if (SHARED_LIB.test(base)) {
+    if (CUDA_SHARED.test(base)) return 'cuda-runtime';
+    if (/(^|\/)nvidia\/[^/]+\/lib\//.test(path)) return 'cuda-runtime';
+    if (CUDA_DIR.test(path) && /\/(lib|lib64|targets\/[^/]+\/lib)\//.test(path)) return 'cuda-runtime';
+  }
+
+  // 4. toolchain: compilers and build tools, headers, static libraries, -dev / build-essential packages
+  if (TOOL_BINS.has(base) || TOOL_VERSIONED.test(base)) {
+    if (/(^|\/)(s?bin|libexec\/gcc\/[^/]+\/[^/]+)\//.test(path) || /^usr\/lib\/gcc\//.test(path)) return 'toolchain';
+  }
+  if (/^usr\/(local\/)?include\//.test(path) || /^usr\/(lib|libexec)\/gcc(-cross)?\//.test(path) || /^usr\/lib\/llvm-[^/]+\//.test(path)) {
+    return 'toolchain';
+  }
+  if (HEADER.test(base) || base.endsWith('.a')) return 'toolchain';
+  if (mgr === 'apt' && TOOLCHAIN_APT.test(pkg)) return 'toolchain';
+  if (mgr === 'pip' && TOOLCHAIN_PIP.test(pkg)) return 'toolchain';
+
+  // 5. caches
+  if (CACHE.test(path)) return 'caches';
+  if (owner === 'unowned' && path.includes('__pycache__/')) return 'caches';
+
+  // 6. python
+  if (mgr === 'pip' || inSite) return 'python';
+
+  // 7. docs
+  if (DOCS.test(path)) return 'docs';
+
+  // 8. app: files the image's own COPY/ADD steps put under WORKDIR or /app-like dirs
+  if (owner === 'unowned' && ctx.isCopyLayer(layer)) {
+    if ((ctx.workdir !== '' && (path.startsWith(`${ctx.workdir}/`) || path === ctx.workdir)) || APP_DIRS.test(path)) return 'app';
+  }
+
+  // 9. system: other files of OS packages
+  if (mgr === 'apt' || mgr === 'apk' || mgr === 'conda') return 'system';
+  return 'other';
+}

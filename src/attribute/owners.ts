@@ -1,0 +1,217 @@
+import type { MergedFs, VisibleFile } from '../fs/filesystem.js';
+import { basename, dirname, joinRel, normalizeEntryPath } from '../util/paths.js';
+import {
+  normalizeDistName,
+  parseApkInstalled,
+  parseCsv,
+  parseDistDirName,
+  parseDpkgStatus,
+  parseStanzas,
+} from './parsers.js';
+
+export const UNOWNED = 'unowned';
+
+export interface PackageRecord {
+  owner: string;
+  manager: 'pip' | 'apt' | 'conda' | 'apk';
+  name: string;
+  version?: string;
+  /** dpkg's Installed-Size in KiB (approximate), when known. */
+  installedSizeKiB?: number;
+  /** Where the package database says it lives (dist-info dir, conda-meta file, …). */
+  location?: string;
+}
+
+export interface OwnerAssignment {
+  /** Owner per visible file, parallel to the `files` array given. */
+  owners: string[];
+  packages: Map<string, PackageRecord>;
+  warnings: string[];
+}
+
+const SITE_RE = /(^|\/)(site|dist)-packages\//;
+
+/**
+ * Assigns every visible file exactly one owner (DESIGN.md "Owners"), first claim wins in this order:
+ * pip (RECORD, installed-files.txt), conda-meta, dpkg (status + info/*.list, distroless status.d),
+ * apk; then `.pyc` files follow their `.py`, and files left unowned inside site-/dist-packages follow
+ * the single owner of the nearest enclosing package directory (namespace dirs such as `nvidia/`,
+ * auditwheel's `*.libs/`). The rest is `unowned`.
+ */
+export function assignOwners(fs: MergedFs, files: VisibleFile[]): OwnerAssignment {
+  const owners: string[] = new Array<string>(files.length);
+  const index = new Map<string, number>();
+  files.forEach((f, i) => index.set(f.path, i));
+  const packages = new Map<string, PackageRecord>();
+  const warnings: string[] = [];
+
+  const claim = (path: string, owner: string): void => {
+    let i = index.get(path);
+    if (i === undefined) {
+      const c = fs.canonical(path);
+      if (c !== undefined) i = index.get(c);
+    }
+    if (i !== undefined && owners[i] === undefined) owners[i] = owner;
+  };
+  const addPackage = (p: PackageRecord): void => {
+    if (!packages.has(p.owner)) packages.set(p.owner, p);
+  };
+
+  // pip: RECORD paths are relative to the directory containing .dist-info; installed-files.txt to the egg-info dir.
+  for (const f of files) {
+    const body = f.node.body;
+    if (!body) continue;
+    const isRecord = f.path.endsWith('.dist-info/RECORD');
+    const isInstalled = f.path.endsWith('.egg-info/installed-files.txt');
+    if (!isRecord && !isInstalled) continue;
+    const infoDir = dirname(f.path);
+    const dist = parseDistDirName(basename(infoDir));
+    if (!dist) continue;
+    const owner = `pip:${dist.name}`;
+    addPackage({ owner, manager: 'pip', name: dist.name, ...(dist.version ? { version: dist.version } : {}), location: infoDir });
+    if (isRecord) {
+      const base = dirname(infoDir);
+      for (const row of parseCsv(body.toString('utf8'))) {
+        const p = row[0];
+        if (!p) continue;
+        claim(p.startsWith('/') ? normalizeEntryPath(p.replace(/\\/g, '/')) : joinRel(base, p.replace(/\\/g, '/')), owner);
+      }
+      claim(f.path, owner);
+    } else {
+      for (const line of body.toString('utf8').split(/\r?\n/)) {
+        const p = line.trim();
+        if (!p) continue;
+        claim(p.startsWith('/') ? normalizeEntryPath(p) : joinRel(infoDir, p), owner);
+      }
+      claim(f.path, owner);
+    }
+  }
+
+  // conda: conda-meta/<name>-<ver>-<build>.json lists files relative to the environment prefix.
+  for (const f of files) {
+    if (!f.node.body || !f.path.endsWith('.json') || basename(dirname(f.path)) !== 'conda-meta') continue;
+    let meta: { name?: string; version?: string; files?: string[] };
+    try {
+      meta = JSON.parse(f.node.body.toString('utf8')) as typeof meta;
+    } catch {
+      warnings.push(`${f.path}: invalid JSON, conda package ignored`);
+      continue;
+    }
+    if (!meta.name || !Array.isArray(meta.files)) continue;
+    const owner = `conda:${meta.name}`;
+    addPackage({ owner, manager: 'conda', name: meta.name, ...(meta.version ? { version: meta.version } : {}), location: f.path });
+    const prefix = dirname(dirname(f.path));
+    for (const p of meta.files) if (typeof p === 'string') claim(joinRel(prefix, p), owner);
+    claim(f.path, owner);
+  }
+
+  // dpkg: status + info/<pkg>[:<arch>].list
+  const status = fs.body('var/lib/dpkg/status');
+  if (status) {
+    for (const pkg of parseDpkgStatus(status.toString('utf8'))) {
+      const owner = `apt:${pkg.name}`;
+      addPackage({
+        owner,
+        manager: 'apt',
+        name: pkg.name,
+        ...(pkg.version ? { version: pkg.version } : {}),
+        ...(pkg.installedSizeKiB !== undefined ? { installedSizeKiB: pkg.installedSizeKiB } : {}),
+      });
+      const list =
+        (pkg.arch ? fs.body(`var/lib/dpkg/info/${pkg.name}:${pkg.arch}.list`) : undefined) ??
+        fs.body(`var/lib/dpkg/info/${pkg.name}.list`);
+      if (!list) continue;
+      for (const line of list.toString('utf8').split('\n')) {
+        if (line.length > 1) claim(normalizeEntryPath(line), owner);
+      }
+    }
+  }
+  // distroless: status.d/<name> stanza + status.d/<name>.md5sums as the file list.
+  for (const f of files) {
+    if (!f.node.body || !f.path.startsWith('var/lib/dpkg/status.d/') || f.path.endsWith('.md5sums')) continue;
+    for (const s of parseStanzas(f.node.body.toString('utf8'))) {
+      const name = s.get('Package');
+      if (!name) continue;
+      const owner = `apt:${name}`;
+      const size = s.get('Installed-Size');
+      addPackage({
+        owner,
+        manager: 'apt',
+        name,
+        ...(s.get('Version') ? { version: s.get('Version')! } : {}),
+        ...(size && /^\d+$/.test(size) ? { installedSizeKiB: Number(size) } : {}),
+      });
+      const sums = fs.body(`${f.path}.md5sums`) ?? fs.body(`var/lib/dpkg/status.d/${name}.md5sums`);
+      if (!sums) continue;
+      for (const line of sums.toString('utf8').split('\n')) {
+        const m = /^[0-9a-f]{32}\s+(.+)$/.exec(line.trim());
+        if (m) claim(normalizeEntryPath(m[1]!), owner);
+      }
+    }
+  }
+
+  // apk
+  const apk = fs.body('lib/apk/db/installed');
+  if (apk) {
+    for (const pkg of parseApkInstalled(apk.toString('utf8'))) {
+      const owner = `apk:${pkg.name}`;
+      addPackage({ owner, manager: 'apk', name: pkg.name, ...(pkg.version ? { version: pkg.version } : {}) });
+      for (const p of pkg.files) claim(normalizeEntryPath(p), owner);
+    }
+  }
+
+  // .pyc files follow their source: dir/__pycache__/mod.cpython-311.pyc → dir/mod.py; legacy mod.pyc → mod.py
+  files.forEach((f, i) => {
+    if (owners[i] !== undefined || !f.path.endsWith('.pyc')) return;
+    const m = /^(.*?)\/?__pycache__\/([^/.]+)\.[^/]*pyc$/.exec(f.path);
+    const src = m ? `${m[1] ? `${m[1]}/` : ''}${m[2]}.py` : f.path.slice(0, -1);
+    const j = index.get(src);
+    if (j !== undefined && owners[j] !== undefined) owners[i] = owners[j]!;
+  });
+
+  // Site-packages directories owned by a single distribution adopt their unlisted files.
+  const dirOwners = new Map<string, string | null>(); // null = several owners
+  files.forEach((f, i) => {
+    const o = owners[i];
+    if (o === undefined || !SITE_RE.test(f.path)) return;
+    for (const d of packageDirs(f.path)) {
+      const prev = dirOwners.get(d);
+      if (prev === undefined) dirOwners.set(d, o);
+      else if (prev !== o) dirOwners.set(d, null);
+    }
+  });
+  const byDistName = new Map<string, string>();
+  for (const p of packages.values()) if (p.manager === 'pip') byDistName.set(p.name, p.owner);
+  files.forEach((f, i) => {
+    if (owners[i] !== undefined || !SITE_RE.test(f.path)) return;
+    for (const d of packageDirs(f.path).reverse()) {
+      let o = dirOwners.get(d);
+      if (o === undefined && d.endsWith('.libs')) {
+        const stem = basename(d).slice(0, -'.libs'.length);
+        o = dirOwners.get(`${dirname(d)}/${stem}`) ?? byDistName.get(normalizeDistName(stem));
+      }
+      if (o === null) break;
+      if (o !== undefined) {
+        owners[i] = o;
+        break;
+      }
+    }
+  });
+
+  for (let i = 0; i < owners.length; i++) if (owners[i] === undefined) owners[i] = UNOWNED;
+  return { owners, packages, warnings };
+}
+
+/** The directories between a site-packages root and the file, shallowest first (root excluded). */
+function packageDirs(path: string): string[] {
+  const m = SITE_RE.exec(path);
+  if (!m) return [];
+  const rootEnd = m.index + m[0].length;
+  const out: string[] = [];
+  let i = path.indexOf('/', rootEnd);
+  while (i >= 0) {
+    out.push(path.slice(0, i));
+    i = path.indexOf('/', i + 1);
+  }
+  return out;
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { analyze, type Analysis, toolVersion } from './analysis.js';
+import { wantsBody } from './attribute/metadata.js';
+import { EXIT_INPUT, ImgscopeError, withContext } from './errors.js';
+import { loadImage } from './image/load.js';
+import { parsePlatform } from './image/platform.js';
+import { renderAnalysisMarkdown, renderAnalysisTable } from './render/analyze.js';
+import { writeFileAtomic } from './util/atomic.js';
+import { runCleanups } from './util/cleanup.js';
+
+type Format = 'table' | 'markdown' | 'json';
+
+interface AnalyzeOptions {
+  format: Format;
+  output?: string;
+  platform?: string;
+  pull?: boolean;
+  quiet?: boolean;
+  top: string;
+  verify?: boolean;
+}
+
+function progress(quiet: boolean | undefined): ((msg: string) => void) | undefined {
+  if (quiet || !process.stderr.isTTY) return undefined;
+  return (msg) => process.stderr.write(`\r\x1b[K${msg.slice(0, (process.stderr.columns ?? 100) - 1)}`);
+}
+
+export async function analyzeRef(ref: string, opts: { platform?: string; pull?: boolean; verify?: boolean; onProgress?: (m: string) => void }): Promise<Analysis> {
+  try {
+    const img = await loadImage(ref, {
+      capture: wantsBody,
+      ...(opts.platform ? { platform: parsePlatform(opts.platform) } : {}),
+      pull: !!opts.pull,
+      verifyLayers: !!opts.verify,
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    return analyze(img);
+  } catch (err) {
+    throw withContext(ref, err);
+  }
+}
+
+async function emit(text: string, output: string | undefined): Promise<void> {
+  if (output) await writeFileAtomic(output, text);
+  else process.stdout.write(text);
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('imgscope')
+    .description('Why is this container image so big, what does it cost at start-up, and what to cut')
+    .version(toolVersion())
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('analyze')
+    .description('attribute every byte of an image to owners (pip/apt/conda/apk) and kinds, per layer')
+    .argument('<ref...>', 'docker-archive:PATH[:TAG] | oci:DIR[:TAG] | oci-archive:PATH[:TAG] | docker-daemon:NAME | PATH | NAME')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'markdown', 'json']).default('table'))
+    .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')
+    .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform index (default: this host)')
+    .option('--pull', 'pull the image through the daemon when it is missing')
+    .option('--verify', 'also verify digests of uncompressed layers (reads them in full)')
+    .option('--top <n>', 'owners to list in table/markdown output', '15')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (refs: string[], o: AnalyzeOptions) => {
+      const onProgress = progress(o.quiet);
+      const results: Analysis[] = [];
+      for (const ref of refs) results.push(await analyzeRef(ref, { ...o, ...(onProgress ? { onProgress } : {}) }));
+      if (onProgress) process.stderr.write('\r\x1b[K');
+      const top = Math.max(1, Number.parseInt(o.top, 10) || 15);
+      let text: string;
+      if (o.format === 'json') text = JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n';
+      else if (o.format === 'markdown') text = results.map((a) => renderAnalysisMarkdown(a, top)).join('\n');
+      else text = results.map((a) => renderAnalysisTable(a, top)).join('\n');
+      await emit(text, o.output);
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return EXIT_INPUT; // commander already printed the one-line usage error
+    }
+    if (err instanceof ImgscopeError) {
+      process.stderr.write(`imgscope: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`imgscope: ${msg.split('\n')[0]}\n`);
+    return EXIT_INPUT;
+  } finally {
+    await runCleanups();
+  }
+}
+
+const isMain = process.argv[1] && import.meta.url === new URL(`file://${(await import('node:fs')).realpathSync(process.argv[1])}`).href;
+if (isMain) {
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}

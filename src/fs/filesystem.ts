@@ -1,0 +1,361 @@
+import { basename, dirname } from '../util/paths.js';
+import type { EntryType, LayerWalk } from '../walk/types.js';
+
+interface Inode {
+  layer: number;
+  size: number;
+  refs: number;
+  /** The node that created the content (preferred holder of the bytes when several links stay). */
+  primary: FsNode;
+  charged: boolean;
+}
+
+export interface FsNode {
+  name: string;
+  type: EntryType;
+  /** Index of the layer that last wrote this path. */
+  layer: number;
+  inode?: Inode;
+  link?: string;
+  body?: Buffer;
+  children?: Map<string, FsNode>;
+  /** dive-style occurrence stats for this path: cumulative size, smallest size, occurrences. */
+  cum: number;
+  min: number;
+  n: number;
+}
+
+export interface LayerFsStats {
+  /** Bytes still visible in the final filesystem among those this layer added. */
+  visibleBytes: number;
+  /** Bytes this layer added that are hidden later (overwritten or whited out): reclaimable. */
+  wasteBytes: number;
+  /** Regular files (and hardlinks) in this layer that are still visible. */
+  visibleFiles: number;
+  whiteouts: number;
+}
+
+export interface WastedPath {
+  path: string;
+  bytes: number;
+  /** Layer that added the bytes. */
+  addedIn: number;
+  /** Layer that hid them. */
+  hiddenIn: number;
+  how: 'overwritten' | 'deleted';
+}
+
+export interface VisibleFile {
+  path: string;
+  node: FsNode;
+  /** Bytes charged to this path: the inode's size for the one path that holds it, 0 for other links. */
+  bytes: number;
+}
+
+const TOP_WASTE = 25;
+const MAX_LINK_HOPS = 40;
+
+function newNode(name: string, type: EntryType, layer: number): FsNode {
+  return { name, type, layer, cum: 0, min: -1, n: 0 };
+}
+
+/**
+ * The final filesystem of an image, built by applying layers in order (FORMATS.md §7): whiteouts and
+ * opaque directories per the OCI rules, hardlinks sharing one inode (bytes counted once), and every
+ * hidden byte charged once, as waste, to the layer that added it.
+ *
+ * It also keeps dive's efficiency score (dive filetree/efficiency.go), for familiarity:
+ *   efficiency = Σ_paths min_i s(p,i) / Σ_paths Σ_i s(p,i)
+ * over every non-directory path p and each of its occurrences i across layers, where a whiteout
+ * occurrence has size 0 when it hides a file and the hidden subtree's bytes when it hides a directory;
+ * dive's wasted bytes = Σ_i s(p,i) over paths that occur more than once (the kept copy included, dive
+ * issue #684). A path deleted and re-created later starts a new record here.
+ */
+export class MergedFs {
+  readonly root: FsNode = { ...newNode('', 'dir', -1), children: new Map() };
+  readonly layers: LayerFsStats[] = [];
+  readonly topWaste: WastedPath[] = [];
+  orphanHardlinks = 0;
+  private diveMin = 0;
+  private diveCum = 0;
+  private diveWaste = 0;
+  private finished = false;
+
+  applyLayer(walk: LayerWalk): void {
+    const L = this.layers.length;
+    const stats: LayerFsStats = { visibleBytes: 0, wasteBytes: 0, visibleFiles: 0, whiteouts: 0 };
+    this.layers.push(stats);
+    const entries = walk.entries;
+    // Opaque markers apply before the layer's other entries in that directory, wherever they stand.
+    for (const e of entries) {
+      if (!e.path.endsWith('.wh..wh..opq') || basename(e.path) !== '.wh..wh..opq') continue;
+      stats.whiteouts++;
+      const dir = this.lookup(dirname(e.path), true);
+      if (!dir?.children) continue;
+      const dpath = dirname(e.path);
+      for (const child of [...dir.children.values()]) {
+        if (child.layer < L) this.remove(dir, child, join(dpath, child.name), L, 'deleted');
+      }
+    }
+    for (const e of entries) {
+      if (e.path === '') continue; // the root directory entry
+      const name = basename(e.path);
+      if (name.startsWith('.wh.')) {
+        if (name === '.wh..wh..opq') continue;
+        stats.whiteouts++;
+        const dpath = dirname(e.path);
+        const parent = this.lookup(dpath, true);
+        const targetName = name.slice(4);
+        const target = parent?.children?.get(targetName);
+        if (!parent || !target || target.layer >= L) continue;
+        const hidden = target.type === 'dir' ? this.subtreeBytes(target) : 0;
+        this.occur(target, hidden);
+        this.remove(parent, target, join(dpath, targetName), L, 'deleted');
+        continue;
+      }
+      const parent = this.ensureDir(dirname(e.path), L);
+      const existing = parent.children!.get(name);
+      if (existing && existing.type === 'dir' && e.type === 'dir') {
+        existing.layer = L; // directory over directory: attributes only
+        continue;
+      }
+      const node = newNode(name, e.type, L);
+      if (existing) {
+        node.cum = existing.cum;
+        node.min = existing.min;
+        node.n = existing.n;
+        existing.n = 0; // its occurrences move to the new node
+        this.remove(parent, existing, join(dirname(e.path), name), L, 'overwritten');
+      }
+      if (e.type === 'dir') {
+        node.children = new Map();
+      } else if (e.type === 'file' || (e.type === 'hardlink' && e.size > 0)) {
+        node.inode = { layer: L, size: e.size, refs: 1, primary: node, charged: false };
+      } else if (e.type === 'hardlink') {
+        const target = e.link !== undefined ? this.lookup(e.link, false) : undefined;
+        if (target?.inode) {
+          node.inode = target.inode;
+          target.inode.refs++;
+        } else {
+          this.orphanHardlinks++;
+        }
+      } else if (e.type === 'symlink') {
+        node.link = e.link ?? '';
+      }
+      if (e.body) node.body = e.body;
+      if (e.type !== 'dir') this.occur(node, e.type === 'file' ? e.size : e.type === 'hardlink' ? e.size : 0);
+      parent.children!.set(name, node);
+    }
+  }
+
+  private occur(node: FsNode, size: number): void {
+    node.cum += size;
+    node.min = node.min < 0 || size < node.min ? size : node.min;
+    node.n++;
+  }
+
+  private flushDive(node: FsNode): void {
+    if (node.n === 0) return;
+    this.diveMin += node.min;
+    this.diveCum += node.cum;
+    if (node.n >= 2) this.diveWaste += node.cum;
+    node.n = 0;
+  }
+
+  private subtreeBytes(node: FsNode): number {
+    let total = 0;
+    const seen = new Set<Inode>();
+    const visit = (n: FsNode): void => {
+      if (n.inode && !seen.has(n.inode)) {
+        seen.add(n.inode);
+        total += n.inode.size;
+      }
+      if (n.children) for (const c of n.children.values()) visit(c);
+    };
+    visit(node);
+    return total;
+  }
+
+  /** Detaches `node` (and its subtree); content whose last link goes is waste of the layer that added it. */
+  private remove(parent: FsNode, node: FsNode, path: string, hiddenIn: number, how: WastedPath['how']): void {
+    parent.children!.delete(node.name);
+    const visit = (n: FsNode, p: string): void => {
+      this.flushDive(n);
+      const ino = n.inode;
+      if (ino) {
+        ino.refs--;
+        if (ino.refs === 0) {
+          this.layers[ino.layer]!.wasteBytes += ino.size;
+          if (ino.size > 0) this.noteWaste({ path: p, bytes: ino.size, addedIn: ino.layer, hiddenIn, how });
+        }
+      }
+      n.body = undefined;
+      if (n.children) for (const c of n.children.values()) visit(c, join(p, c.name));
+    };
+    visit(node, path);
+  }
+
+  private noteWaste(w: WastedPath): void {
+    const t = this.topWaste;
+    if (t.length >= TOP_WASTE && w.bytes <= t[t.length - 1]!.bytes) return;
+    let i = t.length;
+    while (i > 0 && t[i - 1]!.bytes < w.bytes) i--;
+    t.splice(i, 0, w);
+    if (t.length > TOP_WASTE) t.pop();
+  }
+
+  /** Creates (or finds) the directory at `path`, following symlinked parents inside the image root. */
+  private ensureDir(path: string, layer: number): FsNode {
+    let cur = this.root;
+    if (path === '') return cur;
+    let curPath = '';
+    for (const part of path.split('/')) {
+      let child = cur.children!.get(part);
+      const childPath = join(curPath, part);
+      if (child && child.type === 'symlink') {
+        const resolved = this.lookup(childPath, true);
+        if (resolved?.children) {
+          cur = resolved;
+          curPath = this.pathOf(resolved) ?? childPath;
+          continue;
+        }
+      }
+      if (!child || !child.children) {
+        if (child) this.remove(cur, child, childPath, layer, 'overwritten');
+        child = { ...newNode(part, 'dir', layer), children: new Map() };
+        cur.children!.set(part, child);
+      }
+      cur = child;
+      curPath = childPath;
+    }
+    return cur;
+  }
+
+  private readonly parents = new WeakMap<FsNode, string>();
+
+  private pathOf(node: FsNode): string | undefined {
+    return this.parents.get(node);
+  }
+
+  /**
+   * Finds the node at `path`, following symlinks in intermediate components (and in the last one when
+   * `followLast`), always inside the image root: `..` and absolute targets never leave it.
+   */
+  lookup(path: string, followLast: boolean): FsNode | undefined {
+    let hops = 0;
+    const resolveFrom = (parts: string[]): FsNode | undefined => {
+      const stack: FsNode[] = [this.root];
+      const names: string[] = [];
+      const queue = [...parts];
+      while (queue.length) {
+        const part = queue.shift()!;
+        if (part === '' || part === '.') continue;
+        if (part === '..') {
+          if (stack.length > 1) {
+            stack.pop();
+            names.pop();
+          }
+          continue;
+        }
+        const cur = stack[stack.length - 1]!;
+        const child = cur.children?.get(part);
+        if (!child) return undefined;
+        const isLast = queue.length === 0;
+        if (child.type === 'symlink' && (!isLast || followLast)) {
+          if (++hops > MAX_LINK_HOPS) return undefined;
+          const target = child.link ?? '';
+          if (target.startsWith('/')) {
+            stack.length = 1;
+            names.length = 0;
+          }
+          queue.unshift(...target.split('/'));
+          continue;
+        }
+        stack.push(child);
+        names.push(part);
+        if (isLast) this.parents.set(child, names.join('/'));
+      }
+      const last = stack[stack.length - 1]!;
+      if (last !== this.root) this.parents.set(last, names.join('/'));
+      return last;
+    };
+    return resolveFrom(path.split('/'));
+  }
+
+  /** The canonical path of `path` (symlinks in directory components resolved), or undefined if absent. */
+  canonical(path: string): string | undefined {
+    const dir = dirname(path);
+    if (dir === '') return this.root.children?.has(path) ? path : undefined;
+    const d = this.lookup(dir, true);
+    if (!d?.children?.has(basename(path))) return undefined;
+    const dp = d === this.root ? '' : this.parents.get(d);
+    return dp === undefined ? undefined : join(dp, basename(path));
+  }
+
+  /** Settles byte charges (one path per inode) and dive's score. Call once, after the last layer. */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    const files: FsNode[] = [];
+    const visit = (n: FsNode): void => {
+      if (n.children) for (const c of n.children.values()) visit(c);
+      else if (n.inode) files.push(n);
+      if (n.type !== 'dir') this.flushDive(n);
+    };
+    visit(this.root);
+    // Primary links first, then any surviving link of an inode whose primary was removed.
+    for (const pass of [true, false]) {
+      for (const n of files) {
+        const ino = n.inode!;
+        if (ino.charged || (pass && ino.primary !== n)) continue;
+        ino.charged = true;
+        this.chargedTo.set(n, ino.size);
+        const st = this.layers[ino.layer]!;
+        st.visibleBytes += ino.size;
+      }
+    }
+    for (const n of files) this.layers[n.layer]!.visibleFiles++;
+  }
+
+  private readonly chargedTo = new Map<FsNode, number>();
+
+  /** Every visible non-directory path, with the bytes charged to it (call after finish()). */
+  *visible(): Generator<VisibleFile> {
+    const stack: Array<[FsNode, string]> = [[this.root, '']];
+    while (stack.length) {
+      const [n, p] = stack.pop()!;
+      if (n.children) {
+        const kids = [...n.children.values()];
+        for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i]!, join(p, kids[i]!.name)]);
+        continue;
+      }
+      yield { path: p, node: n, bytes: this.chargedTo.get(n) ?? 0 };
+    }
+  }
+
+  get finalBytes(): number {
+    return this.layers.reduce((a, l) => a + l.visibleBytes, 0);
+  }
+
+  get wasteBytes(): number {
+    return this.layers.reduce((a, l) => a + l.wasteBytes, 0);
+  }
+
+  /** dive's efficiency score (1 when nothing is duplicated or removed). */
+  get efficiency(): number {
+    return this.diveCum === 0 ? 1 : this.diveMin / this.diveCum;
+  }
+
+  get diveWastedBytes(): number {
+    return this.diveWaste;
+  }
+
+  /** Body of a captured metadata file visible at `path`. */
+  body(path: string): Buffer | undefined {
+    return this.lookup(path, true)?.body;
+  }
+}
+
+function join(a: string, b: string): string {
+  return a === '' ? b : `${a}/${b}`;
+}

@@ -1,0 +1,310 @@
+import { inputError, withContext } from '../errors.js';
+import { basename } from '../util/paths.js';
+import type { WalkOptions } from '../walk/types.js';
+import type { ArchiveFiles } from './archive.js';
+import { compressionFromMediaType } from './compression.js';
+import { isDigest, sha256, verifyBytes } from './digest.js';
+import { formatPlatform, hostPlatform, isAttestation, platformMatches } from './platform.js';
+import {
+  type Descriptor,
+  type ImageConfigJson,
+  LAYER_MEDIA_TYPES,
+  type LoadedImage,
+  type LoadedLayer,
+  type LoadOptions,
+  MT,
+} from './types.js';
+
+function parseJson<T>(what: string, buf: Buffer): T {
+  try {
+    return JSON.parse(buf.toString('utf8')) as T;
+  } catch (err) {
+    throw inputError(`${what}: invalid JSON: ${(err as Error).message}`, err);
+  }
+}
+
+function blobPath(digest: string): string {
+  const [alg, hex] = digest.split(':');
+  return `blobs/${alg}/${hex}`;
+}
+
+function walkOpts(opts: LoadOptions): WalkOptions {
+  return opts.capture ? { capture: opts.capture } : {};
+}
+
+function checkConfig(where: string, config: ImageConfigJson): void {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw inputError(`${where}: image config is not a JSON object`);
+  }
+  if (!config.rootfs || !Array.isArray(config.rootfs.diff_ids)) {
+    throw inputError(`${where}: not an image config (no rootfs.diff_ids)`);
+  }
+}
+
+function checkPlatform(where: string, config: ImageConfigJson, opts: LoadOptions): void {
+  if (!opts.platform) return;
+  const have = { os: config.os ?? '', architecture: config.architecture ?? '', variant: config.variant };
+  if (!platformMatches(opts.platform, have)) {
+    throw inputError(`${where}: unknown platform ${formatPlatform(opts.platform)}: the image is ${formatPlatform(have)}`);
+  }
+}
+
+interface DockerManifestItem {
+  Config: string;
+  RepoTags?: string[] | null;
+  Layers: string[];
+  LayerSources?: Record<string, Descriptor>;
+}
+
+/** Normalizes a docker reference for tag matching: drops docker.io/ and library/, adds :latest. */
+export function normalizeTag(ref: string): string {
+  let r = ref.replace(/^docker\.io\//, '').replace(/^library\//, '');
+  const lastSlash = r.lastIndexOf('/');
+  if (!r.includes('@') && r.indexOf(':', lastSlash + 1) < 0) r += ':latest';
+  return r;
+}
+
+/**
+ * A `docker save` archive: the legacy layout (manifest.json + `<id>/layer.tar`) and the one Docker 25+
+ * writes (manifest.json pointing into `blobs/sha256/`, also an OCI layout). manifest.json is read first;
+ * without it, index.json makes it an OCI layout.
+ */
+export async function loadDockerArchive(
+  files: ArchiveFiles,
+  reference: string,
+  transport: LoadedImage['transport'],
+  tag: string | undefined,
+  opts: LoadOptions,
+): Promise<LoadedImage> {
+  const where = files.describe;
+  const manifestBuf = files.readSmall('manifest.json');
+  if (!manifestBuf) {
+    if (files.has('index.json')) return loadOciLayout(files, reference, transport, tag, opts);
+    throw inputError(`${where}: not an image archive: no manifest.json or index.json`);
+  }
+  const items = parseJson<DockerManifestItem[]>(`${where}: manifest.json`, manifestBuf);
+  if (!Array.isArray(items) || items.length === 0) {
+    if (files.has('index.json')) return loadOciLayout(files, reference, transport, tag, opts);
+    throw inputError(`${where}: manifest.json lists no images`);
+  }
+  let item: DockerManifestItem | undefined;
+  if (tag) {
+    const want = normalizeTag(tag);
+    item = items.find((i) => (i.RepoTags ?? []).some((t) => normalizeTag(t) === want));
+    if (!item) {
+      const all = items.flatMap((i) => i.RepoTags ?? []).join(', ') || 'none';
+      throw inputError(`${where}: no image tagged '${tag}' in the archive (tags: ${all})`);
+    }
+  } else if (items.length === 1) {
+    item = items[0];
+  } else {
+    const all = items.map((i) => (i.RepoTags ?? [])[0] ?? i.Config).join(', ');
+    throw inputError(`${where}: the archive holds ${items.length} images (${all}); name one as docker-archive:PATH:TAG`);
+  }
+  if (!item || typeof item.Config !== 'string' || !Array.isArray(item.Layers)) {
+    throw inputError(`${where}: manifest.json entry has no Config or Layers`);
+  }
+  const configBuf = files.readSmall(item.Config);
+  if (!configBuf) throw inputError(`${where}: missing config ${item.Config}`);
+  const hex = basename(item.Config).replace(/\.json$/, '');
+  const configDigest = /^[a-f0-9]{64}$/.test(hex) ? `sha256:${hex}` : sha256(configBuf);
+  verifyBytes(`${where}: config ${item.Config}`, configBuf, configDigest);
+  const config = parseJson<ImageConfigJson>(`${where}: config ${item.Config}`, configBuf);
+  checkConfig(`${where}: config ${item.Config}`, config);
+  checkPlatform(where, config, opts);
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  if (diffIds.length !== item.Layers.length) {
+    throw inputError(`${where}: manifest.json lists ${item.Layers.length} layers but the config has ${diffIds.length} diff_ids`);
+  }
+  const layers: LoadedLayer[] = [];
+  for (let i = 0; i < item.Layers.length; i++) {
+    const name = item.Layers[i]!;
+    const diffId = diffIds[i];
+    const src = diffId ? item.LayerSources?.[diffId] : undefined;
+    const blobHex = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name)?.[1];
+    const digest = src?.digest ?? (blobHex ? `sha256:${blobHex}` : undefined);
+    opts.onProgress?.(`layer ${i + 1}/${item.Layers.length}: ${name}`);
+    let w;
+    try {
+      w = await files.walkLayer(name, { digest, verifyUncompressed: opts.verifyLayers }, walkOpts(opts));
+    } catch (err) {
+      throw withContext(`${where}: layer ${i + 1} (${name})`, err);
+    }
+    const layer: LoadedLayer = {
+      compression: w.compression,
+      // docker save stores layers uncompressed: what a pull transfers is unknown unless the blob is compressed.
+      compressedBytes: w.compression === 'none' ? null : w.blobSize,
+      walk: w.walk,
+    };
+    if (digest) layer.digest = digest;
+    if (diffId) layer.diffId = diffId;
+    if (src?.mediaType) layer.mediaType = src.mediaType;
+    layers.push(layer);
+  }
+  return {
+    reference,
+    transport,
+    tags: item.RepoTags ?? [],
+    configDigest,
+    config,
+    layers,
+    warnings: [],
+  };
+}
+
+interface IndexJson {
+  schemaVersion?: number;
+  mediaType?: string;
+  manifests?: Descriptor[] | null;
+}
+
+interface ManifestJson {
+  schemaVersion?: number;
+  mediaType?: string;
+  config?: Descriptor;
+  layers?: Descriptor[];
+}
+
+function isIndexType(mt: string | undefined): boolean {
+  return mt === MT.ociIndex || mt === MT.dockerList;
+}
+
+function refNames(d: Descriptor): string[] {
+  const a = d.annotations ?? {};
+  return [a['org.opencontainers.image.ref.name'], a['io.containerd.image.name']].filter((x): x is string => !!x);
+}
+
+function tagMatches(d: Descriptor, tag: string): boolean {
+  return refNames(d).some((n) => n === tag || normalizeTag(n) === normalizeTag(tag) || n.endsWith(`:${tag}`));
+}
+
+/** An OCI image layout (directory or tar): index.json → (nested) index → manifest → config + layers. */
+export async function loadOciLayout(
+  files: ArchiveFiles,
+  reference: string,
+  transport: LoadedImage['transport'],
+  tag: string | undefined,
+  opts: LoadOptions,
+): Promise<LoadedImage> {
+  const where = files.describe;
+  const indexBuf = files.readSmall('index.json');
+  if (!indexBuf) throw inputError(`${where}: not an OCI image layout: no index.json`);
+  if (!files.has('oci-layout')) throw inputError(`${where}: not an OCI image layout: no oci-layout file`);
+  const index = parseJson<IndexJson>(`${where}: index.json`, indexBuf);
+  // moby/moby#47210: `"manifests": null` when saving img@digest.
+  let top = index.manifests ?? [];
+  if (tag) {
+    top = top.filter((d) => tagMatches(d, tag));
+    if (top.length === 0) {
+      const names = (index.manifests ?? []).flatMap(refNames).join(', ') || 'none';
+      throw inputError(`${where}: no image tagged '${tag}' in the layout (tags: ${names})`);
+    }
+  }
+  const readBlob = (d: Descriptor, what: string): Buffer => {
+    if (!isDigest(d.digest)) throw inputError(`${where}: ${what}: invalid digest '${d.digest}'`);
+    const buf = files.readSmall(blobPath(d.digest));
+    if (!buf) throw inputError(`${where}: missing blob ${d.digest} (${what})`);
+    verifyBytes(`${where}: ${what} ${d.digest}`, buf, d.digest, d.size);
+    return buf;
+  };
+
+  // Expand nested indexes into image manifests, skipping attestations and non-image entries.
+  const candidates: Descriptor[] = [];
+  const expand = (list: Descriptor[], depth: number): void => {
+    for (const d of list) {
+      if (isAttestation(d)) continue;
+      if (isIndexType(d.mediaType)) {
+        if (depth > 8) throw inputError(`${where}: indexes nested too deeply`);
+        const nested = parseJson<IndexJson>(`${where}: index ${d.digest}`, readBlob(d, 'index'));
+        expand(
+          (nested.manifests ?? []).map((m) => (m.annotations || !d.annotations ? m : { ...m, annotations: d.annotations })),
+          depth + 1,
+        );
+      } else if (d.mediaType === MT.ociManifest || d.mediaType === MT.dockerManifest || d.mediaType === undefined) {
+        candidates.push(d);
+      } else if (d.mediaType === MT.schema1 || d.mediaType === MT.schema1Signed) {
+        throw inputError(`${where}: schema1 manifest ${d.digest} is deprecated and not supported`);
+      }
+    }
+  };
+  expand(top, 0);
+  if (candidates.length === 0) throw inputError(`${where}: index.json lists no image manifests`);
+
+  let chosen: Descriptor | undefined;
+  const distinct = new Set(candidates.map((c) => c.digest));
+  if (distinct.size === 1 && !opts.platform) chosen = candidates[0];
+  else {
+    const want = opts.platform ?? hostPlatform();
+    const withPlatform = candidates.filter((c) => c.platform);
+    chosen = withPlatform.find((c) => platformMatches(want, c.platform));
+    if (!chosen && distinct.size === 1) chosen = candidates[0];
+    if (!chosen) {
+      if (withPlatform.length === 0) {
+        throw inputError(`${where}: the layout holds ${distinct.size} images; name one as oci:DIR:TAG`);
+      }
+      const have = [...new Set(withPlatform.map((c) => formatPlatform(c.platform)))].join(', ');
+      throw inputError(`${where}: unknown platform ${formatPlatform(want)}: the image has ${have}`);
+    }
+  }
+  if (!chosen) throw inputError(`${where}: index.json lists no image manifests`);
+  const manifestBuf = readBlob(chosen, 'manifest');
+  const manifest = parseJson<ManifestJson>(`${where}: manifest ${chosen.digest}`, manifestBuf);
+  if (isIndexType(manifest.mediaType)) throw inputError(`${where}: manifest ${chosen.digest} is an index, not a manifest`);
+  if (!manifest.config || !Array.isArray(manifest.layers)) {
+    throw inputError(`${where}: manifest ${chosen.digest} has no config or layers`);
+  }
+  if (manifest.config.mediaType && manifest.config.mediaType !== MT.ociConfig && manifest.config.mediaType !== MT.dockerConfig) {
+    throw inputError(`${where}: ${chosen.digest} is an artifact (config type ${manifest.config.mediaType}), not an image`);
+  }
+  const configBuf = readBlob(manifest.config, 'config');
+  const config = parseJson<ImageConfigJson>(`${where}: config ${manifest.config.digest}`, configBuf);
+  checkConfig(`${where}: config ${manifest.config.digest}`, config);
+  checkPlatform(where, config, opts);
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  const warnings: string[] = [];
+  const layers: LoadedLayer[] = [];
+  for (let i = 0; i < manifest.layers.length; i++) {
+    const d = manifest.layers[i]!;
+    if (d.mediaType && !LAYER_MEDIA_TYPES.has(d.mediaType)) {
+      warnings.push(`layer ${i + 1} (${d.digest}): unknown media type ${d.mediaType}, ignored`);
+      continue;
+    }
+    const name = blobPath(d.digest);
+    if (!isDigest(d.digest)) throw inputError(`${where}: layer ${i + 1}: invalid digest '${d.digest}'`);
+    if (!files.has(name)) {
+      const foreign = d.urls?.length ? ' (a foreign layer; its content lives at its urls)' : '';
+      throw inputError(`${where}: missing blob ${d.digest} (layer ${i + 1})${foreign}`);
+    }
+    opts.onProgress?.(`layer ${i + 1}/${manifest.layers.length}: ${d.digest}`);
+    let w;
+    try {
+      w = await files.walkLayer(name, { digest: d.digest, size: d.size, verifyUncompressed: opts.verifyLayers }, walkOpts(opts));
+    } catch (err) {
+      throw withContext(`${where}: layer ${i + 1} (${d.digest})`, err);
+    }
+    const claimed = compressionFromMediaType(d.mediaType);
+    if (claimed && claimed !== w.compression) {
+      warnings.push(`layer ${i + 1} (${d.digest}): media type says ${claimed} but the blob is ${w.compression}`);
+    }
+    const layer: LoadedLayer = {
+      digest: d.digest,
+      compression: w.compression,
+      compressedBytes: d.size,
+      walk: w.walk,
+    };
+    const diffId = diffIds[i];
+    if (diffId) layer.diffId = diffId;
+    if (d.mediaType) layer.mediaType = d.mediaType;
+    layers.push(layer);
+  }
+  return {
+    reference,
+    transport,
+    tags: refNames(chosen).concat(top.length === 1 && top[0] !== chosen ? refNames(top[0]!) : []),
+    manifestDigest: chosen.digest,
+    configDigest: manifest.config.digest,
+    config,
+    layers,
+    warnings,
+  };
+}

@@ -1,0 +1,115 @@
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { Readable, type Transform } from 'node:stream';
+import { inputError } from '../errors.js';
+import { walkTarFile } from '../walk/seek-walker.js';
+import { ByteCounter, walkTarStream } from '../walk/stream-walker.js';
+import type { LayerWalk, WalkOptions } from '../walk/types.js';
+import { type Compression, decompressor, sniffCompression } from './compression.js';
+import { DigestVerifier } from './digest.js';
+
+export interface WalkedBlob {
+  walk: LayerWalk;
+  compression: Compression;
+  /** Size of the blob as stored (compressed bytes for gzip/zstd). */
+  blobSize: number;
+}
+
+export interface BlobCheck {
+  /** Expected digest of the blob bytes, verified whenever the blob is read in full. */
+  digest?: string;
+  size?: number;
+  /** Also read seekable uncompressed blobs in full to verify their digest. */
+  verifyUncompressed?: boolean;
+}
+
+function describeError(err: unknown, c: Compression): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (c === 'gzip' && typeof e?.code === 'string' && e.code.startsWith('Z_')) {
+    return inputError(`corrupt gzip data: ${e.message}`, err);
+  }
+  return err as Error;
+}
+
+/**
+ * Walks one layer blob stored in a file range (a file of its own, or an entry of an outer tar).
+ * An uncompressed tar is walked by seeking over bodies; gzip and zstd are streamed through a
+ * decompressor, hashing the compressed bytes on the way.
+ */
+export async function walkLayerFile(
+  file: string,
+  offset: number,
+  size: number,
+  check: BlobCheck,
+  opts: WalkOptions,
+): Promise<WalkedBlob> {
+  const head = Buffer.alloc(Math.min(512, size));
+  const fd = openSync(file, 'r');
+  try {
+    if (head.length > 0) readSync(fd, head, 0, head.length, offset);
+    const c = sniffCompression(head);
+    if (c === 'unknown') throw inputError('not a tar, gzip or zstd layer (unrecognised magic bytes)');
+    if (c === 'none' && !check.verifyUncompressed) {
+      return { walk: walkTarFile(fd, offset, size, opts), compression: c, blobSize: size };
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const src = size > 0 ? createReadStream(file, { start: offset, end: offset + size - 1, highWaterMark: 256 * 1024 }) : Readable.from([]);
+  const c = sniffCompression(head) as Compression;
+  return walkLayerStream(src, c, check, opts);
+}
+
+/** Walks a layer arriving as a byte stream whose compression is already known. */
+export async function walkLayerStream(
+  src: Readable,
+  c: Compression,
+  check: BlobCheck,
+  opts: WalkOptions,
+): Promise<WalkedBlob> {
+  const counter = new ByteCounter();
+  const chain: Transform[] = [counter];
+  let verifier: DigestVerifier | undefined;
+  if (check.digest) {
+    verifier = new DigestVerifier('blob', check.digest, check.size);
+    chain.push(verifier);
+  }
+  const d = decompressor(c);
+  if (d) chain.push(d);
+  try {
+    const walk = await walkTarStream(src, opts, chain);
+    return { walk, compression: c, blobSize: counter.bytes };
+  } catch (err) {
+    throw describeError(err, c);
+  }
+}
+
+/**
+ * Reads the first `n` bytes of a stream and returns them with a stream that replays them followed by
+ * the rest, so a consumer can be chosen by sniffing.
+ */
+export async function peekStream(src: Readable, n: number): Promise<{ head: Buffer; rest: Readable }> {
+  const it = src[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first: Buffer[] = [];
+  let have = 0;
+  let done = false;
+  while (have < n) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    first.push(r.value);
+    have += r.value.length;
+  }
+  const head = Buffer.concat(first).subarray(0, n);
+  async function* replay(): AsyncGenerator<Buffer> {
+    yield* first;
+    if (done) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  return { head, rest: Readable.from(replay(), { objectMode: false }) };
+}

@@ -1,0 +1,25 @@
+import { inputError } from '../errors.js';
+import { DirArchive, TarFileArchive } from './archive.js';
+import { loadFromDaemon } from './daemon.js';
+import { loadDockerArchive, loadOciLayout } from './formats.js';
+import { parseReference } from './reference.js';
+import type { LoadedImage, LoadOptions } from './types.js';
+
+/** Resolves a reference to an image from whichever source it names, fully walked. */
+export async function loadImage(reference: string, opts: LoadOptions = {}): Promise<LoadedImage> {
+  const ref = parseReference(reference);
+  switch (ref.transport) {
+    case 'docker-archive':
+      return loadDockerArchive(new TarFileArchive(ref.path), reference, 'docker-archive', ref.tag, opts);
+    case 'oci-archive':
+      return loadOciLayout(new TarFileArchive(ref.path), reference, 'oci-archive', ref.tag, opts);
+    case 'oci':
+      return loadOciLayout(new DirArchive(ref.path), reference, 'oci', ref.tag, opts);
+    case 'docker-daemon':
+      return loadFromDaemon(reference, ref.name, opts);
+    case 'docker':
+      throw inputError(
+        `${reference}: reading straight from a registry is not supported in this version; pull it with --pull (docker-daemon) or save it with skopeo/docker save`,
+      );
+  }
+}

@@ -1,0 +1,119 @@
+import type { LayerWalk } from '../walk/types.js';
+import type { Compression } from './compression.js';
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+export interface Descriptor {
+  mediaType?: string;
+  digest: string;
+  size: number;
+  urls?: string[];
+  annotations?: Record<string, string>;
+  platform?: Platform & { 'os.version'?: string };
+  artifactType?: string;
+}
+
+export interface HistoryEntry {
+  created?: string;
+  created_by?: string;
+  author?: string;
+  comment?: string;
+  empty_layer?: boolean;
+}
+
+export interface HealthcheckConfig {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  Retries?: number;
+}
+
+/** The image config JSON (OCI config.md / Docker v1.2), the parts imgscope reads. */
+export interface ImageConfigJson {
+  architecture?: string;
+  os?: string;
+  variant?: string;
+  created?: string;
+  author?: string;
+  config?: {
+    User?: string;
+    Env?: string[] | null;
+    Entrypoint?: string[] | null;
+    Cmd?: string[] | null;
+    WorkingDir?: string;
+    Labels?: Record<string, string> | null;
+    ExposedPorts?: Record<string, unknown> | null;
+    Healthcheck?: HealthcheckConfig | null;
+  };
+  rootfs?: { type?: string; diff_ids?: string[] };
+  history?: HistoryEntry[];
+}
+
+/** One layer after its tar was walked. */
+export interface LoadedLayer {
+  /** Blob digest as the manifest names it (compressed form), when known. */
+  digest?: string;
+  /** sha256 of the uncompressed tar, from the config's rootfs.diff_ids. */
+  diffId?: string;
+  mediaType?: string;
+  compression: Compression;
+  /** Blob bytes a pull transfers; null when the source holds layers uncompressed (docker save). */
+  compressedBytes: number | null;
+  walk: LayerWalk;
+}
+
+/**
+ * The one image abstraction every source produces (DESIGN.md "Sources"); nothing downstream knows
+ * where it came from.
+ */
+export interface LoadedImage {
+  reference: string;
+  transport: 'docker-archive' | 'oci' | 'oci-archive' | 'docker-daemon';
+  tags: string[];
+  manifestDigest?: string;
+  configDigest: string;
+  config: ImageConfigJson;
+  layers: LoadedLayer[];
+  warnings: string[];
+}
+
+export interface LoadOptions {
+  platform?: Platform;
+  /** Walk options: which metadata file bodies to keep. */
+  capture?: (path: string, size: number) => boolean;
+  /** Pull a missing image through the daemon. */
+  pull?: boolean;
+  /** Verify digests of uncompressed layers read by seeking (costs a full read). */
+  verifyLayers?: boolean;
+  onProgress?: (msg: string) => void;
+}
+
+export const MT = {
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociConfig: 'application/vnd.oci.image.config.v1+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  schema1: 'application/vnd.docker.distribution.manifest.v1+json',
+  schema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
+} as const;
+
+export const LAYER_MEDIA_TYPES = new Set([
+  'application/vnd.oci.image.layer.v1.tar',
+  'application/vnd.oci.image.layer.v1.tar+gzip',
+  'application/vnd.oci.image.layer.v1.tar+zstd',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd',
+  'application/vnd.docker.image.rootfs.diff.tar',
+  'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  'application/vnd.docker.image.rootfs.diff.tar.zstd',
+  'application/vnd.docker.image.rootfs.foreign.diff.tar',
+  'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+]);

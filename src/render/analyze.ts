@@ -1,0 +1,138 @@
+import Table from 'cli-table3';
+import type { Analysis } from '../analysis.js';
+import { formatBytes, formatPercent, shortenStep } from '../util/format.js';
+
+export const UNITS_NOTE = 'sizes in binary units (1 KiB = 1024 B); apparent bytes, like du -sb';
+
+function table(head: string[], align?: Array<'left' | 'right'>): Table.Table {
+  return new Table({ head, style: { head: [], border: [], compact: true }, colAligns: align ?? [] });
+}
+
+function kindSplit(kinds: Record<string, number | undefined>, n = 3): string {
+  return Object.entries(kinds)
+    .filter(([, v]) => (v ?? 0) > 0)
+    .sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))
+    .slice(0, n)
+    .map(([k, v]) => `${k} ${formatBytes(v)}`)
+    .join(', ');
+}
+
+function title(a: Analysis): string {
+  const tags = a.image.tags.length ? ` (${a.image.tags.join(', ')})` : '';
+  return `${a.image.reference}${tags} — ${a.image.platform}, ${a.totals.layers} layers, ${a.totals.files} files`;
+}
+
+/** Terminal summary: totals, kinds, top owners with their kind split, layers, top waste. */
+export function renderAnalysisTable(a: Analysis, topN = 15): string {
+  const out: string[] = [];
+  out.push(title(a));
+  out.push(`(${UNITS_NOTE})`);
+  const t = table(['Image size', 'Compressed (pull)', 'Final (visible)', 'Waste (reclaimable)', 'Efficiency (dive)'], ['right', 'right', 'right', 'right', 'right']);
+  t.push([
+    formatBytes(a.totals.imageBytes),
+    a.totals.compressedBytes === null ? 'n/a (uncompressed source)' : formatBytes(a.totals.compressedBytes),
+    formatBytes(a.totals.finalBytes),
+    formatBytes(a.totals.wasteBytes),
+    formatPercent(a.totals.efficiency),
+  ]);
+  out.push(t.toString());
+
+  out.push('What it is (kinds, final filesystem)');
+  const k = table(['Kind', 'Size', '% of final', 'Files'], ['left', 'right', 'right', 'right']);
+  for (const r of a.kinds) {
+    if (r.bytes === 0 && r.files === 0) continue;
+    k.push([r.kind, formatBytes(r.bytes), formatPercent(a.totals.finalBytes ? r.bytes / a.totals.finalBytes : 0), String(r.files)]);
+  }
+  out.push(k.toString());
+
+  out.push(`Who installed it (top ${topN} owners)`);
+  const o = table(['Owner', 'Version', 'Size', 'Files', 'Kinds'], ['left', 'left', 'right', 'right', 'left']);
+  for (const r of a.owners.slice(0, topN)) {
+    o.push([r.owner, r.version ?? '', formatBytes(r.bytes), String(r.files), kindSplit(r.kinds)]);
+  }
+  out.push(o.toString());
+
+  out.push('Layers');
+  const l = table(['#', 'Step', 'Size', 'Compressed', 'Visible', 'Waste', 'Mostly'], ['right', 'left', 'right', 'right', 'right', 'right', 'left']);
+  for (const r of a.layers) {
+    l.push([
+      String(r.index + 1),
+      shortenStep(r.createdBy, 56),
+      formatBytes(r.bytes),
+      formatBytes(r.compressedBytes),
+      formatBytes(r.visibleBytes),
+      formatBytes(r.wasteBytes),
+      r.topKinds[0] ? `${r.topKinds[0].kind}${r.topOwners[0] ? `, ${r.topOwners[0].owner}` : ''}` : '',
+    ]);
+  }
+  out.push(l.toString());
+
+  if (a.waste.topPaths.length) {
+    out.push('Largest hidden (wasted) paths');
+    const w = table(['Path', 'Size', 'Added in', 'Hidden in', 'How'], ['left', 'right', 'right', 'right', 'left']);
+    for (const p of a.waste.topPaths.slice(0, 10)) {
+      w.push([`/${p.path}`, formatBytes(p.bytes), `layer ${p.addedInLayer + 1}`, `layer ${p.hiddenInLayer + 1}`, p.how]);
+    }
+    out.push(w.toString());
+  }
+  for (const w of a.warnings) out.push(`warning: ${w}`);
+  return out.join('\n') + '\n';
+}
+
+function mdEscape(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function mdTable(head: string[], rows: string[][], align: Array<'l' | 'r'>): string {
+  const lines = [
+    `| ${head.map(mdEscape).join(' | ')} |`,
+    `| ${align.map((x) => (x === 'r' ? '---:' : ':---')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map(mdEscape).join(' | ')} |`),
+  ];
+  return lines.join('\n');
+}
+
+/** GitHub-flavoured Markdown report (for a PR comment or a job summary). */
+export function renderAnalysisMarkdown(a: Analysis, topN = 15): string {
+  const out: string[] = [];
+  out.push(`## imgscope: \`${mdEscape(a.image.reference)}\``);
+  out.push('');
+  out.push(`${a.image.platform}, ${a.totals.layers} layers, ${a.totals.files} files; ${UNITS_NOTE}.`);
+  out.push('');
+  out.push(
+    mdTable(
+      ['Image size', 'Compressed (pull)', 'Final (visible)', 'Waste (reclaimable)', 'Efficiency (dive)'],
+      [[formatBytes(a.totals.imageBytes), formatBytes(a.totals.compressedBytes), formatBytes(a.totals.finalBytes), formatBytes(a.totals.wasteBytes), formatPercent(a.totals.efficiency)]],
+      ['r', 'r', 'r', 'r', 'r'],
+    ),
+  );
+  out.push('', '### Kinds', '');
+  out.push(
+    mdTable(
+      ['Kind', 'Size', '% of final', 'Files'],
+      a.kinds.filter((r) => r.files > 0).map((r) => [r.kind, formatBytes(r.bytes), formatPercent(a.totals.finalBytes ? r.bytes / a.totals.finalBytes : 0), String(r.files)]),
+      ['l', 'r', 'r', 'r'],
+    ),
+  );
+  out.push('', `### Top ${topN} owners`, '');
+  out.push(
+    mdTable(
+      ['Owner', 'Version', 'Size', 'Files', 'Kinds'],
+      a.owners.slice(0, topN).map((r) => [`\`${r.owner}\``, r.version ?? '', formatBytes(r.bytes), String(r.files), kindSplit(r.kinds)]),
+      ['l', 'l', 'r', 'r', 'l'],
+    ),
+  );
+  out.push('', '### Layers', '');
+  out.push(
+    mdTable(
+      ['#', 'Step', 'Size', 'Compressed', 'Visible', 'Waste'],
+      a.layers.map((r) => [String(r.index + 1), `\`${shortenStep(r.createdBy, 80)}\``, formatBytes(r.bytes), formatBytes(r.compressedBytes), formatBytes(r.visibleBytes), formatBytes(r.wasteBytes)]),
+      ['r', 'l', 'r', 'r', 'r', 'r'],
+    ),
+  );
+  if (a.warnings.length) {
+    out.push('', '### Warnings', '');
+    for (const w of a.warnings) out.push(`- ${mdEscape(w)}`);
+  }
+  return out.join('\n') + '\n';
+}

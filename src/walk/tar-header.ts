@@ -1,0 +1,92 @@
+/**
+ * A minimal ustar/GNU/PAX header decoder for the seeking walker (tar-stream's decoder is internal to
+ * its streaming extractor and cannot be driven with random access). FORMATS.md §7.
+ */
+export class TarFormatError extends Error {}
+
+export interface RawHeader {
+  name: string;
+  linkname: string;
+  size: number;
+  typeflag: number;
+}
+
+function cstr(buf: Buffer, start: number, len: number): string {
+  let end = start;
+  const max = start + len;
+  while (end < max && buf[end] !== 0) end++;
+  return buf.toString('utf8', start, end);
+}
+
+/** Octal (space/NUL padded) or GNU base-256 numeric field. */
+export function decodeNumber(buf: Buffer, start: number, len: number): number {
+  const first = buf[start]!;
+  if (first & 0x80) {
+    // base-256: big-endian two's complement with the top bit as marker
+    let v = first & 0x3f;
+    for (let i = 1; i < len; i++) v = v * 256 + buf[start + i]!;
+    return first & 0x40 ? -v : v;
+  }
+  let i = start;
+  const end = start + len;
+  while (i < end && (buf[i] === 32 || buf[i] === 0)) i++;
+  let v = 0;
+  let digits = 0;
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    if (c < 48 || c > 55) break;
+    v = v * 8 + (c - 48);
+    digits++;
+  }
+  return digits === 0 ? 0 : v;
+}
+
+function isZeroBlock(buf: Buffer, off: number): boolean {
+  for (let i = off; i < off + 512; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+/** Decodes the 512-byte header at `off`; null for a zero block (end of archive). */
+export function decodeHeader(buf: Buffer, off: number): RawHeader | null {
+  if (isZeroBlock(buf, off)) return null;
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < 512; i++) {
+    const b = i >= 148 && i < 156 ? 32 : buf[off + i]!;
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  const stored = decodeNumber(buf, off + 148, 8);
+  if (stored !== unsigned && stored !== signed) throw new TarFormatError('invalid tar header checksum');
+  let name = cstr(buf, off, 100);
+  const magic = buf.toString('latin1', off + 257, off + 263);
+  if (magic === 'ustar\0') {
+    const prefix = cstr(buf, off + 345, 155);
+    if (prefix) name = `${prefix}/${name}`;
+  }
+  const typeflag = buf[off + 156]!;
+  return { name, linkname: cstr(buf, off + 157, 100), size: decodeNumber(buf, off + 124, 12), typeflag };
+}
+
+/** Parses PAX extended header records ("%d key=value\n"). */
+export function parsePax(body: Buffer): Map<string, string> {
+  const out = new Map<string, string>();
+  let i = 0;
+  while (i < body.length) {
+    let sp = i;
+    while (sp < body.length && body[sp] !== 32) sp++;
+    const len = parseInt(body.toString('latin1', i, sp), 10);
+    if (!Number.isFinite(len) || len <= 0 || i + len > body.length) break;
+    const rec = body.toString('utf8', sp + 1, i + len - 1);
+    const eq = rec.indexOf('=');
+    if (eq > 0) out.set(rec.slice(0, eq), rec.slice(eq + 1));
+    i += len;
+  }
+  return out;
+}
+
+export const FLAG_PAX = 120; // 'x'
+export const FLAG_PAX_GLOBAL = 103; // 'g'
+export const FLAG_GNU_LONGNAME = 76; // 'L'
+export const FLAG_GNU_LONGLINK = 75; // 'K'
+export const FLAG_GNU_VOLHDR = 86; // 'V'

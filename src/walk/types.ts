@@ -1,0 +1,32 @@
+/** What a layer tar entry is, reduced to what byte accounting needs. */
+export type EntryType = 'file' | 'hardlink' | 'symlink' | 'dir' | 'other';
+
+export interface WalkedEntry {
+  /** Root-relative normalized path (no leading `/` or `./`). Whiteouts keep their `.wh.` names. */
+  path: string;
+  type: EntryType;
+  /** Bytes of content present in the archive for this entry (0 for dirs, symlinks, devices). */
+  size: number;
+  /** Symlink target as written, or the hardlink target (normalized). */
+  link?: string;
+  /** Body of a small metadata file that an attributor asked for. */
+  body?: Buffer;
+}
+
+export interface LayerWalk {
+  entries: WalkedEntry[];
+  /** Bytes of the uncompressed tar stream, headers and padding included. */
+  tarBytes: number;
+  /** Sum of regular-file content bytes in this layer (apparent size, hardlinks without data = 0). */
+  fileBytes: number;
+  /** Whether the archive ended with the end-of-archive zero block (null when the reader cannot tell). */
+  endMarker: boolean | null;
+  warnings: string[];
+}
+
+/** Decides, from the path and size alone, whether a file's body must be read. */
+export type CapturePredicate = (path: string, size: number) => boolean;
+
+export interface WalkOptions {
+  capture?: CapturePredicate;
+}
