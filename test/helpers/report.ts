@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { expect } from 'vitest';
+import { analyze, type Analysis } from '../../src/analysis.js';
+import { wantsBody } from '../../src/attribute/metadata.js';
+import { loadImage } from '../../src/image/load.js';
+import type { LoadOptions } from '../../src/image/types.js';
+
+const schema = JSON.parse(readFileSync(new URL('../../schema/report.schema.json', import.meta.url), 'utf8')) as object;
+const ajv = new Ajv2020({ allErrors: true, strict: true });
+const addFormats = addFormatsModule as unknown as (a: Ajv2020) => void;
+addFormats(ajv);
+const validate = ajv.compile(schema);
+
+/** Every report a test produces goes through here: schema-valid, owners and kinds summing to final. */
+export function checkReport(report: unknown): Analysis {
+  const round = JSON.parse(JSON.stringify(report)) as unknown;
+  if (!validate(round)) throw new Error(`report does not match schema: ${ajv.errorsText(validate.errors)}`);
+  const list = (Array.isArray(round) ? round : [round]) as Analysis[];
+  for (const a of list) {
+    const ownerSum = a.owners.reduce((s, o) => s + o.bytes, 0);
+    const kindSum = a.kinds.reduce((s, k) => s + k.bytes, 0);
+    expect(ownerSum).toBe(a.totals.finalBytes);
+    expect(kindSum).toBe(a.totals.finalBytes);
+    for (const o of a.owners) expect(Object.values(o.kinds).reduce((s, v) => s + (v ?? 0), 0)).toBe(o.bytes);
+    expect(a.layers.reduce((s, l) => s + l.visibleBytes, 0)).toBe(a.totals.finalBytes);
+    expect(a.layers.reduce((s, l) => s + l.wasteBytes, 0)).toBe(a.totals.wasteBytes);
+    for (const l of a.layers) expect(l.visibleBytes + l.wasteBytes).toBe(l.bytes);
+  }
+  return list[0]!;
+}
+
+export async function analyzeChecked(ref: string, opts: LoadOptions = {}): Promise<Analysis> {
+  return checkReport(analyze(await loadImage(ref, { capture: wantsBody, ...opts })));
+}
+
+export function ownerBytes(a: Analysis, owner: string): number | undefined {
+  return a.owners.find((o) => o.owner === owner)?.bytes;
+}
+
+export function kindBytes(a: Analysis, kind: string): number {
+  return a.kinds.find((k) => k.kind === kind)!.bytes;
+}

@@ -1,0 +1,138 @@
+import { closeSync, openSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { walkTarFile } from '../../src/walk/seek-walker.js';
+import { walkTarStream } from '../../src/walk/stream-walker.js';
+import { decodeNumber } from '../../src/walk/tar-header.js';
+import type { LayerWalk, WalkOptions } from '../../src/walk/types.js';
+import { tmpDir } from '../helpers/images.js';
+import { dir, file, gnuTar, hardlink, packTar, symlink, text } from '../helpers/tar.js';
+
+async function both(buf: Buffer, opts: WalkOptions = {}): Promise<[LayerWalk, LayerWalk]> {
+  const p = path.join(tmpDir(), 'layer.tar');
+  writeFileSync(p, buf);
+  const fd = openSync(p, 'r');
+  let seek: LayerWalk;
+  try {
+    seek = walkTarFile(fd, 0, buf.length, opts);
+  } finally {
+    closeSync(fd);
+  }
+  const stream = await walkTarStream(Readable.from([buf]), opts);
+  return [seek, stream];
+}
+
+const LONG = `usr/lib/python3/dist-packages/${'very_long_directory_name/'.repeat(6)}module_with_a_long_name.py`;
+
+describe('tar walkers (seeking and streaming agree)', () => {
+  it('reports every entry type with content bytes only for regular files', async () => {
+    const buf = await packTar([
+      dir('./usr/'),
+      file('./usr/bin/tool', 12345),
+      file('/etc/config', 700),
+      symlink('usr/bin/alias', 'tool'),
+      hardlink('usr/bin/tool2', 'usr/bin/tool'),
+      { path: 'dev/null', type: 'char' },
+      file(LONG, 4096),
+    ]);
+    const [seek, stream] = await both(buf);
+    for (const w of [seek, stream]) {
+      expect(w.fileBytes).toBe(12345 + 700 + 4096);
+      expect(w.entries.map((e) => [e.path, e.type, e.size])).toEqual([
+        ['usr', 'dir', 0],
+        ['usr/bin/tool', 'file', 12345],
+        ['etc/config', 'file', 700],
+        ['usr/bin/alias', 'symlink', 0],
+        ['usr/bin/tool2', 'hardlink', 0],
+        ['dev/null', 'other', 0],
+        [LONG, 'file', 4096],
+      ]);
+      expect(w.entries[4]!.link).toBe('usr/bin/tool');
+      expect(w.entries[3]!.link).toBe('tool');
+      expect(w.tarBytes).toBe(buf.length);
+    }
+    expect(seek.endMarker).toBe(true);
+  });
+
+  it('applies GNU long names and long link names, and treats unknown flags as regular files', async () => {
+    const longLink = `opt/${'x'.repeat(120)}/target`;
+    const buf = gnuTar([
+      { path: LONG, size: 1000 },
+      { path: longLink, size: 10 },
+      { path: 'short-link', type: '1', linkname: longLink },
+      { path: 'weird-flag', type: 'Z', size: 77 },
+    ]);
+    const [seek, stream] = await both(buf);
+    for (const w of [seek, stream]) {
+      expect(w.entries.map((e) => [e.path, e.type, e.size])).toEqual([
+        [LONG, 'file', 1000],
+        [longLink, 'file', 10],
+        ['short-link', 'hardlink', 0],
+        ['weird-flag', 'file', 77],
+      ]);
+      expect(w.entries[2]!.link).toBe(longLink);
+      expect(w.fileBytes).toBe(1087);
+    }
+  });
+
+  it('reads only the bodies the capture predicate asks for', async () => {
+    const buf = await packTar([text('var/lib/dpkg/status', 'Package: a\n'), file('big.bin', 100000), text('x/RECORD', 'a,b,1\n')]);
+    const [seek, stream] = await both(buf, { capture: (p) => p === 'var/lib/dpkg/status' });
+    for (const w of [seek, stream]) {
+      expect(w.entries[0]!.body?.toString()).toBe('Package: a\n');
+      expect(w.entries[1]!.body).toBeUndefined();
+      expect(w.entries[2]!.body).toBeUndefined();
+    }
+  });
+
+  it('rejects a truncated tar in both modes', async () => {
+    const buf = await packTar([file('a', 5000), file('b', 5000)]);
+    const cut = buf.subarray(0, 512 + 2048);
+    const p = path.join(tmpDir(), 'cut.tar');
+    writeFileSync(p, cut);
+    const fd = openSync(p, 'r');
+    try {
+      expect(() => walkTarFile(fd, 0, cut.length)).toThrow(/truncated tar: entry 'a' needs 5000 bytes but only 2048 remain/);
+    } finally {
+      closeSync(fd);
+    }
+    await expect(walkTarStream(Readable.from([cut]))).rejects.toThrow(/truncated tar/);
+  });
+
+  it('rejects a header with a bad checksum', async () => {
+    const buf = Buffer.from(await packTar([file('a', 10), file('b', 10)]));
+    buf[1024 + 10] ^= 0xff; // inside the second header's name
+    const p = path.join(tmpDir(), 'bad.tar');
+    writeFileSync(p, buf);
+    const fd = openSync(p, 'r');
+    try {
+      expect(() => walkTarFile(fd, 0, buf.length)).toThrow(/invalid tar header checksum at offset 1024/);
+    } finally {
+      closeSync(fd);
+    }
+    await expect(walkTarStream(Readable.from([buf]))).rejects.toThrow(/checksum/);
+  });
+
+  it('rejects names that climb out of the image root', async () => {
+    const buf = gnuTar([{ path: '../../etc/passwd', size: 3 }]);
+    const p = path.join(tmpDir(), 'evil.tar');
+    writeFileSync(p, buf);
+    const fd = openSync(p, 'r');
+    try {
+      expect(() => walkTarFile(fd, 0, buf.length)).toThrow(/'..\/..\/etc\/passwd' escapes the image root/);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('decodes octal and GNU base-256 numbers', () => {
+    const b = Buffer.alloc(12);
+    b.write('00000001750\0');
+    expect(decodeNumber(b, 0, 12)).toBe(0o1750);
+    const big = Buffer.alloc(12);
+    big[0] = 0x80;
+    big.writeUIntBE(10 * 1024 ** 3, 6, 6); // 10 GiB does not fit 11 octal digits
+    expect(decodeNumber(big, 0, 12)).toBe(10 * 1024 ** 3);
+  });
+});

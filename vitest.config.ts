@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 900_000,
+    // Integration tests share one Docker daemon; keep files sequential to avoid build contention.
+    fileParallelism: false,
+    reporters: ['default'],
+  },
+});
