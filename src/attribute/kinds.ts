@@ -35,7 +35,7 @@ const CUDA_HEADER =
   /^(cuda|cudnn|cublas|cufft|curand|cusolver|cusparse|nccl|npp|nvrtc|nvjpeg|cupti|nvToolsExt|nvml|nvperf|cufile|cudart|nvJitLink|nvfunctional|crt|sm_\d+|vector_|driver_|host_|device_|texture_|surface_|math_|builtin_)[^/]*\.(h|hpp)$/;
 const CUDA_STATIC = /^lib(cuda|cu|nv|npp|nccl|cudnn|cublas|cufft|curand|cusolver|cusparse|culibos|cudadevrt|metis)[^/]*\.a$/;
 const CUDA_SHARED =
-  /^lib(cuda|cudart|cublas|cublasLt|cufft|cufftw|curand|cusolver|cusolverMg|cusparse|cusparseLt|cudnn[^/]*|nccl|nvrtc[^/]*|nvJitLink|nvjpeg|npp[^/]*|nvToolsExt|nvblas|cupti|nvperf[^/]*|cufile[^/]*|nvidia-[^/]*|nvinfer[^/]*|nvonnxparser|nvparsers|nvptxcompiler[^/]*|torch_cuda[^/]*|c10_cuda|caffe2_nvrtc|cuinj64|accinj64|cutensor[^/]*|cudss|custatevec|cutensornet|nvshmem[^/]*|nvvm|nvrtc-builtins|nvoptix|nvcuvid|nvidia-encode|cusparseLt)(\.|-|_|$)[^/]*\.so(\.[\d.]+)?$/;
+  /^lib(cuda|cudart|cublas|cublasLt|cufft|cufftw|curand|cusolver|cusolverMg|cusparse|cusparseLt|cudnn[^/]*|nccl|nvrtc[^/]*|nvJitLink|nvjpeg|npp[^/]*|nvToolsExt|nvblas|cupti|nvperf[^/]*|cufile[^/]*|nvidia-[^/]*|nvinfer[^/]*|nvonnxparser|nvparsers|nvptxcompiler[^/]*|torch_cuda[^/]*|c10_cuda|caffe2_nvrtc|cuinj64|accinj64|cutensor[^/]*|cudss|custatevec|cutensornet|nvshmem[^/]*|nvvm|nvrtc-builtins|nvoptix|nvcuvid|nvidia-encode|cusparseLt)(?=[._-])[^/]*\.so(\.[\d.]+)?$/;
 const SHARED_LIB = /\.so(\.[\d.]+)?$/;
 
 const CUDA_DEVEL_APT =
