@@ -13,6 +13,8 @@ export interface FixtureLayer {
   createdBy?: string;
   /** Override the media type written in the manifest (to test lying media types). */
   mediaType?: string;
+  /** Damage the blob after compression; the manifest still names the damaged blob's digest. */
+  corrupt?: (blob: Buffer) => Buffer;
 }
 
 export interface FixtureImage {
@@ -60,7 +62,8 @@ export async function buildImage(img: FixtureImage): Promise<BuiltImage> {
   for (const l of img.layers) {
     const t = l.raw ?? (await packTar(l.entries ?? []));
     const c = l.compression ?? 'none';
-    const blob = c === 'gzip' ? gzip(t) : c === 'zstd' ? await zstd(t) : t;
+    const packed = c === 'gzip' ? gzip(t) : c === 'zstd' ? await zstd(t) : t;
+    const blob = l.corrupt ? l.corrupt(Buffer.from(packed)) : packed;
     layers.push({ tar: t, blob, diffId: `sha256:${sha256hex(t)}`, digest: `sha256:${sha256hex(blob)}`, mediaType: l.mediaType ?? LAYER_MT[c] });
   }
   const history: Array<Record<string, unknown>> = [];
