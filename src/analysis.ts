@@ -50,6 +50,8 @@ export interface LayerRow {
   wasteBytes: number;
   whiteouts: number;
   createdBy: string;
+  /** The history comment (e.g. "Imported from -" for `docker import` layers). */
+  comment?: string;
   created?: string;
   topKinds: Array<{ kind: Kind; bytes: number }>;
   topOwners: Array<{ owner: string; bytes: number }>;
@@ -57,6 +59,7 @@ export interface LayerRow {
 
 export interface HistoryRow {
   createdBy: string;
+  comment?: string;
   created?: string;
   emptyLayer: boolean;
   /** Index into `layers` for steps that made a layer. */
@@ -128,6 +131,7 @@ export function mapHistory(img: LoadedImage): { rows: HistoryRow[]; stepOf: stri
   for (const h of hist) {
     const row: HistoryRow = { createdBy: h.created_by ?? '', emptyLayer: !!h.empty_layer, layer: null };
     if (h.created) row.created = h.created;
+    if (h.comment) row.comment = h.comment;
     if (!h.empty_layer && li < img.layers.length) {
       row.layer = li;
       stepOf[li] = h.created_by ?? '';
@@ -207,6 +211,7 @@ export function analyze(img: LoadedImage): Analysis {
     if (l.mediaType) row.mediaType = l.mediaType;
     const h = history.find((r) => r.layer === i);
     if (h?.created) row.created = h.created;
+    if (h?.comment) row.comment = h.comment;
     return row;
   });
 

@@ -62,6 +62,11 @@ const CACHE =
 const DOCS =
   /^usr\/(local\/)?share\/(man|info|doc|gtk-doc|help|doc-base)\/|^usr\/share\/locale\/(?!locale\.alias$)|^usr\/share\/i18n\/locales\/|^usr\/lib\/locale\/(?!C\.)/;
 const APP_DIRS = /^(app|srv|code|workspace|project|opt\/app|opt\/service|usr\/src\/app|home\/[^/]+\/app)\//;
+/**
+ * Refinement of DESIGN.md rule 1: weight-like extensions in package-manager databases and caches
+ * (apt's pkgcache.bin), firmware blobs and boot files are not model weights.
+ */
+const NOT_WEIGHTS = /^(var\/(cache|lib)\/|(usr\/)?lib\/firmware\/|boot\/)/;
 const HF_CACHE = /(^|\/)\.cache\/huggingface\/|(^|\/)huggingface\/hub\//;
 
 function managerOf(owner: string): string {
@@ -81,7 +86,7 @@ export function classify(path: string, owner: string, layer: number, ctx: KindCo
 
   // 1. model weights
   if (HF_CACHE.test(path)) return 'model-weights';
-  const w = WEIGHT_EXT.exec(base);
+  const w = NOT_WEIGHTS.test(path) ? null : WEIGHT_EXT.exec(base);
   if (w) {
     const ext = w[1]!.toLowerCase();
     if (ext === 'bin') {

@@ -33,8 +33,8 @@ const SITE_RE = /(^|\/)(site|dist)-packages\//;
 
 /**
  * Assigns every visible file exactly one owner (DESIGN.md "Owners"), first claim wins in this order:
- * pip (RECORD, installed-files.txt), conda-meta, dpkg (status + info/*.list, distroless status.d),
- * apk; then `.pyc` files follow their `.py`, and files left unowned inside site-/dist-packages follow
+ * dpkg (status + info/*.list, distroless status.d), apk, pip (RECORD, installed-files.txt; a
+ * dist-info that dpkg lists is the OS package's, not pip's), conda-meta; then `.pyc` files follow their `.py`, and files left unowned inside site-/dist-packages follow
  * the single owner of the nearest enclosing package directory (namespace dirs such as `nvidia/`,
  * auditwheel's `*.libs/`). The rest is `unowned`.
  */
@@ -56,54 +56,6 @@ export function assignOwners(fs: MergedFs, files: VisibleFile[]): OwnerAssignmen
   const addPackage = (p: PackageRecord): void => {
     if (!packages.has(p.owner)) packages.set(p.owner, p);
   };
-
-  // pip: RECORD paths are relative to the directory containing .dist-info; installed-files.txt to the egg-info dir.
-  for (const f of files) {
-    const body = f.node.body;
-    if (!body) continue;
-    const isRecord = f.path.endsWith('.dist-info/RECORD');
-    const isInstalled = f.path.endsWith('.egg-info/installed-files.txt');
-    if (!isRecord && !isInstalled) continue;
-    const infoDir = dirname(f.path);
-    const dist = parseDistDirName(basename(infoDir));
-    if (!dist) continue;
-    const owner = `pip:${dist.name}`;
-    addPackage({ owner, manager: 'pip', name: dist.name, ...(dist.version ? { version: dist.version } : {}), location: infoDir });
-    if (isRecord) {
-      const base = dirname(infoDir);
-      for (const row of parseCsv(body.toString('utf8'))) {
-        const p = row[0];
-        if (!p) continue;
-        claim(p.startsWith('/') ? normalizeEntryPath(p.replace(/\\/g, '/')) : joinRel(base, p.replace(/\\/g, '/')), owner);
-      }
-      claim(f.path, owner);
-    } else {
-      for (const line of body.toString('utf8').split(/\r?\n/)) {
-        const p = line.trim();
-        if (!p) continue;
-        claim(p.startsWith('/') ? normalizeEntryPath(p) : joinRel(infoDir, p), owner);
-      }
-      claim(f.path, owner);
-    }
-  }
-
-  // conda: conda-meta/<name>-<ver>-<build>.json lists files relative to the environment prefix.
-  for (const f of files) {
-    if (!f.node.body || !f.path.endsWith('.json') || basename(dirname(f.path)) !== 'conda-meta') continue;
-    let meta: { name?: string; version?: string; files?: string[] };
-    try {
-      meta = JSON.parse(f.node.body.toString('utf8')) as typeof meta;
-    } catch {
-      warnings.push(`${f.path}: invalid JSON, conda package ignored`);
-      continue;
-    }
-    if (!meta.name || !Array.isArray(meta.files)) continue;
-    const owner = `conda:${meta.name}`;
-    addPackage({ owner, manager: 'conda', name: meta.name, ...(meta.version ? { version: meta.version } : {}), location: f.path });
-    const prefix = dirname(dirname(f.path));
-    for (const p of meta.files) if (typeof p === 'string') claim(joinRel(prefix, p), owner);
-    claim(f.path, owner);
-  }
 
   // dpkg: status + info/<pkg>[:<arch>].list
   const status = fs.body('var/lib/dpkg/status');
@@ -158,6 +110,58 @@ export function assignOwners(fs: MergedFs, files: VisibleFile[]): OwnerAssignmen
       addPackage({ owner, manager: 'apk', name: pkg.name, ...(pkg.version ? { version: pkg.version } : {}) });
       for (const p of pkg.files) claim(normalizeEntryPath(p), owner);
     }
+  }
+
+  // pip: RECORD paths are relative to the directory containing .dist-info; installed-files.txt to the egg-info dir.
+  for (const f of files) {
+    const body = f.node.body;
+    if (!body) continue;
+    const isRecord = f.path.endsWith('.dist-info/RECORD');
+    const isInstalled = f.path.endsWith('.egg-info/installed-files.txt');
+    if (!isRecord && !isInstalled) continue;
+    const infoDir = dirname(f.path);
+    const dist = parseDistDirName(basename(infoDir));
+    if (!dist) continue;
+    const selfIdx = index.get(f.path);
+    // A dist-info that the OS package manager installed (Debian ships RECORD in some python3-* packages)
+    // belongs to that package, not to pip.
+    if (selfIdx !== undefined && owners[selfIdx] !== undefined) continue;
+    const owner = `pip:${dist.name}`;
+    addPackage({ owner, manager: 'pip', name: dist.name, ...(dist.version ? { version: dist.version } : {}), location: infoDir });
+    if (isRecord) {
+      const base = dirname(infoDir);
+      for (const row of parseCsv(body.toString('utf8'))) {
+        const p = row[0];
+        if (!p) continue;
+        claim(p.startsWith('/') ? normalizeEntryPath(p.replace(/\\/g, '/')) : joinRel(base, p.replace(/\\/g, '/')), owner);
+      }
+      claim(f.path, owner);
+    } else {
+      for (const line of body.toString('utf8').split(/\r?\n/)) {
+        const p = line.trim();
+        if (!p) continue;
+        claim(p.startsWith('/') ? normalizeEntryPath(p) : joinRel(infoDir, p), owner);
+      }
+      claim(f.path, owner);
+    }
+  }
+
+  // conda: conda-meta/<name>-<ver>-<build>.json lists files relative to the environment prefix.
+  for (const f of files) {
+    if (!f.node.body || !f.path.endsWith('.json') || basename(dirname(f.path)) !== 'conda-meta') continue;
+    let meta: { name?: string; version?: string; files?: string[] };
+    try {
+      meta = JSON.parse(f.node.body.toString('utf8')) as typeof meta;
+    } catch {
+      warnings.push(`${f.path}: invalid JSON, conda package ignored`);
+      continue;
+    }
+    if (!meta.name || !Array.isArray(meta.files)) continue;
+    const owner = `conda:${meta.name}`;
+    addPackage({ owner, manager: 'conda', name: meta.name, ...(meta.version ? { version: meta.version } : {}), location: f.path });
+    const prefix = dirname(dirname(f.path));
+    for (const p of meta.files) if (typeof p === 'string') claim(joinRel(prefix, p), owner);
+    claim(f.path, owner);
   }
 
   // .pyc files follow their source: dir/__pycache__/mod.cpython-311.pyc → dir/mod.py; legacy mod.pyc → mod.py

@@ -57,7 +57,7 @@ export function renderAnalysisTable(a: Analysis, topN = 15): string {
   for (const r of a.layers) {
     l.push([
       String(r.index + 1),
-      shortenStep(r.createdBy, 56),
+      shortenStep(r.createdBy || r.comment, 56),
       formatBytes(r.bytes),
       formatBytes(r.compressedBytes),
       formatBytes(r.visibleBytes),
@@ -126,7 +126,7 @@ export function renderAnalysisMarkdown(a: Analysis, topN = 15): string {
   out.push(
     mdTable(
       ['#', 'Step', 'Size', 'Compressed', 'Visible', 'Waste'],
-      a.layers.map((r) => [String(r.index + 1), `\`${shortenStep(r.createdBy, 80)}\``, formatBytes(r.bytes), formatBytes(r.compressedBytes), formatBytes(r.visibleBytes), formatBytes(r.wasteBytes)]),
+      a.layers.map((r) => [String(r.index + 1), `\`${shortenStep(r.createdBy || r.comment, 80)}\``, formatBytes(r.bytes), formatBytes(r.compressedBytes), formatBytes(r.visibleBytes), formatBytes(r.wasteBytes)]),
       ['r', 'l', 'r', 'r', 'r', 'r'],
     ),
   );

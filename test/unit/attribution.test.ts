@@ -221,6 +221,8 @@ describe('owners and kinds', () => {
       ['root/.cache/huggingface/hub/models--x/blobs/abc', 'unowned', 0, 'model-weights'],
       ['models/pytorch_model.bin', 'unowned', 0, 'model-weights'],
       ['usr/local/bin/tool.bin', 'unowned', 0, 'other'],
+      ['var/cache/apt/pkgcache.bin', 'unowned', 0, 'caches'],
+      ['usr/lib/firmware/intel/ucode.bin', 'apt:firmware-misc-nonfree', 0, 'system'],
       ['usr/local/cuda-11.8/bin/ptxas', 'unowned', 0, 'cuda-devel'],
       ['usr/local/cuda/targets/x86_64-linux/include/cuda_runtime.h', 'unowned', 0, 'cuda-devel'],
       ['usr/local/cuda/lib64/libcublas_static.a', 'unowned', 0, 'cuda-devel'],
