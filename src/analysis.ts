@@ -198,7 +198,7 @@ export function analyze(img: LoadedImage): Analysis {
       compressedBytes: l.compressedBytes,
       bytes: l.walk.fileBytes,
       tarBytes: l.walk.tarBytes,
-      files: l.walk.entries.filter((e) => e.type === 'file' || e.type === 'hardlink').length,
+      files: l.walk.files,
       visibleBytes: st.visibleBytes,
       wasteBytes: st.wasteBytes,
       whiteouts: st.whiteouts,

@@ -55,7 +55,6 @@ const TOOL_VERSIONED =
 const TOOLCHAIN_APT =
   /^(gcc|g\+\+|cpp|gfortran|gcc-\d+|g\+\+-\d+|cpp-\d+|gfortran-\d+|gcc-\d+-[a-z0-9-]+|cpp-\d+-[a-z0-9-]+|g\+\+-\d+-[a-z0-9-]+|clang[a-z0-9.-]*|llvm[a-z0-9.-]*|lld[a-z0-9.-]*|libclang[a-z0-9.-]*|libllvm[a-z0-9.-]*|binutils[a-z0-9-]*|libbinutils|libctf0|libctf-nobfd0|libgprofng0|libsframe\d*|libasan\d+|libtsan\d+|liblsan\d+|libubsan\d+|libhwasan\d+|libitm\d+|libcc1-\d+|libisl\d+|libmpc\d+|libmpfr\d+|libquadmath\d+|libgfortran\d+|libobjc[a-z0-9-]*|cmake|cmake-data|make|make-guile|ninja-build|meson|pkgconf|pkgconf-bin|pkg-config|libpkgconf\d+|build-essential|dpkg-dev|libdpkg-perl|patch|autoconf|automake|autotools-dev|libtool|m4|bison|flex|libc-dev-bin|linux-libc-dev|rpcsvc-proto|lto-disabled-list|fakeroot|libfakeroot|librhash\d+|libjsoncpp\d+|python3-dev|python3\.\d+-dev|libpython3\.\d+-dev|python3-distutils|python3-lib2to3|[a-z0-9.+-]+-dev)$/;
 const TOOLCHAIN_PIP = /^(cmake|ninja|meson|meson-python|scikit-build|scikit-build-core|pybind11|cython)$/;
-const HEADER = /\.(h|hh|hpp|hxx|h\+\+|inc|tcc|cuh)$/;
 
 const CACHE =
   /^(root|home\/[^/]+)\/\.(cache|npm|yarn|cargo\/registry|m2\/repository|gradle\/caches|conda\/pkgs)\/|(^|\/)(opt\/conda|[^/]*conda[^/]*)\/pkgs\/|^(var\/cache|var\/lib\/apt\/lists|tmp|var\/tmp|usr\/local\/share\/\.cache)\//;
@@ -97,33 +96,38 @@ export function classify(path: string, owner: string, layer: number, ctx: KindCo
   }
 
   // 2. CUDA devel: compilers and tools, headers, static libs, profilers, samples, docs
+  const dot = base.lastIndexOf('.');
+  const ext = dot < 0 ? '' : base.slice(dot + 1);
+  const isHeaderExt = ext === 'h' || ext === 'hpp' || ext === 'cuh' || ext === 'hh' || ext === 'hxx' || ext === 'inc' || ext === 'tcc' || ext === 'h++';
+  const inCuda = path.includes('cuda') && CUDA_DIR.test(path);
+  const inBin = path.includes('bin/');
   if (mgr === 'apt' && CUDA_DEVEL_APT.test(pkg)) return 'cuda-devel';
   if (mgr === 'pip' && CUDA_DEVEL_PIP.test(pkg)) return 'cuda-devel';
-  if (CUDA_TOOLS.has(base) && (/(^|\/)bin\//.test(path) || CUDA_DIR.test(path))) return 'cuda-devel';
-  if (CUDA_DIR.test(path) && /\/(include|samples|doc|docs|extras|nsight[^/]*|libnvvp|nvvm|compute-sanitizer|tools|src|bin)\//.test(path)) {
+  if (CUDA_TOOLS.has(base) && (inCuda || /(^|\/)bin\//.test(path))) return 'cuda-devel';
+  if (inCuda && /\/(include|samples|doc|docs|extras|nsight[^/]*|libnvvp|nvvm|compute-sanitizer|tools|src|bin)\//.test(path)) {
     return 'cuda-devel';
   }
-  if (/(^|\/)nvidia\/[^/]+\/include\//.test(path)) return 'cuda-devel';
-  if (CUDA_HEADER.test(base) || base.endsWith('.cuh') || /\/include\/(thrust|cub|cuda|crt|cooperative_groups|nv)\//.test(path)) {
-    return 'cuda-devel';
+  if (isHeaderExt || path.includes('/include/')) {
+    if (/(^|\/)nvidia\/[^/]+\/include\//.test(path)) return 'cuda-devel';
+    if (ext === 'cuh' || CUDA_HEADER.test(base) || /\/include\/(thrust|cub|cuda|crt|cooperative_groups|nv)\//.test(path)) return 'cuda-devel';
   }
-  if (CUDA_STATIC.test(base) || (CUDA_DIR.test(path) && base.endsWith('.a'))) return 'cuda-devel';
+  if (ext === 'a' && (CUDA_STATIC.test(base) || inCuda)) return 'cuda-devel';
 
   // 3. CUDA runtime: shared libraries wherever they live
-  if (SHARED_LIB.test(base)) {
+  if (base.includes('.so') && SHARED_LIB.test(base)) {
     if (CUDA_SHARED.test(base)) return 'cuda-runtime';
     if (/(^|\/)nvidia\/[^/]+\/lib\//.test(path)) return 'cuda-runtime';
-    if (CUDA_DIR.test(path) && /\/(lib|lib64|targets\/[^/]+\/lib)\//.test(path)) return 'cuda-runtime';
+    if (inCuda && /\/(lib|lib64|targets\/[^/]+\/lib)\//.test(path)) return 'cuda-runtime';
   }
 
   // 4. toolchain: compilers and build tools, headers, static libraries, -dev / build-essential packages
-  if (TOOL_BINS.has(base) || TOOL_VERSIONED.test(base)) {
+  if ((inBin || path.includes('gcc')) && (TOOL_BINS.has(base) || TOOL_VERSIONED.test(base))) {
     if (/(^|\/)(s?bin|libexec\/gcc\/[^/]+\/[^/]+)\//.test(path) || /^usr\/lib\/gcc\//.test(path)) return 'toolchain';
   }
-  if (/^usr\/(local\/)?include\//.test(path) || /^usr\/(lib|libexec)\/gcc(-cross)?\//.test(path) || /^usr\/lib\/llvm-[^/]+\//.test(path)) {
+  if (path.startsWith('usr/') && (/^usr\/(local\/)?include\//.test(path) || /^usr\/(lib|libexec)\/gcc(-cross)?\//.test(path) || /^usr\/lib\/llvm-[^/]+\//.test(path))) {
     return 'toolchain';
   }
-  if (HEADER.test(base) || base.endsWith('.a')) return 'toolchain';
+  if (isHeaderExt || ext === 'a') return 'toolchain';
   if (mgr === 'apt' && TOOLCHAIN_APT.test(pkg)) return 'toolchain';
   if (mgr === 'pip' && TOOLCHAIN_PIP.test(pkg)) return 'toolchain';
 

@@ -175,19 +175,25 @@ export function assignOwners(fs: MergedFs, files: VisibleFile[]): OwnerAssignmen
 
   // Site-packages directories owned by a single distribution adopt their unlisted files.
   const dirOwners = new Map<string, string | null>(); // null = several owners
-  files.forEach((f, i) => {
-    const o = owners[i];
-    if (o === undefined || !SITE_RE.test(f.path)) return;
-    for (const d of packageDirs(f.path)) {
-      const prev = dirOwners.get(d);
-      if (prev === undefined) dirOwners.set(d, o);
-      else if (prev !== o) dirOwners.set(d, null);
-    }
-  });
+  const unownedInSite = files.some((f, i) => owners[i] === undefined && SITE_RE.test(f.path));
+  if (unownedInSite) {
+    files.forEach((f, i) => {
+      const o = owners[i];
+      if (o === undefined || !SITE_RE.test(f.path)) return;
+      // Deepest first: once a directory already holds `o` (or several owners), so do all its ancestors.
+      const dirs = packageDirs(f.path);
+      for (let k = dirs.length - 1; k >= 0; k--) {
+        const d = dirs[k]!;
+        const prev = dirOwners.get(d);
+        if (prev === o || prev === null) break;
+        dirOwners.set(d, prev === undefined ? o : null);
+      }
+    });
+  }
   const byDistName = new Map<string, string>();
   for (const p of packages.values()) if (p.manager === 'pip') byDistName.set(p.name, p.owner);
   files.forEach((f, i) => {
-    if (owners[i] !== undefined || !SITE_RE.test(f.path)) return;
+    if (!unownedInSite || owners[i] !== undefined || !SITE_RE.test(f.path)) return;
     for (const d of packageDirs(f.path).reverse()) {
       let o = dirOwners.get(d);
       if (o === undefined && d.endsWith('.libs')) {

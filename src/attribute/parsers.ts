@@ -54,6 +54,19 @@ export function parseDpkgStatus(text: string): DpkgPackage[] {
 
 /** A minimal RFC 4180 CSV reader (Python's csv module dialect for RECORD: ',' and '"'). */
 export function parseCsv(text: string): string[][] {
+  // Fast path: RECORD files rarely quote anything.
+  if (!text.includes('"')) {
+    const out: string[][] = [];
+    for (const line of text.split('\n')) {
+      const l = line.endsWith('\r') ? line.slice(0, -1) : line;
+      if (l !== '') out.push(l.split(','));
+    }
+    return out;
+  }
+  return parseQuotedCsv(text);
+}
+
+function parseQuotedCsv(text: string): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];
   let field = '';

@@ -179,6 +179,8 @@ export class MergedFs {
   /** Detaches `node` (and its subtree); content whose last link goes is waste of the layer that added it. */
   private remove(parent: FsNode, node: FsNode, path: string, hiddenIn: number, how: WastedPath['how']): void {
     parent.children!.delete(node.name);
+    this.dirCachePath = undefined;
+    this.dirCacheNode = undefined;
     const visit = (n: FsNode, p: string): void => {
       this.flushDive(n);
       const ino = n.inode;
@@ -204,8 +206,20 @@ export class MergedFs {
     if (t.length > TOP_WASTE) t.pop();
   }
 
+  /** The last directory ensureDir returned (layer tars list a directory's files together). */
+  private dirCachePath: string | undefined;
+  private dirCacheNode: FsNode | undefined;
+
   /** Creates (or finds) the directory at `path`, following symlinked parents inside the image root. */
   private ensureDir(path: string, layer: number): FsNode {
+    if (path === this.dirCachePath && this.dirCacheNode) return this.dirCacheNode;
+    const node = this.ensureDirUncached(path, layer);
+    this.dirCachePath = path;
+    this.dirCacheNode = node;
+    return node;
+  }
+
+  private ensureDirUncached(path: string, layer: number): FsNode {
     let cur = this.root;
     if (path === '') return cur;
     let curPath = '';

@@ -1,6 +1,5 @@
 import { inputError } from '../errors.js';
 import { DirArchive, TarFileArchive } from './archive.js';
-import { loadFromDaemon } from './daemon.js';
 import { loadDockerArchive, loadOciLayout } from './formats.js';
 import { parseReference } from './reference.js';
 import type { LoadedImage, LoadOptions } from './types.js';
@@ -15,8 +14,11 @@ export async function loadImage(reference: string, opts: LoadOptions = {}): Prom
       return loadOciLayout(new TarFileArchive(ref.path), reference, 'oci-archive', ref.tag, opts);
     case 'oci':
       return loadOciLayout(new DirArchive(ref.path), reference, 'oci', ref.tag, opts);
-    case 'docker-daemon':
+    case 'docker-daemon': {
+      // dockerode (and its ssh/http2 stack) is only loaded when the daemon is used.
+      const { loadFromDaemon } = await import('./daemon.js');
       return loadFromDaemon(reference, ref.name, opts);
+    }
     case 'docker':
       throw inputError(
         `${reference}: reading straight from a registry is not supported in this version; pull it with --pull (docker-daemon) or save it with skopeo/docker save`,

@@ -32,6 +32,9 @@ export function normalizeEntryPath(name: string): string {
 
 /** Joins a root-relative base dir and a relative path, resolving `.`/`..` (clamped at the root). */
 export function joinRel(base: string, rel: string): string {
+  if (!rel.startsWith('/') && !rel.startsWith('.') && !rel.includes('/.') && !rel.includes('//') && !rel.endsWith('/') && rel !== '') {
+    return base === '' ? rel : `${base}/${rel}`;
+  }
   const out = rel.startsWith('/') ? [] : base.split('/').filter((p) => p !== '');
   for (const part of rel.split('/')) {
     if (part === '' || part === '.') continue;

@@ -22,19 +22,26 @@ export interface RawTarEntry {
   bodyOffset: number;
 }
 
-const WINDOW = 64 * 1024;
+const WINDOW = 16 * 1024;
+const SMALL_BODY = 1024;
 
-/** Positional reads through a small window, so runs of tiny files cost one read per window. */
+/**
+ * Positional reads through a window, so runs of tiny files cost one read per window, while headers
+ * between large bodies are read alone (no copying of body bytes we are about to seek over).
+ */
 class WindowReader {
   private readonly buf = Buffer.allocUnsafe(WINDOW);
   private start = -1;
   private len = 0;
+  /** Size of the body just skipped: small bodies predict more small entries nearby. */
+  lastBody = 0;
   constructor(private readonly fd: number) {}
 
   /** Returns [buffer, offset] such that buffer[offset..offset+n) holds file bytes [pos, pos+n), n ≤ WINDOW. */
   at(pos: number, n: number): [Buffer, number] {
     if (this.start < 0 || pos < this.start || pos + n > this.start + this.len) {
-      this.len = readFully(this.fd, this.buf, 0, WINDOW, pos, false);
+      const want = this.lastBody < SMALL_BODY ? WINDOW : Math.max(n, 1024);
+      this.len = readFully(this.fd, this.buf, 0, want, pos, false);
       this.start = pos;
       if (this.len < n) throw new TarFormatError(`unexpected end of file at offset ${pos}`);
     }
@@ -103,6 +110,7 @@ export function iterateTarFile(
       );
     }
     const next = bodyOffset + Math.ceil(size / 512) * 512;
+    r.lastBody = size;
     switch (h.typeflag) {
       case FLAG_PAX:
         pax = parsePax(r.read(bodyOffset, size));
@@ -142,6 +150,7 @@ export function iterateTarFile(
 export function walkTarFile(fd: number, start: number, length: number, opts: WalkOptions = {}): LayerWalk {
   const entries: WalkedEntry[] = [];
   let fileBytes = 0;
+  let files = 0;
   const capture = opts.capture;
   let pending: WalkedEntry | undefined;
   let res: IterateResult;
@@ -154,6 +163,8 @@ export function walkTarFile(fd: number, start: number, length: number, opts: Wal
         const e = makeEntry(raw.name, typeFromFlag(raw.typeflag), raw.size, raw.linkname);
         entries.push(e);
         fileBytes += contentBytes(e);
+      if (e.type === 'file' || e.type === 'hardlink') files++;
+        if (e.type === 'file' || e.type === 'hardlink') files++;
         if (capture && e.type === 'file' && capture(e.path, e.size)) {
           pending = e;
           return true;
@@ -170,5 +181,5 @@ export function walkTarFile(fd: number, start: number, length: number, opts: Wal
     throw err;
   }
   const warnings = res.endMarker ? [] : ['tar has no end-of-archive marker'];
-  return { entries, tarBytes: length, fileBytes, endMarker: res.endMarker, warnings };
+  return { entries, tarBytes: length, fileBytes, files, endMarker: res.endMarker, warnings };
 }

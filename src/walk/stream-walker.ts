@@ -28,6 +28,7 @@ export async function walkTarStream(
   const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
   const entries: WalkedEntry[] = [];
   let fileBytes = 0;
+  let files = 0;
   const capture = opts.capture;
 
   const consume = async (): Promise<void> => {
@@ -36,6 +37,7 @@ export async function walkTarStream(
       const e = makeEntry(h.name, typeFromTarStream(h.type), h.size ?? 0, h.linkname ?? undefined);
       entries.push(e);
       fileBytes += contentBytes(e);
+      if (e.type === 'file' || e.type === 'hardlink') files++;
       if (capture && e.type === 'file' && capture(e.path, e.size)) {
         const chunks: Buffer[] = [];
         for await (const c of entry) chunks.push(c as Buffer);
@@ -53,5 +55,5 @@ export async function walkTarStream(
     if (/Invalid tar header|Invalid header/i.test(msg)) throw inputError('invalid tar header checksum', err);
     throw err;
   }
-  return { entries, tarBytes: counter.bytes, fileBytes, endMarker: null, warnings: [] };
+  return { entries, tarBytes: counter.bytes, fileBytes, files, endMarker: null, warnings: [] };
 }

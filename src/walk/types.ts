@@ -19,6 +19,8 @@ export interface LayerWalk {
   tarBytes: number;
   /** Sum of regular-file content bytes in this layer (apparent size, hardlinks without data = 0). */
   fileBytes: number;
+  /** Regular files and hardlinks in this layer. */
+  files: number;
   /** Whether the archive ended with the end-of-archive zero block (null when the reader cannot tell). */
   endMarker: boolean | null;
   warnings: string[];

@@ -11,7 +11,7 @@ function layer(...items: E[]): LayerWalk {
     if (it[1] === 'hardlink') return { path: it[0], type: 'hardlink', size: 0, link: it[2] };
     return { path: it[0], type: 'file', size: it[1] };
   });
-  return { entries, tarBytes: 0, fileBytes: entries.reduce((a, e) => a + (e.type === 'file' ? e.size : 0), 0), endMarker: true, warnings: [] };
+  return { entries, tarBytes: 0, files: entries.filter((e) => e.type === 'file').length, fileBytes: entries.reduce((a, e) => a + (e.type === 'file' ? e.size : 0), 0), endMarker: true, warnings: [] };
 }
 
 function merge(...layers: LayerWalk[]): MergedFs {

@@ -1,0 +1,94 @@
+/**
+ * `npm run bench`: generates a large image (default 2 GiB of content in 100k files over 4 layers) and
+ * prints imgscope's wall time and peak RSS beside floors measured in the same run on the same bytes:
+ * `tar -tf` over the layer tars (uncompressed docker-archive) and `gzip -dc | tar -t` over the gzip
+ * blobs (OCI layout). Targets (exit 1 when missed): peak RSS < 300 MB; uncompressed no slower than
+ * `tar -tf`; gzip within 1.5x of `gzip -dc | tar -t`.
+ *
+ * Env: BENCH_BYTES (default 2147483648), BENCH_FILES (default 100000), BENCH_LAYERS (default 4),
+ * BENCH_DIR (default a temp dir, removed afterwards), BENCH_RUNS (default 2; the best run counts).
+ */
+import { execa } from 'execa';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { onCleanup } from '../util/cleanup.js';
+import { formatBytes } from '../util/format.js';
+import { generate } from './generate.js';
+
+const totalBytes = Number(process.env.BENCH_BYTES ?? 2 * 1024 ** 3);
+const files = Number(process.env.BENCH_FILES ?? 100_000);
+const layers = Number(process.env.BENCH_LAYERS ?? 4);
+const runs = Number(process.env.BENCH_RUNS ?? 2);
+const keep = !!process.env.BENCH_DIR;
+const dir = process.env.BENCH_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'imgscope-bench-'));
+if (!keep) onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+const runOne = fileURLToPath(new URL('./run-one.js', import.meta.url));
+
+async function timeShell(cmd: string): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await execa('bash', ['-o', 'pipefail', '-c', cmd], { stdout: 'ignore' });
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+async function imgscope(ref: string): Promise<{ ms: number; maxRssBytes: number; finalBytes: number; files: number }> {
+  const t0 = process.hrtime.bigint();
+  const r = await execa('node', [runOne, ref]);
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6; // includes Node start-up, like the floors' process start
+  const res = JSON.parse(r.stdout) as { ms: number; maxRssBytes: number; finalBytes: number; files: number };
+  return { ...res, ms: wall };
+}
+
+async function best<T extends { ms: number }>(f: () => Promise<T>): Promise<T> {
+  let b: T | undefined;
+  for (let i = 0; i < runs; i++) {
+    const r = await f();
+    if (!b || r.ms < b.ms) b = r;
+  }
+  return b!;
+}
+
+async function main(): Promise<number> {
+  process.stdout.write(`generating ${formatBytes(totalBytes)} in ${files} files over ${layers} layers in ${dir} …\n`);
+  const t0 = Date.now();
+  const g = await generate({ dir, layers, filesPerLayer: Math.floor(files / layers), totalBytes });
+  process.stdout.write(`generated ${g.files} files, ${formatBytes(g.contentBytes)} of content in ${((Date.now() - t0) / 1000).toFixed(1)} s\n\n`);
+
+  const tarFloor = await best(async () => ({ ms: await timeShell(g.layerTars.map((t) => `tar -tf ${t}`).join(' && ')) }));
+  const plain = await best(() => imgscope(`docker-archive:${g.dockerArchive}`));
+  const gzFloor = await best(async () => ({ ms: await timeShell(g.layerGz.map((t) => `gzip -dc ${t} | tar -t`).join(' && ')) }));
+  const gz = await best(() => imgscope(`oci:${g.ociDir}`));
+
+  const rows: Array<[string, string, string, string, string]> = [
+    ['uncompressed docker-archive', `${plain.ms.toFixed(0)} ms`, formatBytes(plain.maxRssBytes), `tar -tf: ${tarFloor.ms.toFixed(0)} ms`, (plain.ms / tarFloor.ms).toFixed(2)],
+    ['gzip OCI layout', `${gz.ms.toFixed(0)} ms`, formatBytes(gz.maxRssBytes), `gzip -dc | tar -t: ${gzFloor.ms.toFixed(0)} ms`, (gz.ms / gzFloor.ms).toFixed(2)],
+  ];
+  process.stdout.write(`image: ${formatBytes(plain.finalBytes)} final, ${plain.files} files; best of ${runs} runs; ${os.cpus().length} CPUs\n`);
+  process.stdout.write('| input | imgscope wall | imgscope peak RSS | floor (same bytes) | ratio |\n|---|---:|---:|---|---:|\n');
+  for (const r of rows) process.stdout.write(`| ${r.join(' | ')} |\n`);
+  const checks: Array<[string, boolean]> = [
+    ['peak RSS < 300 MB (uncompressed)', plain.maxRssBytes < 300e6],
+    ['peak RSS < 300 MB (gzip)', gz.maxRssBytes < 300e6],
+    ['uncompressed no slower than tar -tf', plain.ms <= tarFloor.ms],
+    ['gzip within 1.5x of gzip -dc | tar -t', gz.ms <= 1.5 * gzFloor.ms],
+  ];
+  process.stdout.write('\n');
+  for (const [name, ok] of checks) process.stdout.write(`${ok ? 'PASS' : 'FAIL'}  ${name}\n`);
+  if (plain.finalBytes !== gz.finalBytes) {
+    process.stdout.write(`FAIL  both sources give the same final size (${plain.finalBytes} vs ${gz.finalBytes})\n`);
+    return 1;
+  }
+  return checks.every(([, ok]) => ok) ? 0 : 1;
+}
+
+main()
+  .then((code) => {
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+    process.exitCode = code;
+  })
+  .catch((err: unknown) => {
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+    process.stderr.write(`bench: ${(err as Error).message}\n`);
+    process.exitCode = 2;
+  });
