@@ -52,6 +52,7 @@ const TOOL_BINS = new Set([
 ]);
 const TOOL_VERSIONED =
   /^(([a-z0-9_]+-)+(linux|pc|unknown)-[a-z0-9_-]*-)?(gcc|g\+\+|cpp|gfortran|c\+\+|ld|as|ar|nm|ranlib|objdump|objcopy|strip|readelf|clang|clang\+\+|llvm-[a-z0-9-]+|gcc-ar|gcc-nm|gcc-ranlib|gcov[a-z-]*|lto-dump)(-\d+(\.\d+)*)?$/;
+const TOOLCHAIN_APT_EXCLUDE = /^(gcc-\d+-base|cpp-\d+-doc|gcc-\d+-doc)$/;
 const TOOLCHAIN_APT =
   /^(gcc|g\+\+|cpp|gfortran|gcc-\d+|g\+\+-\d+|cpp-\d+|gfortran-\d+|gcc-\d+-[a-z0-9-]+|cpp-\d+-[a-z0-9-]+|g\+\+-\d+-[a-z0-9-]+|clang[a-z0-9.-]*|llvm[a-z0-9.-]*|lld[a-z0-9.-]*|libclang[a-z0-9.-]*|libllvm[a-z0-9.-]*|binutils[a-z0-9-]*|libbinutils|libctf0|libctf-nobfd0|libgprofng0|libsframe\d*|libasan\d+|libtsan\d+|liblsan\d+|libubsan\d+|libhwasan\d+|libitm\d+|libcc1-\d+|libisl\d+|libmpc\d+|libmpfr\d+|libquadmath\d+|libgfortran\d+|libobjc[a-z0-9-]*|cmake|cmake-data|make|make-guile|ninja-build|meson|pkgconf|pkgconf-bin|pkg-config|libpkgconf\d+|build-essential|dpkg-dev|libdpkg-perl|patch|autoconf|automake|autotools-dev|libtool|m4|bison|flex|libc-dev-bin|linux-libc-dev|rpcsvc-proto|lto-disabled-list|fakeroot|libfakeroot|librhash\d+|libjsoncpp\d+|python3-dev|python3\.\d+-dev|libpython3\.\d+-dev|python3-distutils|python3-lib2to3|[a-z0-9.+-]+-dev)$/;
 const TOOLCHAIN_PIP = /^(cmake|ninja|meson|meson-python|scikit-build|scikit-build-core|pybind11|cython)$/;
@@ -128,7 +129,7 @@ export function classify(path: string, owner: string, layer: number, ctx: KindCo
     return 'toolchain';
   }
   if (isHeaderExt || ext === 'a') return 'toolchain';
-  if (mgr === 'apt' && TOOLCHAIN_APT.test(pkg)) return 'toolchain';
+  if (mgr === 'apt' && TOOLCHAIN_APT.test(pkg) && !TOOLCHAIN_APT_EXCLUDE.test(pkg)) return 'toolchain';
   if (mgr === 'pip' && TOOLCHAIN_PIP.test(pkg)) return 'toolchain';
 
   // 5. caches

@@ -230,6 +230,7 @@ describe('owners and kinds', () => {
       ['usr/lib/x86_64-linux-gnu/libcudnn_ops_infer.so.8.9.7', 'apt:libcudnn8', 0, 'cuda-runtime'],
       ['usr/bin/make', 'apt:make', 0, 'toolchain'],
       ['usr/share/doc/zlib1g-dev/copyright', 'apt:zlib1g-dev', 0, 'toolchain'],
+      ['usr/share/doc/gcc-12-base/copyright', 'apt:gcc-12-base', 0, 'docs'],
       ['usr/lib/python3/dist-packages/numpy/core/include/numpy/ndarraytypes.h', 'apt:python3-numpy', 0, 'toolchain'],
       ['usr/lib/python3/dist-packages/foo/__pycache__/x.cpython-311.pyc', 'unowned', 0, 'caches'],
       ['opt/venv/lib/python3.11/site-packages/tensorflow/core/protobuf/x.pb', 'unowned', 0, 'python'],
