@@ -9,6 +9,7 @@ import { MergedFs } from '../../src/fs/filesystem.js';
 import { loadImage } from '../../src/image/load.js';
 import { buildFixture, docker, dockerAvailable, ensureBase, requireDocker, ROOT } from '../helpers/docker.js';
 import { tmpDir } from '../helpers/images.js';
+import { startRegistry } from '../helpers/registry.js';
 import { analyzeChecked, checkReport } from '../helpers/report.js';
 
 const IMAGE = 'imgscope-test/pyapp:1';
@@ -129,6 +130,24 @@ describe.skipIf(!available)('against a real Docker daemon', () => {
     expect(pull.exitCode).toBe(3);
     expect(pull.stderr.trim().split('\n')).toHaveLength(1);
     expect(pull.stderr).toMatch(/pulling 127\.0\.0\.1:1\/nope\/missing:1/);
+  });
+
+  it('pulls a missing image through the daemon with --pull (local registry)', async () => {
+    const reg = await startRegistry();
+    const remote = `${reg.host}/imgscope-test/pyapp:1`;
+    try {
+      await execa('skopeo', ['copy', '-q', '--dest-tls-verify=false', `docker-daemon:${IMAGE}`, `docker://${remote}`]);
+      await execa('docker', ['rmi', remote], { reject: false });
+      const without = await execa('node', [CLI, 'analyze', remote], { reject: false });
+      expect(without.exitCode).toBe(2);
+      const r = await execa('node', [CLI, 'analyze', '--pull', '-f', 'json', remote]);
+      const a = checkReport(JSON.parse(r.stdout));
+      expect(a.totals.finalBytes).toBe(daemon.totals.finalBytes);
+      expect(a.owners).toEqual(daemon.owners);
+    } finally {
+      await execa('docker', ['rmi', remote], { reject: false });
+      await reg.stop();
+    }
   });
 
   it('writes valid JSON and Markdown from the CLI for a daemon image', async () => {
