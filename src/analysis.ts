@@ -2,8 +2,11 @@ import { readFileSync } from 'node:fs';
 import { assignOwners, type PackageRecord, UNOWNED } from './attribute/owners.js';
 import { classify, type Kind, KINDS } from './attribute/kinds.js';
 import { MergedFs } from './fs/filesystem.js';
+import { loadImage } from './image/load.js';
 import { formatPlatform } from './image/platform.js';
-import type { HealthcheckConfig, LoadedImage } from './image/types.js';
+import type { HealthcheckConfig, LoadedImage, LoadOptions } from './image/types.js';
+import { wantsBody } from './attribute/metadata.js';
+import { withContext } from './errors.js';
 import { normalizeEntryPath } from './util/paths.js';
 
 export const SCHEMA_VERSION = 1;
@@ -146,10 +149,13 @@ function top<K extends string>(m: Map<K, number>, n: number): Array<[K, number]>
   return [...m.entries()].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n);
 }
 
-/** Builds the Analysis (plain data) from a loaded image: merge layers, attribute owners and kinds. */
-export function analyze(img: LoadedImage): Analysis {
-  const fs = new MergedFs();
-  for (const l of img.layers) fs.applyLayer(l.walk);
+/**
+ * Builds the Analysis (plain data) from a loaded image: merge layers, attribute owners and kinds.
+ * `merged` is the image's filesystem when the caller already merged the layers while loading them.
+ */
+export function analyze(img: LoadedImage, merged?: MergedFs): Analysis {
+  const fs = merged ?? new MergedFs();
+  if (!merged) for (const l of img.layers) fs.applyLayer(l.walk);
   fs.finish();
   const files = [...fs.visible()].filter((f) => f.node.type === 'file' || f.node.type === 'hardlink');
   const { owners, packages, warnings: ownerWarnings } = assignOwners(fs, files);
@@ -274,4 +280,25 @@ function ownerRow(owner: string, p: PackageRecord | undefined): OwnerRow {
   if (p?.version) row.version = p.version;
   if (p?.installedSizeKiB !== undefined) row.installedSizeKiB = p.installedSizeKiB;
   return row;
+}
+
+/**
+ * Loads and analyzes one reference, merging each layer into the filesystem as soon as it is walked and
+ * releasing its entries, so memory holds one layer's entries plus the merged tree.
+ */
+export async function analyzeReference(ref: string, opts: Omit<LoadOptions, 'capture' | 'onLayer'> = {}): Promise<Analysis> {
+  try {
+    const fs = new MergedFs();
+    const img = await loadImage(ref, {
+      ...opts,
+      capture: wantsBody,
+      onLayer: (_i, layer) => {
+        fs.applyLayer(layer.walk);
+        layer.walk.entries = [];
+      },
+    });
+    return analyze(img, fs);
+  } catch (err) {
+    throw withContext(ref, err);
+  }
 }

@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
-import { analyze, type Analysis, toolVersion } from './analysis.js';
-import { wantsBody } from './attribute/metadata.js';
-import { EXIT_INPUT, ImgscopeError, withContext } from './errors.js';
-import { loadImage } from './image/load.js';
+import { type Analysis, analyzeReference, toolVersion } from './analysis.js';
+import { EXIT_INPUT, ImgscopeError } from './errors.js';
 import { parsePlatform } from './image/platform.js';
 import { renderAnalysisMarkdown, renderAnalysisTable } from './render/analyze.js';
 import { writeFileAtomic } from './util/atomic.js';
@@ -27,18 +25,12 @@ function progress(quiet: boolean | undefined): ((msg: string) => void) | undefin
 }
 
 export async function analyzeRef(ref: string, opts: { platform?: string; pull?: boolean; verify?: boolean; onProgress?: (m: string) => void }): Promise<Analysis> {
-  try {
-    const img = await loadImage(ref, {
-      capture: wantsBody,
-      ...(opts.platform ? { platform: parsePlatform(opts.platform) } : {}),
-      pull: !!opts.pull,
-      verifyLayers: !!opts.verify,
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    });
-    return analyze(img);
-  } catch (err) {
-    throw withContext(ref, err);
-  }
+  return analyzeReference(ref, {
+    ...(opts.platform ? { platform: parsePlatform(opts.platform) } : {}),
+    pull: !!opts.pull,
+    verifyLayers: !!opts.verify,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
 }
 
 async function emit(text: string, output: string | undefined): Promise<void> {

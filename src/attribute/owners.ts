@@ -3,7 +3,7 @@ import { basename, dirname, joinRel, normalizeEntryPath } from '../util/paths.js
 import {
   normalizeDistName,
   parseApkInstalled,
-  parseCsv,
+  forEachRecordPath,
   parseDistDirName,
   parseDpkgStatus,
   parseStanzas,
@@ -130,11 +130,10 @@ export function assignOwners(fs: MergedFs, files: VisibleFile[]): OwnerAssignmen
     addPackage({ owner, manager: 'pip', name: dist.name, ...(dist.version ? { version: dist.version } : {}), location: infoDir });
     if (isRecord) {
       const base = dirname(infoDir);
-      for (const row of parseCsv(body.toString('utf8'))) {
-        const p = row[0];
-        if (!p) continue;
-        claim(p.startsWith('/') ? normalizeEntryPath(p.replace(/\\/g, '/')) : joinRel(base, p.replace(/\\/g, '/')), owner);
-      }
+      forEachRecordPath(body.toString('utf8'), (raw) => {
+        const p = raw.includes('\\') ? raw.replace(/\\/g, '/') : raw;
+        claim(p.startsWith('/') ? normalizeEntryPath(p) : joinRel(base, p), owner);
+      });
       claim(f.path, owner);
     } else {
       for (const line of body.toString('utf8').split(/\r?\n/)) {

@@ -52,6 +52,23 @@ export function parseDpkgStatus(text: string): DpkgPackage[] {
   return out;
 }
 
+/** Calls `fn` with the first field (the path) of each RECORD row, without building the whole table. */
+export function forEachRecordPath(text: string, fn: (path: string) => void): void {
+  if (text.includes('"')) {
+    for (const row of parseCsv(text)) if (row[0]) fn(row[0]);
+    return;
+  }
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const comma = text.indexOf(',', start);
+    const stop = comma >= 0 && comma < end ? comma : end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+    if (stop > start) fn(text.slice(start, stop));
+    start = end + 1;
+  }
+}
+
 /** A minimal RFC 4180 CSV reader (Python's csv module dialect for RECORD: ',' and '"'). */
 export function parseCsv(text: string): string[][] {
   // Fast path: RECORD files rarely quote anything.

@@ -32,9 +32,9 @@ async function timeShell(cmd: string): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-async function imgscope(ref: string): Promise<{ ms: number; maxRssBytes: number; finalBytes: number; files: number }> {
+async function imgscope(ref: string, walkOnly = false): Promise<{ ms: number; maxRssBytes: number; finalBytes: number; files: number }> {
   const t0 = process.hrtime.bigint();
-  const r = await execa('node', [runOne, ref]);
+  const r = await execa('node', [runOne, ...(walkOnly ? ['--walk-only'] : []), ref]);
   const wall = Number(process.hrtime.bigint() - t0) / 1e6; // includes Node start-up, like the floors' process start
   const res = JSON.parse(r.stdout) as { ms: number; maxRssBytes: number; finalBytes: number; files: number };
   return { ...res, ms: wall };
@@ -55,14 +55,18 @@ async function main(): Promise<number> {
   const g = await generate({ dir, layers, filesPerLayer: Math.floor(files / layers), totalBytes });
   process.stdout.write(`generated ${g.files} files, ${formatBytes(g.contentBytes)} of content in ${((Date.now() - t0) / 1000).toFixed(1)} s\n\n`);
 
+  // Warm the page cache for every input first, so no run pays for a cold read.
+  await timeShell([g.dockerArchive, ...g.layerTars, ...g.layerGz].map((f) => `cat ${f} > /dev/null`).join(' && '));
   const tarFloor = await best(async () => ({ ms: await timeShell(g.layerTars.map((t) => `tar -tf ${t}`).join(' && ')) }));
+  const plainWalk = await best(() => imgscope(`docker-archive:${g.dockerArchive}`, true));
   const plain = await best(() => imgscope(`docker-archive:${g.dockerArchive}`));
   const gzFloor = await best(async () => ({ ms: await timeShell(g.layerGz.map((t) => `gzip -dc ${t} | tar -t`).join(' && ')) }));
   const gz = await best(() => imgscope(`oci:${g.ociDir}`));
 
   const rows: Array<[string, string, string, string, string]> = [
-    ['uncompressed docker-archive', `${plain.ms.toFixed(0)} ms`, formatBytes(plain.maxRssBytes), `tar -tf: ${tarFloor.ms.toFixed(0)} ms`, (plain.ms / tarFloor.ms).toFixed(2)],
-    ['gzip OCI layout', `${gz.ms.toFixed(0)} ms`, formatBytes(gz.maxRssBytes), `gzip -dc | tar -t: ${gzFloor.ms.toFixed(0)} ms`, (gz.ms / gzFloor.ms).toFixed(2)],
+    ['uncompressed docker-archive, walk only', `${plainWalk.ms.toFixed(0)} ms`, formatBytes(plainWalk.maxRssBytes), `tar -tf: ${tarFloor.ms.toFixed(0)} ms`, (plainWalk.ms / tarFloor.ms).toFixed(2)],
+    ['uncompressed docker-archive, full analysis', `${plain.ms.toFixed(0)} ms`, formatBytes(plain.maxRssBytes), `tar -tf: ${tarFloor.ms.toFixed(0)} ms`, (plain.ms / tarFloor.ms).toFixed(2)],
+    ['gzip OCI layout, full analysis', `${gz.ms.toFixed(0)} ms`, formatBytes(gz.maxRssBytes), `gzip -dc | tar -t: ${gzFloor.ms.toFixed(0)} ms`, (gz.ms / gzFloor.ms).toFixed(2)],
   ];
   process.stdout.write(`image: ${formatBytes(plain.finalBytes)} final, ${plain.files} files; best of ${runs} runs; ${os.cpus().length} CPUs\n`);
   process.stdout.write('| input | imgscope wall | imgscope peak RSS | floor (same bytes) | ratio |\n|---|---:|---:|---|---:|\n');
@@ -70,7 +74,7 @@ async function main(): Promise<number> {
   const checks: Array<[string, boolean]> = [
     ['peak RSS < 300 MB (uncompressed)', plain.maxRssBytes < 300e6],
     ['peak RSS < 300 MB (gzip)', gz.maxRssBytes < 300e6],
-    ['uncompressed no slower than tar -tf', plain.ms <= tarFloor.ms],
+    ['uncompressed (full analysis) no slower than tar -tf', plain.ms <= tarFloor.ms],
     ['gzip within 1.5x of gzip -dc | tar -t', gz.ms <= 1.5 * gzFloor.ms],
   ];
   process.stdout.write('\n');

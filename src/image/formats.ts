@@ -140,6 +140,7 @@ export async function loadDockerArchive(
     if (diffId) layer.diffId = diffId;
     if (src?.mediaType) layer.mediaType = src.mediaType;
     layers.push(layer);
+    opts.onLayer?.(layers.length - 1, layer);
   }
   return {
     reference,
@@ -296,6 +297,7 @@ export async function loadOciLayout(
     if (diffId) layer.diffId = diffId;
     if (d.mediaType) layer.mediaType = d.mediaType;
     layers.push(layer);
+    opts.onLayer?.(layers.length - 1, layer);
   }
   return {
     reference,

@@ -91,6 +91,11 @@ export interface LoadOptions {
   /** Verify digests of uncompressed layers read by seeking (costs a full read). */
   verifyLayers?: boolean;
   onProgress?: (msg: string) => void;
+  /**
+   * Called with each layer, in stacking order, as soon as it is walked: a consumer can merge it and
+   * release its entries (`walk.entries`) so that only one layer's entries are alive at a time.
+   */
+  onLayer?: (index: number, layer: LoadedLayer) => void;
 }
 
 export const MT = {

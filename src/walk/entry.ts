@@ -60,3 +60,10 @@ export function makeEntry(name: string, type: EntryType, headerSize: number, lin
 export function contentBytes(e: WalkedEntry): number {
   return e.type === 'file' || e.type === 'hardlink' ? e.size : 0;
 }
+
+/** Whether an entry counts as a file of the layer (regular files and hardlinks, not whiteout markers). */
+export function isCountedFile(e: WalkedEntry): boolean {
+  if (e.type !== 'file' && e.type !== 'hardlink') return false;
+  const slash = e.path.lastIndexOf('/');
+  return !e.path.startsWith('.wh.', slash + 1);
+}

@@ -1,6 +1,6 @@
 import { readSync } from 'node:fs';
 import { inputError } from '../errors.js';
-import { contentBytes, makeEntry, typeFromFlag } from './entry.js';
+import { contentBytes, isCountedFile, makeEntry, typeFromFlag } from './entry.js';
 import {
   decodeHeader,
   FLAG_GNU_LONGLINK,
@@ -37,15 +37,19 @@ class WindowReader {
   lastBody = 0;
   constructor(private readonly fd: number) {}
 
-  /** Returns [buffer, offset] such that buffer[offset..offset+n) holds file bytes [pos, pos+n), n ≤ WINDOW. */
-  at(pos: number, n: number): [Buffer, number] {
+  /** Returns the offset in `buf` at which file bytes [pos, pos+n) start, n ≤ WINDOW. */
+  at(pos: number, n: number): number {
     if (this.start < 0 || pos < this.start || pos + n > this.start + this.len) {
       const want = this.lastBody < SMALL_BODY ? WINDOW : Math.max(n, 1024);
       this.len = readFully(this.fd, this.buf, 0, want, pos, false);
       this.start = pos;
       if (this.len < n) throw new TarFormatError(`unexpected end of file at offset ${pos}`);
     }
-    return [this.buf, pos - this.start];
+    return pos - this.start;
+  }
+
+  get buffer(): Buffer {
+    return this.buf;
   }
 
   read(pos: number, n: number): Buffer {
@@ -90,10 +94,10 @@ export function iterateTarFile(
   let pax: Map<string, string> | undefined;
   let globalPax: Map<string, string> | undefined;
   while (pos + 512 <= end) {
-    const [buf, off] = r.at(pos, 512);
+    const off = r.at(pos, 512);
     let h;
     try {
-      h = decodeHeader(buf, off);
+      h = decodeHeader(r.buffer, off);
     } catch (err) {
       throw new TarFormatError(`${(err as Error).message} at offset ${pos - start}`);
     }
@@ -163,8 +167,7 @@ export function walkTarFile(fd: number, start: number, length: number, opts: Wal
         const e = makeEntry(raw.name, typeFromFlag(raw.typeflag), raw.size, raw.linkname);
         entries.push(e);
         fileBytes += contentBytes(e);
-      if (e.type === 'file' || e.type === 'hardlink') files++;
-        if (e.type === 'file' || e.type === 'hardlink') files++;
+        if (isCountedFile(e)) files++;
         if (capture && e.type === 'file' && capture(e.path, e.size)) {
           pending = e;
           return true;

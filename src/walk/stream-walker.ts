@@ -2,7 +2,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { inputError } from '../errors.js';
-import { contentBytes, makeEntry, typeFromTarStream } from './entry.js';
+import { contentBytes, isCountedFile, makeEntry, typeFromTarStream } from './entry.js';
 import type { LayerWalk, WalkedEntry, WalkOptions } from './types.js';
 
 /** Counts the bytes that flow through it. */
@@ -37,7 +37,7 @@ export async function walkTarStream(
       const e = makeEntry(h.name, typeFromTarStream(h.type), h.size ?? 0, h.linkname ?? undefined);
       entries.push(e);
       fileBytes += contentBytes(e);
-      if (e.type === 'file' || e.type === 'hardlink') files++;
+      if (isCountedFile(e)) files++;
       if (capture && e.type === 'file' && capture(e.path, e.size)) {
         const chunks: Buffer[] = [];
         for await (const c of entry) chunks.push(c as Buffer);

@@ -12,9 +12,8 @@ export interface RawHeader {
 }
 
 function cstr(buf: Buffer, start: number, len: number): string {
-  let end = start;
-  const max = start + len;
-  while (end < max && buf[end] !== 0) end++;
+  let end = buf.indexOf(0, start);
+  if (end < 0 || end > start + len) end = start + len;
   return buf.toString('utf8', start, end);
 }
 
@@ -48,24 +47,34 @@ function isZeroBlock(buf: Buffer, off: number): boolean {
 
 /** Decodes the 512-byte header at `off`; null for a zero block (end of archive). */
 export function decodeHeader(buf: Buffer, off: number): RawHeader | null {
-  if (isZeroBlock(buf, off)) return null;
+  // One pass: the unsigned byte sum, with the checksum field counted as spaces.
   let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < 512; i++) {
-    const b = i >= 148 && i < 156 ? 32 : buf[off + i]!;
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
+  for (let i = off; i < off + 148; i++) unsigned += buf[i]!;
+  for (let i = off + 156; i < off + 512; i++) unsigned += buf[i]!;
+  if (unsigned === 0) {
+    let field = 0;
+    for (let i = off + 148; i < off + 156; i++) field += buf[i]!;
+    if (field === 0) return null; // a zero block
   }
+  unsigned += 8 * 32;
   const stored = decodeNumber(buf, off + 148, 8);
-  if (stored !== unsigned && stored !== signed) throw new TarFormatError('invalid tar header checksum');
+  if (stored !== unsigned) {
+    // Some old writers summed signed bytes.
+    let signed = 0;
+    for (let i = 0; i < 512; i++) {
+      const b = i >= 148 && i < 156 ? 32 : buf[off + i]!;
+      signed += b > 127 ? b - 256 : b;
+    }
+    if (stored !== signed) throw new TarFormatError('invalid tar header checksum');
+  }
   let name = cstr(buf, off, 100);
-  const magic = buf.toString('latin1', off + 257, off + 263);
-  if (magic === 'ustar\0') {
-    const prefix = cstr(buf, off + 345, 155);
-    if (prefix) name = `${prefix}/${name}`;
+  // POSIX ustar magic "ustar\0" (GNU's "ustar  \0" has no prefix field)
+  if (buf[off + 257] === 0x75 && buf[off + 258] === 0x73 && buf[off + 259] === 0x74 && buf[off + 260] === 0x61 && buf[off + 261] === 0x72 && buf[off + 262] === 0) {
+    if (buf[off + 345] !== 0) name = `${cstr(buf, off + 345, 155)}/${name}`;
   }
   const typeflag = buf[off + 156]!;
-  return { name, linkname: cstr(buf, off + 157, 100), size: decodeNumber(buf, off + 124, 12), typeflag };
+  const linkname = buf[off + 157] === 0 ? '' : cstr(buf, off + 157, 100);
+  return { name, linkname, size: decodeNumber(buf, off + 124, 12), typeflag };
 }
 
 /** Parses PAX extended header records ("%d key=value\n"). */

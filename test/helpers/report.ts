@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { expect } from 'vitest';
-import { analyze, type Analysis } from '../../src/analysis.js';
+import { analyze, type Analysis, analyzeReference } from '../../src/analysis.js';
 import { wantsBody } from '../../src/attribute/metadata.js';
 import { loadImage } from '../../src/image/load.js';
 import type { LoadOptions } from '../../src/image/types.js';
@@ -31,8 +31,12 @@ export function checkReport(report: unknown): Analysis {
   return list[0]!;
 }
 
+/** The CLI's path (layers merged while loading), checked; and the plain load-then-analyze path agrees. */
 export async function analyzeChecked(ref: string, opts: LoadOptions = {}): Promise<Analysis> {
-  return checkReport(analyze(await loadImage(ref, { capture: wantsBody, ...opts })));
+  const streamed = checkReport(await analyzeReference(ref, opts));
+  const whole = checkReport(analyze(await loadImage(ref, { capture: wantsBody, ...opts })));
+  expect({ ...whole, generatedAt: '' }).toEqual({ ...streamed, generatedAt: '' });
+  return streamed;
 }
 
 export function ownerBytes(a: Analysis, owner: string): number | undefined {

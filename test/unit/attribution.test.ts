@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classify, type KindContext } from '../../src/attribute/kinds.js';
-import { normalizeDistName, parseCsv, parseDistDirName, parseDpkgStatus } from '../../src/attribute/parsers.js';
+import { forEachRecordPath, normalizeDistName, parseCsv, parseDistDirName, parseDpkgStatus } from '../../src/attribute/parsers.js';
 import { type FixtureImage, tmpDir, writeOciDir } from '../helpers/images.js';
 import { analyzeChecked, kindBytes, ownerBytes } from '../helpers/report.js';
 import { dir, file, symlink, text } from '../helpers/tar.js';
@@ -247,6 +247,12 @@ describe('owners and kinds', () => {
 
   it('parses package databases', () => {
     expect(parseCsv('a,"b,c",3\r\n"x ""q""",,\n')).toEqual([['a', 'b,c', '3'], ['x "q"', '', '']]);
+    const paths: string[] = [];
+    forEachRecordPath('a/b.py,sha256=x,10\r\nc/RECORD,,\r\n\nlast/no-newline.py,,1', (p) => paths.push(p));
+    expect(paths).toEqual(['a/b.py', 'c/RECORD', 'last/no-newline.py']);
+    const quoted: string[] = [];
+    forEachRecordPath('"a,b.py",,1\nplain.py,,2\n', (p) => quoted.push(p));
+    expect(quoted).toEqual(['a,b.py', 'plain.py']);
     expect(parseDistDirName('scikit-learn-1.3.0.dist-info')).toEqual({ name: 'scikit-learn', version: '1.3.0' });
     expect(parseDistDirName('torch-2.3.0+cu121.dist-info')).toEqual({ name: 'torch', version: '2.3.0+cu121' });
     expect(parseDistDirName('PyYAML-6.0.1-py3.11.egg-info')).toEqual({ name: 'pyyaml', version: '6.0.1' });

@@ -33,7 +33,7 @@ describe('image sources', () => {
     expect(a.totals).toMatchObject({ imageBytes: IMAGE, finalBytes: FINAL, wasteBytes: WASTE, compressedBytes: null, layers: 3, files: 4 });
     expect(a.image.tags).toEqual(['repo/app:v1']);
     expect(a.image.configDigest).toBe(built.configDigest);
-    expect(a.layers.map((l) => [l.bytes, l.visibleBytes, l.wasteBytes])).toEqual([[8000, 2000, 6000], [300, 300, 0], [77, 77, 0]]);
+    expect(a.layers.map((l) => [l.bytes, l.visibleBytes, l.wasteBytes, l.files])).toEqual([[8000, 2000, 6000, 3], [300, 300, 0, 2], [77, 77, 0, 1]]);
     expect(a.layers.map((l) => l.diffId)).toEqual(built.layers.map((l) => l.diffId));
     expect(a.layers[2]!.createdBy).toBe('COPY . /app # buildkit');
     expect(a.layers[0]!.tarBytes).toBe(built.layers[0]!.tar.length);
@@ -82,6 +82,9 @@ describe('image sources', () => {
     await writeOciArchive(path.join(d, 'o.tar'), [{ img: sample() }]);
     const reports = await Promise.all(['docker-archive:l.tar', 'docker-archive:v.tar', 'oci:oci', 'oci-archive:o.tar'].map((r) => analyzeChecked(r.replace(':', `:${d}/`))));
     for (const r of reports.slice(1)) {
+      expect(r.layers.map((l) => [l.bytes, l.files, l.visibleBytes, l.wasteBytes, l.whiteouts, l.tarBytes])).toEqual(
+        reports[0]!.layers.map((l) => [l.bytes, l.files, l.visibleBytes, l.wasteBytes, l.whiteouts, l.tarBytes]),
+      );
       expect(r.owners).toEqual(reports[0]!.owners);
       expect(r.kinds).toEqual(reports[0]!.kinds);
       expect(r.totals.finalBytes).toBe(reports[0]!.totals.finalBytes);

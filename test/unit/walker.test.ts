@@ -7,7 +7,7 @@ import { walkTarStream } from '../../src/walk/stream-walker.js';
 import { decodeNumber } from '../../src/walk/tar-header.js';
 import type { LayerWalk, WalkOptions } from '../../src/walk/types.js';
 import { tmpDir } from '../helpers/images.js';
-import { dir, file, gnuTar, hardlink, packTar, symlink, text } from '../helpers/tar.js';
+import { dir, file, gnuTar, hardlink, packTar, rawHeader, symlink, text } from '../helpers/tar.js';
 
 async function both(buf: Buffer, opts: WalkOptions = {}): Promise<[LayerWalk, LayerWalk]> {
   const p = path.join(tmpDir(), 'layer.tar');
@@ -39,6 +39,7 @@ describe('tar walkers (seeking and streaming agree)', () => {
     const [seek, stream] = await both(buf);
     for (const w of [seek, stream]) {
       expect(w.fileBytes).toBe(12345 + 700 + 4096);
+      expect(w.files).toBe(4);
       expect(w.entries.map((e) => [e.path, e.type, e.size])).toEqual([
         ['usr', 'dir', 0],
         ['usr/bin/tool', 'file', 12345],
@@ -73,6 +74,35 @@ describe('tar walkers (seeking and streaming agree)', () => {
       ]);
       expect(w.entries[2]!.link).toBe(longLink);
       expect(w.fileBytes).toBe(1087);
+    }
+  });
+
+  it('applies PAX records (path, linkpath, size) and skips PAX global headers', async () => {
+    const rec = (k: string, v: string): string => {
+      const body = ` ${k}=${v}\n`;
+      let n = body.length + 1;
+      while (`${n}${body}`.length !== n) n = `${n}${body}`.length;
+      return `${n}${body}`;
+    };
+    const pad = (b: Buffer): Buffer => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
+    const longPath = `opt/${'p'.repeat(150)}/weights.safetensors`;
+    const g = Buffer.from(rec('comment', 'made by a test'));
+    const x1 = Buffer.from(rec('path', longPath) + rec('mtime', '1.5'));
+    const x2 = Buffer.from(rec('linkpath', longPath));
+    const buf = Buffer.concat([
+      rawHeader('pax_global_header', g.length, 'g'), pad(g),
+      rawHeader('PaxHeaders/x', x1.length, 'x'), pad(x1),
+      rawHeader('short-name', 700, '0'), pad(Buffer.alloc(700, 1)),
+      rawHeader('PaxHeaders/y', x2.length, 'x'), pad(x2),
+      rawHeader('link', 0, '2', 'ignored'),
+      Buffer.alloc(1024),
+    ]);
+    const [seek, stream] = await both(buf);
+    for (const w of [seek, stream]) {
+      expect(w.entries.map((e) => [e.path, e.type, e.size, e.link])).toEqual([
+        [longPath, 'file', 700, undefined],
+        ['link', 'symlink', 0, longPath],
+      ]);
     }
   });
 
