@@ -157,7 +157,7 @@ export function analyze(img: LoadedImage, merged?: MergedFs): Analysis {
   const fs = merged ?? new MergedFs();
   if (!merged) for (const l of img.layers) fs.applyLayer(l.walk);
   fs.finish();
-  const files = [...fs.visible()].filter((f) => f.node.type === 'file' || f.node.type === 'hardlink');
+  const files = fs.visible().filter((f) => f.node.inode !== undefined);
   const { owners, packages, warnings: ownerWarnings } = assignOwners(fs, files);
   const { rows: history, stepOf, warnings: histWarnings } = mapHistory(img);
 
@@ -177,7 +177,7 @@ export function analyze(img: LoadedImage, merged?: MergedFs): Analysis {
     const f = files[i]!;
     const owner = owners[i]!;
     const layer = f.node.inode?.layer ?? f.node.layer;
-    const kind = classify(f.path, owner, layer, ctx);
+    const kind = classify(f.path, owner, layer, ctx, f.node.name);
     const b = f.bytes;
     finalBytes += b;
     kindBytes.set(kind, (kindBytes.get(kind) ?? 0) + b);

@@ -78,8 +78,7 @@ function managerOf(owner: string): string {
  * Assigns exactly one kind to a file (DESIGN.md "Kinds"): the first rule that matches, in the
  * documented order. The owner view and the kind view are independent.
  */
-export function classify(path: string, owner: string, layer: number, ctx: KindContext): Kind {
-  const base = basename(path);
+export function classify(path: string, owner: string, layer: number, ctx: KindContext, base: string = basename(path)): Kind {
   const mgr = managerOf(owner);
   const pkg = owner.slice(mgr.length + 1);
   const inSite = path.includes('-packages/');
@@ -133,7 +132,9 @@ export function classify(path: string, owner: string, layer: number, ctx: KindCo
   if (mgr === 'pip' && TOOLCHAIN_PIP.test(pkg)) return 'toolchain';
 
   // 5. caches
-  if (CACHE.test(path)) return 'caches';
+  const c0 = path.charCodeAt(0);
+  // r(oot) h(ome) v(ar) t(mp) u(sr/local/share/.cache), or a conda pkgs dir anywhere
+  if ((c0 === 114 || c0 === 104 || c0 === 118 || c0 === 116 || c0 === 117 || path.includes('pkgs/')) && CACHE.test(path)) return 'caches';
   if (owner === 'unowned' && path.includes('__pycache__/')) return 'caches';
 
   // 6. python

@@ -1,4 +1,4 @@
-import type { MergedFs, VisibleFile } from '../fs/filesystem.js';
+import type { FsNode, MergedFs, VisibleFile } from '../fs/filesystem.js';
 import { basename, dirname, joinRel, normalizeEntryPath } from '../util/paths.js';
 import {
   normalizeDistName,
@@ -36,22 +36,28 @@ const SITE_RE = /(^|\/)(site|dist)-packages\//;
  * dpkg (status + info/*.list, distroless status.d), apk, pip (RECORD, installed-files.txt; a
  * dist-info that dpkg lists is the OS package's, not pip's), conda-meta; then `.pyc` files follow their `.py`, and files left unowned inside site-/dist-packages follow
  * the single owner of the nearest enclosing package directory (namespace dirs such as `nvidia/`,
- * auditwheel's `*.libs/`). The rest is `unowned`.
+ * auditwheel's `*.libs/`). The rest is `unowned`. Claims are recorded on the merged tree's nodes.
  */
 export function assignOwners(fs: MergedFs, files: VisibleFile[]): OwnerAssignment {
-  const owners: string[] = new Array<string>(files.length);
-  const index = new Map<string, number>();
-  files.forEach((f, i) => index.set(f.path, i));
   const packages = new Map<string, PackageRecord>();
   const warnings: string[] = [];
 
-  const claim = (path: string, owner: string): void => {
-    let i = index.get(path);
-    if (i === undefined) {
-      const c = fs.canonical(path);
-      if (c !== undefined) i = index.get(c);
+  // Claims resolve paths in the merged tree (symlinked directories followed, so Debian's `/bin/cat`
+  // finds `/usr/bin/cat`), caching the last directory: package lists are sorted by directory.
+  let lastDir: string | undefined;
+  let lastDirNode: FsNode | undefined;
+  const nodeAt = (path: string): FsNode | undefined => {
+    const slash = path.lastIndexOf('/');
+    const dir = slash < 0 ? '' : path.slice(0, slash);
+    if (dir !== lastDir) {
+      lastDir = dir;
+      lastDirNode = fs.lookup(dir, true);
     }
-    if (i !== undefined && owners[i] === undefined) owners[i] = owner;
+    return lastDirNode?.children?.get(slash < 0 ? path : path.slice(slash + 1));
+  };
+  const claim = (path: string, owner: string): void => {
+    const n = nodeAt(path);
+    if (n?.inode && n.owner === undefined) n.owner = owner;
   };
   const addPackage = (p: PackageRecord): void => {
     if (!packages.has(p.owner)) packages.set(p.owner, p);
@@ -122,10 +128,9 @@ export function assignOwners(fs: MergedFs, files: VisibleFile[]): OwnerAssignmen
     const infoDir = dirname(f.path);
     const dist = parseDistDirName(basename(infoDir));
     if (!dist) continue;
-    const selfIdx = index.get(f.path);
     // A dist-info that the OS package manager installed (Debian ships RECORD in some python3-* packages)
     // belongs to that package, not to pip.
-    if (selfIdx !== undefined && owners[selfIdx] !== undefined) continue;
+    if (f.node.owner !== undefined) continue;
     const owner = `pip:${dist.name}`;
     addPackage({ owner, manager: 'pip', name: dist.name, ...(dist.version ? { version: dist.version } : {}), location: infoDir });
     if (isRecord) {
@@ -164,12 +169,13 @@ export function assignOwners(fs: MergedFs, files: VisibleFile[]): OwnerAssignmen
   }
 
   // .pyc files follow their source: dir/__pycache__/mod.cpython-311.pyc → dir/mod.py; legacy mod.pyc → mod.py
+  const owners: Array<string | undefined> = files.map((f) => f.node.owner);
   files.forEach((f, i) => {
     if (owners[i] !== undefined || !f.path.endsWith('.pyc')) return;
     const m = /^(.*?)\/?__pycache__\/([^/.]+)\.[^/]*pyc$/.exec(f.path);
     const src = m ? `${m[1] ? `${m[1]}/` : ''}${m[2]}.py` : f.path.slice(0, -1);
-    const j = index.get(src);
-    if (j !== undefined && owners[j] !== undefined) owners[i] = owners[j]!;
+    const o = nodeAt(src)?.owner;
+    if (o !== undefined) owners[i] = f.node.owner = o;
   });
 
   // Site-packages directories owned by a single distribution adopt their unlisted files.
@@ -207,8 +213,8 @@ export function assignOwners(fs: MergedFs, files: VisibleFile[]): OwnerAssignmen
     }
   });
 
-  for (let i = 0; i < owners.length; i++) if (owners[i] === undefined) owners[i] = UNOWNED;
-  return { owners, packages, warnings };
+  const out = owners.map((o) => o ?? UNOWNED);
+  return { owners: out, packages, warnings };
 }
 
 /** The directories between a site-packages root and the file, shallowest first (root excluded). */

@@ -18,6 +18,8 @@ export interface FsNode {
   inode?: Inode;
   link?: string;
   body?: Buffer;
+  /** Owner claimed by a package database (set by attribution). */
+  owner?: string;
   children?: Map<string, FsNode>;
   /** dive-style occurrence stats for this path: cumulative size, smallest size, occurrences. */
   cum: number;
@@ -306,45 +308,42 @@ export class MergedFs {
     return dp === undefined ? undefined : join(dp, basename(path));
   }
 
-  /** Settles byte charges (one path per inode) and dive's score. Call once, after the last layer. */
+  private visibleList: VisibleFile[] = [];
+
+  /**
+   * Settles byte charges (one path per inode) and dive's score, and lists the visible paths. Call once,
+   * after the last layer.
+   */
   finish(): void {
     if (this.finished) return;
     this.finished = true;
-    const files: FsNode[] = [];
-    const visit = (n: FsNode): void => {
-      if (n.children) for (const c of n.children.values()) visit(c);
-      else if (n.inode) files.push(n);
-      if (n.type !== 'dir') this.flushDive(n);
+    const out: VisibleFile[] = [];
+    const visit = (n: FsNode, p: string): void => {
+      if (n.children) {
+        for (const c of n.children.values()) visit(c, `${p}/${c.name}`);
+        return;
+      }
+      this.flushDive(n);
+      out.push({ path: p, node: n, bytes: 0 });
     };
-    visit(this.root);
+    for (const c of this.root.children!.values()) visit(c, c.name);
     // Primary links first, then any surviving link of an inode whose primary was removed.
     for (const pass of [true, false]) {
-      for (const n of files) {
-        const ino = n.inode!;
-        if (ino.charged || (pass && ino.primary !== n)) continue;
+      for (const f of out) {
+        const ino = f.node.inode;
+        if (!ino || ino.charged || (pass && ino.primary !== f.node)) continue;
         ino.charged = true;
-        this.chargedTo.set(n, ino.size);
-        const st = this.layers[ino.layer]!;
-        st.visibleBytes += ino.size;
+        f.bytes = ino.size;
+        this.layers[ino.layer]!.visibleBytes += ino.size;
       }
     }
-    for (const n of files) this.layers[n.layer]!.visibleFiles++;
+    for (const f of out) if (f.node.inode) this.layers[f.node.layer]!.visibleFiles++;
+    this.visibleList = out;
   }
 
-  private readonly chargedTo = new Map<FsNode, number>();
-
-  /** Every visible non-directory path, with the bytes charged to it (call after finish()). */
-  *visible(): Generator<VisibleFile> {
-    const stack: Array<[FsNode, string]> = [[this.root, '']];
-    while (stack.length) {
-      const [n, p] = stack.pop()!;
-      if (n.children) {
-        const kids = [...n.children.values()];
-        for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i]!, join(p, kids[i]!.name)]);
-        continue;
-      }
-      yield { path: p, node: n, bytes: this.chargedTo.get(n) ?? 0 };
-    }
+  /** Every visible non-directory path in tree order, with the bytes charged to it (after finish()). */
+  visible(): readonly VisibleFile[] {
+    return this.visibleList;
   }
 
   get finalBytes(): number {

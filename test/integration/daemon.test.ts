@@ -78,7 +78,7 @@ describe.skipIf(!available)('against a real Docker daemon', () => {
     const fs = new MergedFs();
     for (const l of img.layers) fs.applyLayer(l.walk);
     fs.finish();
-    const files = [...fs.visible()].filter((f) => f.node.inode);
+    const files = fs.visible().filter((f) => f.node.inode);
     const { owners } = assignOwners(fs, files);
     const listed = new Map<string, number>();
     files.forEach((f, i) => {
