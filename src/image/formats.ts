@@ -3,6 +3,7 @@ import { basename } from '../util/paths.js';
 import type { WalkOptions } from '../walk/types.js';
 import type { ArchiveFiles } from './archive.js';
 import { compressionFromMediaType } from './compression.js';
+import type { WalkedBlob } from './layer-reader.js';
 import { isDigest, sha256, verifyBytes } from './digest.js';
 import { formatPlatform, hostPlatform, isAttestation, platformMatches } from './platform.js';
 import {
@@ -179,6 +180,118 @@ function tagMatches(d: Descriptor, tag: string): boolean {
   return refNames(d).some((n) => n === tag || normalizeTag(n) === normalizeTag(tag) || n.endsWith(`:${tag}`));
 }
 
+/**
+ * Where manifests and blobs come from (an OCI layout, a registry). Reads are verified against the
+ * descriptor's digest and size.
+ */
+export interface ManifestStore {
+  readonly where: string;
+  /** What to call several images when none was chosen (e.g. "name one as oci:DIR:TAG"). */
+  readonly chooseHint: string;
+  readManifest(d: Descriptor, what: string): Promise<Buffer>;
+  readBlob(d: Descriptor, what: string): Promise<Buffer>;
+  walkLayer(d: Descriptor, index: number, opts: LoadOptions): Promise<WalkedBlob>;
+}
+
+/** Expands (nested) indexes into image manifests, skipping attestations, and picks the platform. */
+export async function selectImageManifest(store: ManifestStore, top: Descriptor[], opts: LoadOptions): Promise<Descriptor> {
+  const where = store.where;
+  const candidates: Descriptor[] = [];
+  const expand = async (list: Descriptor[], depth: number): Promise<void> => {
+    for (const d of list) {
+      if (isAttestation(d)) continue;
+      if (isIndexType(d.mediaType)) {
+        if (depth > 8) throw inputError(`${where}: indexes nested too deeply`);
+        const nested = parseJson<IndexJson>(`${where}: index ${d.digest}`, await store.readManifest(d, 'index'));
+        await expand(
+          (nested.manifests ?? []).map((m) => (m.annotations || !d.annotations ? m : { ...m, annotations: d.annotations })),
+          depth + 1,
+        );
+      } else if (d.mediaType === MT.ociManifest || d.mediaType === MT.dockerManifest || d.mediaType === undefined) {
+        candidates.push(d);
+      } else if (d.mediaType === MT.schema1 || d.mediaType === MT.schema1Signed) {
+        throw inputError(`${where}: schema1 manifest ${d.digest} is deprecated and not supported`);
+      }
+    }
+  };
+  await expand(top, 0);
+  const distinct = new Set(candidates.map((c) => c.digest));
+  if (distinct.size === 1 && !opts.platform) return candidates[0]!;
+  if (candidates.length === 0) throw inputError(`${where}: the index lists no image manifests`);
+  const want = opts.platform ?? hostPlatform();
+  const withPlatform = candidates.filter((c) => c.platform);
+  const chosen = withPlatform.find((c) => platformMatches(want, c.platform)) ?? (distinct.size === 1 ? candidates[0] : undefined);
+  if (chosen) return chosen;
+  if (withPlatform.length === 0) throw inputError(`${where}: holds ${distinct.size} images; ${store.chooseHint}`);
+  const have = [...new Set(withPlatform.map((c) => formatPlatform(c.platform)))].join(', ');
+  throw inputError(`${where}: unknown platform ${formatPlatform(want)}: the image has ${have}`);
+}
+
+/** Reads the chosen manifest, its config and every layer (walked in order). */
+export async function loadFromManifest(
+  store: ManifestStore,
+  chosen: Descriptor,
+  meta: { reference: string; transport: LoadedImage['transport']; tags: string[] },
+  opts: LoadOptions,
+  manifestBuf?: Buffer,
+): Promise<LoadedImage> {
+  const where = store.where;
+  const raw = manifestBuf ?? (await store.readManifest(chosen, 'manifest'));
+  const manifest = parseJson<ManifestJson>(`${where}: manifest ${chosen.digest}`, raw);
+  if (isIndexType(manifest.mediaType)) throw inputError(`${where}: manifest ${chosen.digest} is an index, not a manifest`);
+  if (manifest.mediaType === MT.schema1 || manifest.mediaType === MT.schema1Signed || manifest.schemaVersion === 1) {
+    throw inputError(`${where}: schema1 manifest ${chosen.digest} is deprecated and not supported`);
+  }
+  if (!manifest.config || !Array.isArray(manifest.layers)) {
+    throw inputError(`${where}: manifest ${chosen.digest} has no config or layers`);
+  }
+  if (manifest.config.mediaType && manifest.config.mediaType !== MT.ociConfig && manifest.config.mediaType !== MT.dockerConfig) {
+    throw inputError(`${where}: ${chosen.digest} is an artifact (config type ${manifest.config.mediaType}), not an image`);
+  }
+  const configBuf = await store.readBlob(manifest.config, 'config');
+  const config = parseJson<ImageConfigJson>(`${where}: config ${manifest.config.digest}`, configBuf);
+  checkConfig(`${where}: config ${manifest.config.digest}`, config);
+  checkPlatform(where, config, opts);
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  const warnings: string[] = [];
+  const layers: LoadedLayer[] = [];
+  for (let i = 0; i < manifest.layers.length; i++) {
+    const d = manifest.layers[i]!;
+    if (d.mediaType && !LAYER_MEDIA_TYPES.has(d.mediaType)) {
+      warnings.push(`layer ${i + 1} (${d.digest}): unknown media type ${d.mediaType}, ignored`);
+      continue;
+    }
+    if (!isDigest(d.digest)) throw inputError(`${where}: layer ${i + 1}: invalid digest '${d.digest}'`);
+    opts.onProgress?.(`layer ${i + 1}/${manifest.layers.length}: ${d.digest}`);
+    let w;
+    try {
+      w = await store.walkLayer(d, i, opts);
+    } catch (err) {
+      throw withContext(`${where}: layer ${i + 1} (${d.digest})`, err);
+    }
+    const claimed = compressionFromMediaType(d.mediaType);
+    if (claimed && claimed !== w.compression) {
+      warnings.push(`layer ${i + 1} (${d.digest}): media type says ${claimed} but the blob is ${w.compression}`);
+    }
+    const layer: LoadedLayer = { digest: d.digest, compression: w.compression, compressedBytes: d.size, walk: w.walk };
+    const diffId = diffIds[i];
+    if (diffId) layer.diffId = diffId;
+    if (d.mediaType) layer.mediaType = d.mediaType;
+    layers.push(layer);
+    opts.onLayer?.(layers.length - 1, layer);
+  }
+  return {
+    reference: meta.reference,
+    transport: meta.transport,
+    tags: meta.tags,
+    manifestDigest: chosen.digest,
+    configDigest: manifest.config.digest,
+    config,
+    layers,
+    warnings,
+  };
+}
+
 /** An OCI image layout (directory or tar): index.json → (nested) index → manifest → config + layers. */
 export async function loadOciLayout(
   files: ArchiveFiles,
@@ -201,112 +314,28 @@ export async function loadOciLayout(
       throw inputError(`${where}: no image tagged '${tag}' in the layout (tags: ${names})`);
     }
   }
-  const readBlob = (d: Descriptor, what: string): Buffer => {
+  const read = async (d: Descriptor, what: string): Promise<Buffer> => {
     if (!isDigest(d.digest)) throw inputError(`${where}: ${what}: invalid digest '${d.digest}'`);
     const buf = files.readSmall(blobPath(d.digest));
     if (!buf) throw inputError(`${where}: missing blob ${d.digest} (${what})`);
     verifyBytes(`${where}: ${what} ${d.digest}`, buf, d.digest, d.size);
     return buf;
   };
-
-  // Expand nested indexes into image manifests, skipping attestations and non-image entries.
-  const candidates: Descriptor[] = [];
-  const expand = (list: Descriptor[], depth: number): void => {
-    for (const d of list) {
-      if (isAttestation(d)) continue;
-      if (isIndexType(d.mediaType)) {
-        if (depth > 8) throw inputError(`${where}: indexes nested too deeply`);
-        const nested = parseJson<IndexJson>(`${where}: index ${d.digest}`, readBlob(d, 'index'));
-        expand(
-          (nested.manifests ?? []).map((m) => (m.annotations || !d.annotations ? m : { ...m, annotations: d.annotations })),
-          depth + 1,
-        );
-      } else if (d.mediaType === MT.ociManifest || d.mediaType === MT.dockerManifest || d.mediaType === undefined) {
-        candidates.push(d);
-      } else if (d.mediaType === MT.schema1 || d.mediaType === MT.schema1Signed) {
-        throw inputError(`${where}: schema1 manifest ${d.digest} is deprecated and not supported`);
+  const store: ManifestStore = {
+    where,
+    chooseHint: 'name one as oci:DIR:TAG',
+    readManifest: read,
+    readBlob: read,
+    walkLayer: async (d, _i, o) => {
+      const name = blobPath(d.digest);
+      if (!files.has(name)) {
+        const foreign = d.urls?.length ? ' (a foreign layer; its content lives at its urls)' : '';
+        throw inputError(`missing blob ${d.digest}${foreign}`);
       }
-    }
+      return files.walkLayer(name, { digest: d.digest, size: d.size, verifyUncompressed: o.verifyLayers }, walkOpts(o));
+    },
   };
-  expand(top, 0);
-  if (candidates.length === 0) throw inputError(`${where}: index.json lists no image manifests`);
-
-  let chosen: Descriptor | undefined;
-  const distinct = new Set(candidates.map((c) => c.digest));
-  if (distinct.size === 1 && !opts.platform) chosen = candidates[0];
-  else {
-    const want = opts.platform ?? hostPlatform();
-    const withPlatform = candidates.filter((c) => c.platform);
-    chosen = withPlatform.find((c) => platformMatches(want, c.platform));
-    if (!chosen && distinct.size === 1) chosen = candidates[0];
-    if (!chosen) {
-      if (withPlatform.length === 0) {
-        throw inputError(`${where}: the layout holds ${distinct.size} images; name one as oci:DIR:TAG`);
-      }
-      const have = [...new Set(withPlatform.map((c) => formatPlatform(c.platform)))].join(', ');
-      throw inputError(`${where}: unknown platform ${formatPlatform(want)}: the image has ${have}`);
-    }
-  }
-  if (!chosen) throw inputError(`${where}: index.json lists no image manifests`);
-  const manifestBuf = readBlob(chosen, 'manifest');
-  const manifest = parseJson<ManifestJson>(`${where}: manifest ${chosen.digest}`, manifestBuf);
-  if (isIndexType(manifest.mediaType)) throw inputError(`${where}: manifest ${chosen.digest} is an index, not a manifest`);
-  if (!manifest.config || !Array.isArray(manifest.layers)) {
-    throw inputError(`${where}: manifest ${chosen.digest} has no config or layers`);
-  }
-  if (manifest.config.mediaType && manifest.config.mediaType !== MT.ociConfig && manifest.config.mediaType !== MT.dockerConfig) {
-    throw inputError(`${where}: ${chosen.digest} is an artifact (config type ${manifest.config.mediaType}), not an image`);
-  }
-  const configBuf = readBlob(manifest.config, 'config');
-  const config = parseJson<ImageConfigJson>(`${where}: config ${manifest.config.digest}`, configBuf);
-  checkConfig(`${where}: config ${manifest.config.digest}`, config);
-  checkPlatform(where, config, opts);
-  const diffIds = config.rootfs?.diff_ids ?? [];
-  const warnings: string[] = [];
-  const layers: LoadedLayer[] = [];
-  for (let i = 0; i < manifest.layers.length; i++) {
-    const d = manifest.layers[i]!;
-    if (d.mediaType && !LAYER_MEDIA_TYPES.has(d.mediaType)) {
-      warnings.push(`layer ${i + 1} (${d.digest}): unknown media type ${d.mediaType}, ignored`);
-      continue;
-    }
-    const name = blobPath(d.digest);
-    if (!isDigest(d.digest)) throw inputError(`${where}: layer ${i + 1}: invalid digest '${d.digest}'`);
-    if (!files.has(name)) {
-      const foreign = d.urls?.length ? ' (a foreign layer; its content lives at its urls)' : '';
-      throw inputError(`${where}: missing blob ${d.digest} (layer ${i + 1})${foreign}`);
-    }
-    opts.onProgress?.(`layer ${i + 1}/${manifest.layers.length}: ${d.digest}`);
-    let w;
-    try {
-      w = await files.walkLayer(name, { digest: d.digest, size: d.size, verifyUncompressed: opts.verifyLayers }, walkOpts(opts));
-    } catch (err) {
-      throw withContext(`${where}: layer ${i + 1} (${d.digest})`, err);
-    }
-    const claimed = compressionFromMediaType(d.mediaType);
-    if (claimed && claimed !== w.compression) {
-      warnings.push(`layer ${i + 1} (${d.digest}): media type says ${claimed} but the blob is ${w.compression}`);
-    }
-    const layer: LoadedLayer = {
-      digest: d.digest,
-      compression: w.compression,
-      compressedBytes: d.size,
-      walk: w.walk,
-    };
-    const diffId = diffIds[i];
-    if (diffId) layer.diffId = diffId;
-    if (d.mediaType) layer.mediaType = d.mediaType;
-    layers.push(layer);
-    opts.onLayer?.(layers.length - 1, layer);
-  }
-  return {
-    reference,
-    transport,
-    tags: refNames(chosen).concat(top.length === 1 && top[0] !== chosen ? refNames(top[0]!) : []),
-    manifestDigest: chosen.digest,
-    configDigest: manifest.config.digest,
-    config,
-    layers,
-    warnings,
-  };
+  if (top.length === 0) throw inputError(`${where}: index.json lists no image manifests`);
+  const chosen = await selectImageManifest(store, top, opts);
+  return loadFromManifest(store, chosen, { reference, transport, tags: refNames(chosen).concat(top.length === 1 && top[0] !== chosen ? refNames(top[0]!) : []) }, opts);
 }

@@ -1,4 +1,3 @@
-import { inputError } from '../errors.js';
 import { DirArchive, TarFileArchive } from './archive.js';
 import { loadDockerArchive, loadOciLayout } from './formats.js';
 import { parseReference } from './reference.js';
@@ -19,9 +18,9 @@ export async function loadImage(reference: string, opts: LoadOptions = {}): Prom
       const { loadFromDaemon } = await import('./daemon.js');
       return loadFromDaemon(reference, ref.name, opts);
     }
-    case 'docker':
-      throw inputError(
-        `${reference}: reading straight from a registry is not supported in this version; pull it with --pull (docker-daemon) or save it with skopeo/docker save`,
-      );
+    case 'docker': {
+      const { loadFromRegistry } = await import('./registry.js');
+      return loadFromRegistry(reference, ref.name, opts);
+    }
   }
 }

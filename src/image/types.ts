@@ -73,7 +73,7 @@ export interface LoadedLayer {
  */
 export interface LoadedImage {
   reference: string;
-  transport: 'docker-archive' | 'oci' | 'oci-archive' | 'docker-daemon';
+  transport: 'docker-archive' | 'oci' | 'oci-archive' | 'docker-daemon' | 'docker';
   tags: string[];
   manifestDigest?: string;
   configDigest: string;

@@ -132,7 +132,7 @@ describe.skipIf(!available)('against a real Docker daemon', () => {
     expect(pull.stderr).toMatch(/pulling 127\.0\.0\.1:1\/nope\/missing:1/);
   });
 
-  it('pulls a missing image through the daemon with --pull (local registry)', async () => {
+  it('reads straight from a registry (docker://) and pulls through the daemon with --pull', async () => {
     const reg = await startRegistry();
     const remote = `${reg.host}/imgscope-test/pyapp:1`;
     try {
@@ -144,6 +144,14 @@ describe.skipIf(!available)('against a real Docker daemon', () => {
       const a = checkReport(JSON.parse(r.stdout));
       expect(a.totals.finalBytes).toBe(daemon.totals.finalBytes);
       expect(a.owners).toEqual(daemon.owners);
+      // straight from the registry: same figures, plus what a pull transfers
+      const direct = await analyzeChecked(`docker://${remote}`);
+      expect(direct.owners).toEqual(daemon.owners);
+      expect(direct.kinds).toEqual(daemon.kinds);
+      expect(direct.totals.imageBytes).toBe(daemon.totals.imageBytes);
+      expect(direct.layers.every((l) => l.compression === 'gzip')).toBe(true);
+      expect(direct.totals.compressedBytes).toBeGreaterThan(0);
+      expect(direct.totals.compressedBytes).toBeLessThan(direct.totals.imageBytes);
     } finally {
       await execa('docker', ['rmi', remote], { reject: false });
       await reg.stop();

@@ -76,7 +76,7 @@ describe('bad input: one line naming what and where, exit code, no partial outpu
     await writeOciDir(d, [{ img: one() }]);
     const layer = blobsOf(d)[2]!;
     rmSync(path.join(d, 'blobs/sha256', layer.slice(7)));
-    await expectFailure(`oci:${d}`, 2, new RegExp(`missing blob ${layer} \\(layer 1\\)`));
+    await expectFailure(`oci:${d}`, 2, new RegExp(`missing: layer 1 \\(${layer}\\): missing blob ${layer}$`));
   });
 
   it('a manifest whose bytes do not match its digest', async () => {

@@ -1,0 +1,324 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { envError, ImgscopeError, inputError } from '../errors.js';
+import { sniffCompression } from './compression.js';
+import { isDigest, sha256, verifyBytes } from './digest.js';
+import { loadFromManifest, type ManifestStore, selectImageManifest } from './formats.js';
+import { peekStream, walkLayerStream, type WalkedBlob } from './layer-reader.js';
+import { type Descriptor, type LoadedImage, type LoadOptions, MT } from './types.js';
+
+/** A parsed `docker://` reference (docker's reference grammar). */
+export interface RegistryRef {
+  /** host[:port] as written (docker.io for Docker Hub). */
+  domain: string;
+  /** The host requests go to (registry-1.docker.io for Docker Hub). */
+  host: string;
+  repository: string;
+  tag?: string;
+  digest?: string;
+}
+
+export function parseRegistryRef(name: string): RegistryRef {
+  let rest = name;
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!isDigest(digest)) throw inputError(`docker://${name}: invalid digest '${digest}'`);
+  }
+  let tag: string | undefined;
+  const colon = rest.lastIndexOf(':');
+  if (colon > rest.lastIndexOf('/')) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!/^[\w][\w.-]{0,127}$/.test(tag)) throw inputError(`docker://${name}: invalid tag '${tag}'`);
+  }
+  const slash = rest.indexOf('/');
+  const first = slash < 0 ? '' : rest.slice(0, slash);
+  let domain = 'docker.io';
+  let repository = rest;
+  if (first && (first.includes('.') || first.includes(':') || first === 'localhost')) {
+    domain = first;
+    repository = rest.slice(slash + 1);
+  }
+  if (domain === 'docker.io' || domain === 'index.docker.io') {
+    domain = 'docker.io';
+    if (!repository.includes('/')) repository = `library/${repository}`;
+  }
+  if (!/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(repository)) {
+    throw inputError(`docker://${name}: invalid repository name '${repository}'`);
+  }
+  if (!tag && !digest) tag = 'latest';
+  return { domain, host: domain === 'docker.io' ? 'registry-1.docker.io' : domain, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+}
+
+/** Loopback registries speak plain HTTP (as dockerd assumes); IMGSCOPE_INSECURE_REGISTRIES adds more. */
+function scheme(host: string): 'http' | 'https' {
+  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h === '::1' || /^127\./.test(h)) return 'http';
+  const extra = (process.env.IMGSCOPE_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return extra.includes(host) ? 'http' : 'https';
+}
+
+/** `user:password` for a registry from the Docker CLI's config.json (`auths`), when present. */
+export function dockerCredentials(domain: string): string | undefined {
+  const dir = process.env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker');
+  let cfg: { auths?: Record<string, { auth?: string; username?: string; password?: string }> };
+  try {
+    cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as typeof cfg;
+  } catch {
+    return undefined;
+  }
+  const keys = domain === 'docker.io' ? ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'] : [domain, `https://${domain}`, `http://${domain}`];
+  for (const k of keys) {
+    const e = cfg.auths?.[k];
+    if (e?.auth) return Buffer.from(e.auth, 'base64').toString('utf8');
+    if (e?.username && e.password) return `${e.username}:${e.password}`;
+  }
+  return undefined;
+}
+
+export interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+/**
+ * Parses a WWW-Authenticate header (RFC 7235): one or more challenges, each a scheme and
+ * comma-separated auth-params whose values may be quoted strings containing commas
+ * (`scope="repository:a/b:pull,push"`).
+ */
+export function parseWwwAuthenticate(header: string): Challenge[] {
+  const out: Challenge[] = [];
+  let i = 0;
+  const n = header.length;
+  const skipWs = (): void => {
+    while (i < n && (header[i] === ' ' || header[i] === '\t' || header[i] === ',')) i++;
+  };
+  const token = (): string => {
+    const start = i;
+    while (i < n && /[!#$%&'*+.^_`|~0-9A-Za-z-]/.test(header[i]!)) i++;
+    return header.slice(start, i);
+  };
+  while (i < n) {
+    skipWs();
+    const sch = token();
+    if (!sch) {
+      i++;
+      continue;
+    }
+    const ch: Challenge = { scheme: sch.toLowerCase(), params: {} };
+    out.push(ch);
+    for (;;) {
+      skipWs();
+      const save = i;
+      const key = token();
+      while (i < n && header[i] === ' ') i++;
+      if (!key || header[i] !== '=') {
+        i = save; // the next challenge's scheme
+        break;
+      }
+      i++; // '='
+      while (i < n && header[i] === ' ') i++;
+      let value = '';
+      if (header[i] === '"') {
+        i++;
+        while (i < n && header[i] !== '"') {
+          if (header[i] === '\\' && i + 1 < n) i++;
+          value += header[i];
+          i++;
+        }
+        i++; // closing quote
+      } else {
+        const start = i;
+        while (i < n && header[i] !== ',' && header[i] !== ' ') i++;
+        value = header.slice(start, i);
+      }
+      ch.params[key.toLowerCase()] = value;
+    }
+  }
+  return out;
+}
+
+const ACCEPT = [MT.ociIndex, MT.ociManifest, MT.dockerList, MT.dockerManifest].join(', ');
+
+async function registryErrorText(res: Response): Promise<string> {
+  const text = await res.text().catch(() => '');
+  try {
+    const j = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> };
+    const e = j.errors?.[0];
+    if (e) return `${e.code ?? 'UNKNOWN'}: ${e.message ?? ''}`.trim();
+  } catch {
+    /* not JSON */
+  }
+  return `HTTP ${res.status}${text ? ` ${text.slice(0, 120).replace(/\s+/g, ' ')}` : ''}`;
+}
+
+/** A minimal OCI distribution client: ping, token auth, manifests and blobs (FORMATS.md §6). */
+export class RegistryClient {
+  private authorization: string | undefined;
+  private readonly base: string;
+  /** How errors name the image: the reference as the user wrote it. */
+  readonly describe: string;
+  constructor(
+    readonly ref: RegistryRef,
+    describe?: string,
+    private readonly credentials = dockerCredentials(ref.domain),
+  ) {
+    this.base = `${scheme(ref.host)}://${ref.host}`;
+    this.describe = describe ?? `docker://${ref.domain}/${ref.repository}`;
+  }
+
+  /** Sends a request, following redirects by hand and dropping Authorization on a foreign host. */
+  private async send(url: string, headers: Record<string, string>): Promise<Response> {
+    let target = new URL(url);
+    const origin = target.host;
+    for (let hops = 0; hops < 10; hops++) {
+      const h = { ...headers };
+      if (this.authorization && target.host === origin) h.Authorization = this.authorization;
+      let res: Response;
+      try {
+        res = await fetch(target, { headers: h, redirect: 'manual' });
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        throw envError(`${this.describe}: registry ${target.host} unreachable (${cause?.code ?? cause?.message ?? (err as Error).message})`, err);
+      }
+      if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
+        await res.body?.cancel();
+        target = new URL(res.headers.get('location')!, target);
+        continue;
+      }
+      return res;
+    }
+    throw envError(`${this.describe}: too many redirects for ${url}`);
+  }
+
+  private async authenticate(header: string | null): Promise<void> {
+    const challenges = parseWwwAuthenticate(header ?? '');
+    const bearer = challenges.find((c) => c.scheme === 'bearer');
+    if (bearer?.params.realm) {
+      const u = new URL(bearer.params.realm);
+      if (bearer.params.service) u.searchParams.set('service', bearer.params.service);
+      u.searchParams.append('scope', `repository:${this.ref.repository}:pull`);
+      const headers: Record<string, string> = {};
+      if (this.credentials) headers.Authorization = `Basic ${Buffer.from(this.credentials).toString('base64')}`;
+      let res: Response;
+      try {
+        res = await fetch(u, { headers });
+      } catch (err) {
+        throw envError(`${this.describe}: token service ${u.host} unreachable (${(err as Error).message})`, err);
+      }
+      if (!res.ok) throw envError(`${this.describe}: token service refused (${await registryErrorText(res)})`);
+      const j = (await res.json()) as { token?: string; access_token?: string };
+      const token = j.token ?? j.access_token;
+      if (!token) throw envError(`${this.describe}: token service answered without a token`);
+      this.authorization = `Bearer ${token}`;
+      return;
+    }
+    if (challenges.some((c) => c.scheme === 'basic')) {
+      if (!this.credentials) throw envError(`${this.describe}: the registry asks for credentials (docker login ${this.ref.domain})`);
+      this.authorization = `Basic ${Buffer.from(this.credentials).toString('base64')}`;
+      return;
+    }
+    throw envError(`${this.describe}: unauthorized, and no usable WWW-Authenticate challenge`);
+  }
+
+  /** GET /v2/<repo>/<kind>/<ref>, authenticating on a 401 (also one that comes later, on expiry). */
+  async get(kind: 'manifests' | 'blobs', reference: string, accept?: string): Promise<Response> {
+    const url = `${this.base}/v2/${this.ref.repository}/${kind}/${reference}`;
+    const headers: Record<string, string> = accept ? { Accept: accept } : {};
+    let res = await this.send(url, headers);
+    if (res.status === 401) {
+      await res.body?.cancel();
+      await this.authenticate(res.headers.get('www-authenticate'));
+      res = await this.send(url, headers);
+      if (res.status === 401) throw envError(`${this.describe}: not authorized to pull (${await registryErrorText(res)})`);
+    }
+    return res;
+  }
+
+  async manifest(reference: string): Promise<{ body: Buffer; mediaType?: string; digest: string }> {
+    const res = await this.get('manifests', reference, ACCEPT);
+    if (res.status === 404) throw inputError(`${this.describe}: manifest ${reference} not found (${await registryErrorText(res)})`);
+    if (!res.ok) throw envError(`${this.describe}: manifest ${reference}: ${await registryErrorText(res)}`);
+    const body = Buffer.from(await res.arrayBuffer());
+    const digest = sha256(body);
+    if (isDigest(reference)) verifyBytes(`${this.describe}: manifest ${reference}`, body, reference);
+    else {
+      const claimed = res.headers.get('docker-content-digest');
+      if (claimed && claimed.startsWith('sha256:') && claimed !== digest) {
+        throw inputError(`${this.describe}: manifest ${reference}: digest mismatch: registry says ${claimed}, content is ${digest}`);
+      }
+    }
+    const ct = res.headers.get('content-type')?.split(';')[0]?.trim();
+    let mediaType = ct && ct !== 'application/json' ? ct : undefined;
+    try {
+      mediaType = (JSON.parse(body.toString('utf8')) as { mediaType?: string }).mediaType ?? mediaType;
+    } catch {
+      throw inputError(`${this.describe}: manifest ${reference} is not JSON`);
+    }
+    return { body, digest, ...(mediaType ? { mediaType } : {}) };
+  }
+
+  async blobResponse(d: Descriptor): Promise<Response> {
+    const res = await this.get('blobs', d.digest);
+    if (res.ok) return res;
+    if (res.status === 404 && d.urls?.length) {
+      await res.body?.cancel();
+      for (const u of d.urls) {
+        const r = await fetch(u).catch(() => undefined);
+        if (r?.ok) return r;
+      }
+    }
+    const text = await registryErrorText(res);
+    if (res.status === 404) throw inputError(`${this.describe}: missing blob ${d.digest} (${text})`);
+    throw envError(`${this.describe}: blob ${d.digest}: ${text}`);
+  }
+}
+
+/** `docker://REGISTRY/NAME[:TAG|@DIGEST]`: manifests, config and layers straight from the registry. */
+export async function loadFromRegistry(reference: string, name: string, opts: LoadOptions): Promise<LoadedImage> {
+  const ref = parseRegistryRef(name);
+  const client = new RegistryClient(ref, reference);
+  const where = client.describe;
+  const store: ManifestStore = {
+    where,
+    chooseHint: 'name a platform with --platform',
+    readManifest: async (d, what) => {
+      const m = await client.manifest(d.digest);
+      verifyBytes(`${where}: ${what} ${d.digest}`, m.body, d.digest, d.size);
+      return m.body;
+    },
+    readBlob: async (d, what) => {
+      const res = await client.blobResponse(d);
+      const buf = Buffer.from(await res.arrayBuffer());
+      verifyBytes(`${where}: ${what} ${d.digest}`, buf, d.digest, d.size);
+      return buf;
+    },
+    walkLayer: async (d, _i, o): Promise<WalkedBlob> => {
+      const res = await client.blobResponse(d);
+      if (!res.body) throw inputError(`blob ${d.digest}: empty response`);
+      const { head, rest } = await peekStream(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), 512);
+      const c = sniffCompression(head);
+      if (c === 'unknown') throw inputError('not a tar, gzip or zstd layer (unrecognised magic bytes)');
+      return walkLayerStream(rest, c, { digest: d.digest, size: d.size }, o.capture ? { capture: o.capture } : {});
+    },
+  };
+  const top = await client.manifest(ref.digest ?? ref.tag!);
+  const desc: Descriptor = { digest: top.digest, size: top.body.length, ...(top.mediaType ? { mediaType: top.mediaType } : {}) };
+  const tags = ref.tag ? [`${ref.domain}/${ref.repository}:${ref.tag}`] : [];
+  try {
+    if (top.mediaType === MT.ociIndex || top.mediaType === MT.dockerList) {
+      const index = JSON.parse(top.body.toString('utf8')) as { manifests?: Descriptor[] | null };
+      const chosen = await selectImageManifest(store, index.manifests ?? [], opts);
+      return await loadFromManifest(store, chosen, { reference, transport: 'docker', tags }, opts);
+    }
+    return await loadFromManifest(store, desc, { reference, transport: 'docker', tags }, opts, top.body);
+  } catch (err) {
+    if (err instanceof ImgscopeError) throw err;
+    throw envError(`${where}: ${(err as Error).message}`, err);
+  }
+}

@@ -1,0 +1,166 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseRegistryRef, parseWwwAuthenticate } from '../../src/image/registry.js';
+import { loadImage } from '../../src/image/load.js';
+import { parsePlatform } from '../../src/image/platform.js';
+import { type BuiltImage, buildImage, tmpDir } from '../helpers/images.js';
+import { analyzeChecked } from '../helpers/report.js';
+import { file, sha256hex } from '../helpers/tar.js';
+
+interface Served {
+  amd: BuiltImage;
+  arm: BuiltImage;
+  index: Buffer;
+  indexDigest: string;
+}
+
+/**
+ * A fake registry: token auth (Bearer challenge with a comma in the scope), a multi-platform index,
+ * and blobs redirected to a second host that rejects any Authorization header (as S3 does).
+ */
+let registry: http.Server;
+let cdn: http.Server;
+let host = '';
+let served: Served;
+const seen = { tokenAuth: '' as string | undefined, cdnAuth: [] as Array<string | undefined>, tamper: false };
+
+function listen(s: http.Server): Promise<number> {
+  return new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as AddressInfo).port)));
+}
+
+beforeAll(async () => {
+  const amd = await buildImage({ layers: [{ entries: [file('usr/bin/amd', 5000)], compression: 'gzip' }, { entries: [file('app/x.py', 70)], compression: 'zstd' }] });
+  const arm = await buildImage({ platform: { os: 'linux', architecture: 'arm64', variant: 'v8' }, layers: [{ entries: [file('usr/bin/arm', 6000)], compression: 'gzip' }] });
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: amd.manifestDigest, size: amd.manifest.length, platform: { os: 'linux', architecture: 'amd64' } },
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: arm.manifestDigest, size: arm.manifest.length, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'1'.repeat(64)}`, size: 10, platform: { os: 'unknown', architecture: 'unknown' }, annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } },
+      ],
+    }),
+  );
+  served = { amd, arm, index, indexDigest: `sha256:${sha256hex(index)}` };
+  const blobs = new Map<string, Buffer>();
+  const manifests = new Map<string, Buffer>([[served.indexDigest, index], ['v1', index]]);
+  for (const b of [amd, arm]) {
+    manifests.set(b.manifestDigest, b.manifest);
+    blobs.set(b.configDigest, b.config);
+    for (const l of b.layers) blobs.set(l.digest, l.blob);
+  }
+  cdn = http.createServer((req, res) => {
+    seen.cdnAuth.push(req.headers.authorization);
+    if (req.headers.authorization) {
+      res.writeHead(400).end('Only one auth mechanism allowed');
+      return;
+    }
+    const b = blobs.get(decodeURIComponent(req.url!.slice('/blob/'.length)));
+    if (!b) res.writeHead(404).end();
+    else res.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(b);
+  });
+  const cdnPort = await listen(cdn);
+  registry = http.createServer((req, res) => {
+    const url = new URL(req.url!, `http://${req.headers.host}`);
+    const challenge = `Bearer realm="http://${req.headers.host}/token",service="fake registry",scope="repository:team/app:pull,push"`;
+    if (url.pathname === '/token') {
+      seen.tokenAuth = req.headers.authorization;
+      expect(url.searchParams.get('service')).toBe('fake registry');
+      expect(url.searchParams.get('scope')).toBe('repository:team/app:pull');
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ access_token: 'tok123', expires_in: 60 }));
+      return;
+    }
+    if (req.headers.authorization !== 'Bearer tok123') {
+      res.writeHead(401, { 'WWW-Authenticate': challenge, 'Content-Type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }));
+      return;
+    }
+    const m = /^\/v2\/team\/app\/(manifests|blobs)\/(.+)$/.exec(url.pathname);
+    if (!m) {
+      res.writeHead(404).end();
+      return;
+    }
+    const ref = decodeURIComponent(m[2]!);
+    if (m[1] === 'manifests') {
+      let body = manifests.get(ref);
+      if (!body) {
+        res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] }));
+        return;
+      }
+      if (seen.tamper && ref === amd.manifestDigest) body = Buffer.concat([body, Buffer.from(' ')]);
+      const mt = (JSON.parse(body.toString()) as { mediaType: string }).mediaType;
+      res.writeHead(200, { 'Content-Type': mt, 'Docker-Content-Digest': `sha256:${sha256hex(body)}` }).end(body);
+      return;
+    }
+    if (!blobs.has(ref)) {
+      res.writeHead(404).end(JSON.stringify({ errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown' }] }));
+      return;
+    }
+    res.writeHead(307, { Location: `http://127.0.0.1:${cdnPort}/blob/${encodeURIComponent(ref)}` }).end();
+  });
+  host = `127.0.0.1:${await listen(registry)}`;
+  const cfgDir = tmpDir('imgscope-dockercfg-');
+  mkdirSync(cfgDir, { recursive: true });
+  writeFileSync(path.join(cfgDir, 'config.json'), JSON.stringify({ auths: { [host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }));
+  process.env.DOCKER_CONFIG = cfgDir;
+});
+
+afterAll(async () => {
+  delete process.env.DOCKER_CONFIG;
+  await new Promise((r) => registry.close(r));
+  await new Promise((r) => cdn.close(r));
+});
+
+describe('docker:// straight from a registry', () => {
+  it('authenticates with a token, picks the platform, follows blob redirects without leaking the token', async () => {
+    const a = await analyzeChecked(`docker://${host}/team/app:v1`, { platform: parsePlatform('linux/amd64') });
+    expect(a.totals).toMatchObject({ imageBytes: 5070, finalBytes: 5070, layers: 2 });
+    expect(a.totals.compressedBytes).toBe(served.amd.layers.reduce((s, l) => s + l.blob.length, 0));
+    expect(a.layers.map((l) => l.compression)).toEqual(['gzip', 'zstd']);
+    expect(a.image.manifestDigest).toBe(served.amd.manifestDigest);
+    expect(a.image.transport).toBe('docker');
+    expect(seen.tokenAuth).toBe(`Basic ${Buffer.from('alice:s3cret').toString('base64')}`);
+    expect(seen.cdnAuth.length).toBeGreaterThan(0);
+    expect(seen.cdnAuth.every((h) => h === undefined)).toBe(true);
+    const arm = await analyzeChecked(`docker://${host}/team/app@${served.indexDigest}`, { platform: parsePlatform('linux/arm64') });
+    expect(arm.totals.finalBytes).toBe(6000);
+  });
+
+  it('rejects a manifest whose bytes do not match the digest that names it', async () => {
+    seen.tamper = true;
+    try {
+      await expect(loadImage(`docker://${host}/team/app:v1`, { platform: parsePlatform('linux/amd64') })).rejects.toThrow(
+        new RegExp(`manifest ${served.amd.manifestDigest}: (size|digest) mismatch`),
+      );
+    } finally {
+      seen.tamper = false;
+    }
+  });
+
+  it('says which manifest is unknown, and when the registry is unreachable', async () => {
+    await expect(loadImage(`docker://${host}/team/app:nope`)).rejects.toThrow(/manifest nope not found \(MANIFEST_UNKNOWN: manifest unknown\)/);
+    const closed = http.createServer();
+    const port = await listen(closed);
+    await new Promise((r) => closed.close(r));
+    const err = await loadImage(`docker://127.0.0.1:${port}/x/y:1`).catch((e: unknown) => e as { exitCode: number; message: string });
+    expect(err).toMatchObject({ exitCode: 3 });
+    expect(err.message).toBe(`docker://127.0.0.1:${port}/x/y:1: registry 127.0.0.1:${port} unreachable (ECONNREFUSED)`);
+  });
+
+  it('parses references and challenges', () => {
+    expect(parseRegistryRef('python:3.11-slim')).toEqual({ domain: 'docker.io', host: 'registry-1.docker.io', repository: 'library/python', tag: '3.11-slim' });
+    expect(parseRegistryRef('ghcr.io/org/img@sha256:' + 'a'.repeat(64))).toEqual({ domain: 'ghcr.io', host: 'ghcr.io', repository: 'org/img', digest: 'sha256:' + 'a'.repeat(64) });
+    expect(parseRegistryRef('localhost:5000/x')).toMatchObject({ domain: 'localhost:5000', repository: 'x', tag: 'latest' });
+    expect(() => parseRegistryRef('Bad/Name')).toThrow(/invalid repository name/);
+    expect(parseWwwAuthenticate('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:samalba/my-app:pull,push"')).toEqual([
+      { scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:samalba/my-app:pull,push' } },
+    ]);
+    expect(parseWwwAuthenticate('Basic realm="x", Bearer realm="y",service=z')).toEqual([
+      { scheme: 'basic', params: { realm: 'x' } },
+      { scheme: 'bearer', params: { realm: 'y', service: 'z' } },
+    ]);
+  });
+});
