@@ -1,13 +1,30 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
-import { type Analysis, analyzeReference, toolVersion } from './analysis.js';
-import { EXIT_INPUT, ImgscopeError } from './errors.js';
+import { type Analysis, analyzeReference, SCHEMA_VERSION, toolVersion } from './analysis.js';
+import { EXIT_INPUT, ImgscopeError, inputError } from './errors.js';
 import { parsePlatform } from './image/platform.js';
 import { renderAnalysisMarkdown, renderAnalysisTable } from './render/analyze.js';
 import { writeFileAtomic } from './util/atomic.js';
 import { runCleanups } from './util/cleanup.js';
 
 type Format = 'table' | 'markdown' | 'json';
+
+interface ColdStartCliOptions {
+  runs: string;
+  warmup: string;
+  gpus?: string;
+  http?: string;
+  log?: string;
+  timeout: string;
+  cold?: boolean;
+  env: string[];
+  publish: string[];
+  healthInterval: string;
+  imports: boolean;
+  format: Format;
+  output?: string;
+  quiet?: boolean;
+}
 
 interface AnalyzeOptions {
   format: Format;
@@ -68,6 +85,65 @@ export function buildProgram(): Command {
       if (o.format === 'json') text = JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n';
       else if (o.format === 'markdown') text = results.map((a) => renderAnalysisMarkdown(a, top)).join('\n');
       else text = results.map((a) => renderAnalysisTable(a, top)).join('\n');
+      await emit(text, o.output);
+    });
+  program
+    .command('coldstart')
+    .description('time container start to ready (create, start, first passing probe; pull with --cold) over repeated runs')
+    .argument('<ref...>', 'image name in the Docker daemon (docker-daemon:NAME also accepted)')
+    .option('--runs <n>', 'measured runs', '5')
+    .option('--warmup <n>', 'runs before measuring (discarded)', '1')
+    .option('--gpus <spec>', 'GPU request as docker run --gpus: all | N | "device=0,1" | driver=…,count=…,capabilities=…')
+    .option('--http <url>', 'readiness: poll this URL every 10 ms (publish the port with -p)')
+    .option('--log <regex>', 'readiness: first log line matching REGEX')
+    .option('--timeout <s>', 'seconds a run may take to become ready', '120')
+    .option('--cold', 'remove the image and pull it again before each run (pull becomes a timed phase)')
+    .option('--env <K=V>', 'environment variable for the container (repeatable)', (v: string, a: string[]) => [...a, v], [] as string[])
+    .option('-p, --publish <[ip:]host:container>', 'publish a port, on 127.0.0.1 unless an address is given (repeatable)', (v: string, a: string[]) => [...a, v], [] as string[])
+    .option('--health-interval <ms>', 'HEALTHCHECK interval used for the measurement', '100')
+    .option('--no-imports', 'skip the Python import profile run')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'markdown', 'json']).default('table'))
+    .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (refs: string[], o: ColdStartCliOptions) => {
+      const { coldStart } = await import('./coldstart/engine.js');
+      const { parseGpus } = await import('./coldstart/gpus.js');
+      const { renderColdStartMarkdown, renderColdStartTable } = await import('./render/coldstart.js');
+      const onProgress = progress(o.quiet);
+      const int = (v: string, flag: string, min: number): number => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < min) throw inputError(`${flag} must be an integer ≥ ${min}, got '${v}'`);
+        return n;
+      };
+      const timeoutS = Number(o.timeout);
+      if (!(timeoutS > 0)) throw inputError(`--timeout must be a positive number of seconds, got '${o.timeout}'`);
+      for (const e of o.env) if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(e)) throw inputError(`--env '${e}': expected KEY=VALUE`);
+      const results = [];
+      for (const ref of refs) {
+        results.push(
+          await coldStart(ref, {
+            runs: int(o.runs, '--runs', 1),
+            warmup: int(o.warmup, '--warmup', 0),
+            ...(o.gpus ? { gpus: parseGpus(o.gpus), gpusFlag: o.gpus } : {}),
+            ...(o.http ? { http: o.http } : {}),
+            ...(o.log ? { log: o.log } : {}),
+            timeoutS,
+            cold: !!o.cold,
+            env: o.env,
+            publish: o.publish,
+            imports: o.imports,
+            healthIntervalMs: int(o.healthInterval, '--health-interval', 1),
+            ...(onProgress ? { onProgress } : {}),
+          }),
+        );
+      }
+      if (onProgress) process.stderr.write('\r\x1b[K');
+      let text: string;
+      if (o.format === 'json') {
+        const docs = results.map((c) => ({ schemaVersion: SCHEMA_VERSION, tool: { name: 'imgscope', version: toolVersion() }, generatedAt: new Date().toISOString(), coldStart: c }));
+        text = JSON.stringify(docs.length === 1 ? docs[0] : docs, null, 2) + '\n';
+      } else if (o.format === 'markdown') text = results.map((c) => renderColdStartMarkdown(c)).join('\n');
+      else text = results.map((c) => renderColdStartTable(c)).join('\n');
       await emit(text, o.output);
     });
   return program;

@@ -13,7 +13,10 @@ const addFormats = addFormatsModule as unknown as (a: Ajv2020) => void;
 addFormats(ajv);
 const validate = ajv.compile(schema);
 
-/** Every report a test produces goes through here: schema-valid, owners and kinds summing to final. */
+/**
+ * Every report a test produces goes through here: schema-valid, and for analyses owners and kinds
+ * summing to the final size.
+ */
 export function checkReport(report: unknown): Analysis {
   const round = JSON.parse(JSON.stringify(report)) as unknown;
   if (!validate(round)) throw new Error(`report does not match schema: ${ajv.errorsText(validate.errors)}`);
@@ -45,4 +48,12 @@ export function ownerBytes(a: Analysis, owner: string): number | undefined {
 
 export function kindBytes(a: Analysis, kind: string): number {
   return a.kinds.find((k) => k.kind === kind)!.bytes;
+}
+
+/** Schema check for a cold-start report (returns the first ColdStart). */
+export function checkColdStartReport(report: unknown): import('../../src/coldstart/engine.js').ColdStart {
+  const round = JSON.parse(JSON.stringify(report)) as unknown;
+  if (!validate(round)) throw new Error(`report does not match schema: ${ajv.errorsText(validate.errors)}`);
+  const list = (Array.isArray(round) ? round : [round]) as Array<{ coldStart: import('../../src/coldstart/engine.js').ColdStart }>;
+  return list[0]!.coldStart;
 }

@@ -42,7 +42,7 @@ describe.skipIf(!available)('against a real Docker daemon', () => {
 
   beforeAll(async () => {
     await ensureBase();
-    await buildFixture(IMAGE, path.join(ROOT, 'sample-images/pyapp'));
+    await buildFixture(IMAGE, path.join(ROOT, 'test/fixtures/pyapp'));
     daemon = await analyzeChecked(`docker-daemon:${IMAGE}`);
     const out = await docker('run', '--rm', '--label', 'imgscope=test', '--entrypoint', 'sh', IMAGE, '-c', PKG_BYTES, 'sh', ...PACKAGES);
     measured = new Map(

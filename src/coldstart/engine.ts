@@ -1,0 +1,439 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import { envError, ImgscopeError, inputError } from '../errors.js';
+import { daemonError, dockerClient } from '../image/daemon.js';
+import { onCleanup } from '../util/cleanup.js';
+import type { DeviceRequest } from './gpus.js';
+import { type ImportProfile, parseImportTimes } from './imports.js';
+import { type Stats, summarize } from './stats.js';
+
+export const LABEL = 'imgscope';
+
+export type Readiness = { kind: 'healthcheck'; test: string[] } | { kind: 'http'; url: string } | { kind: 'log'; pattern: string };
+
+export interface ColdStartOptions {
+  runs: number;
+  warmup: number;
+  gpus?: DeviceRequest;
+  gpusFlag?: string;
+  http?: string;
+  log?: string;
+  timeoutS: number;
+  cold: boolean;
+  env: string[];
+  publish: string[];
+  imports: boolean;
+  /** Health check interval used for the measurement (the image's own is usually 30 s). */
+  healthIntervalMs: number;
+  onProgress?: (msg: string) => void;
+}
+
+export interface RunPhases {
+  /** Only with --cold: image removed, then pulled through the daemon. */
+  pull?: number;
+  /** Create request sent → `create` event. */
+  create: number;
+  /** `create` event → `start` event. */
+  start: number;
+  /** `start` event → first passing readiness probe. */
+  ready: number;
+  /** Everything, from the first request to ready. */
+  total: number;
+}
+
+export interface ColdStart {
+  reference: string;
+  imageId: string;
+  readiness: Readiness & { note: string };
+  gpus: DeviceRequest[] | null;
+  warmupRuns: number;
+  /** Milliseconds per measured run. */
+  runs: RunPhases[];
+  /** Milliseconds: median, p90, min, max per phase over the measured runs. */
+  phases: { pull?: Stats; create: Stats; start: Stats; ready: Stats; total: Stats };
+  imports: ImportProfile | null;
+}
+
+/** Wall-clock nanoseconds with hrtime resolution, comparable with the Engine's event `timeNano`. */
+const anchorWall = BigInt(Date.now()) * 1_000_000n;
+const anchorHr = process.hrtime.bigint();
+export function nowNs(): bigint {
+  return anchorWall + (process.hrtime.bigint() - anchorHr);
+}
+const ms = (ns: bigint): number => Number(ns) / 1e6;
+
+interface EngineEvent {
+  Type?: string;
+  Action?: string;
+  status?: string;
+  id?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+  timeNano?: number | string;
+}
+
+/** Collects Engine events by container id and action, and lets runs wait for one. */
+class EventLog {
+  private readonly seen = new Map<string, Map<string, bigint>>();
+  private readonly waiters = new Set<() => void>();
+  private stream?: Readable;
+
+  async open(docker: Docker, session: string, sinceNs: bigint): Promise<void> {
+    const since = String(Number(sinceNs / 1_000_000_000n) - 1);
+    try {
+      this.stream = (await docker.getEvents({ since, filters: { label: [`${LABEL}.session=${session}`] } } as never)) as unknown as Readable;
+    } catch (err) {
+      throw daemonError('subscribing to engine events', err);
+    }
+    let buf = '';
+    this.stream.on('data', (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (line) this.add(JSON.parse(line) as EngineEvent);
+      }
+    });
+    this.stream.on('error', () => undefined);
+  }
+
+  private add(ev: EngineEvent): void {
+    const id = ev.Actor?.ID ?? ev.id;
+    const action = ev.Action ?? ev.status;
+    if (!id || !action || ev.timeNano === undefined) return;
+    let m = this.seen.get(id);
+    if (!m) {
+      m = new Map();
+      this.seen.set(id, m);
+    }
+    if (!m.has(action)) m.set(action, BigInt(ev.timeNano));
+    for (const w of [...this.waiters]) w();
+  }
+
+  get(id: string, action: string): bigint | undefined {
+    return this.seen.get(id)?.get(action);
+  }
+
+  /** Resolves with the first of `actions` seen for `id`, or undefined at the deadline. */
+  wait(id: string, actions: string[], deadlineNs: bigint): Promise<{ action: string; t: bigint } | undefined> {
+    return new Promise((resolve) => {
+      const check = (): boolean => {
+        for (const a of actions) {
+          const t = this.get(id, a);
+          if (t !== undefined) {
+            resolve({ action: a, t });
+            return true;
+          }
+        }
+        return false;
+      };
+      if (check()) return;
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        resolve(undefined);
+      }, Math.max(0, ms(deadlineNs - nowNs())));
+      const waiter = (): void => {
+        if (check()) {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+        }
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  close(): void {
+    this.stream?.destroy();
+  }
+}
+
+/** Splits a non-TTY container log stream (8-byte frame headers) into text. */
+export function demuxLogs(buf: Buffer): { stdout: string; stderr: string } {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const kind = buf[i]!;
+    const size = buf.readUInt32BE(i + 4);
+    const body = buf.subarray(i + 8, i + 8 + size);
+    (kind === 2 ? err : out).push(body);
+    i += 8 + size;
+  }
+  return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}
+
+/** `[IP:]HOST:CONTAINER[/proto]` → port bindings, bound to 127.0.0.1 unless an address is given. */
+export function parsePublish(specs: string[]): { exposed: Record<string, object>; bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> } {
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const spec of specs) {
+    const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\]):)?(\d+):(\d+)(?:\/(tcp|udp))?$/i.exec(spec);
+    if (!m) throw inputError(`-p '${spec}': expected [IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]`);
+    const key = `${m[3]}/${(m[4] ?? 'tcp').toLowerCase()}`;
+    exposed[key] = {};
+    (bindings[key] ??= []).push({ HostIp: m[1]?.replace(/^\[|\]$/g, '') ?? '127.0.0.1', HostPort: m[2]! });
+  }
+  return { exposed, bindings };
+}
+
+async function lastLogLines(c: Docker.Container, n: number): Promise<string> {
+  try {
+    const raw = (await c.logs({ stdout: true, stderr: true, tail: n, follow: false })) as unknown as Buffer;
+    const { stdout, stderr } = demuxLogs(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)));
+    const lines = `${stdout}\n${stderr}`.split('\n').map((l) => l.trim()).filter(Boolean).slice(-n);
+    return lines.length ? lines.join(' | ') : '(no output)';
+  } catch {
+    return '(logs unavailable)';
+  }
+}
+
+function gpuRuntimeError(ref: string, flag: string, err: unknown): ImgscopeError | undefined {
+  const msg = (err as { json?: { message?: string }; message?: string }).json?.message ?? (err as Error).message ?? '';
+  if (/could not select device driver|nvidia-container-cli|unknown or invalid runtime name: nvidia/i.test(msg)) {
+    return envError(
+      `${ref}: --gpus ${flag}: this Docker daemon has no NVIDIA GPU runtime (${msg.trim().replace(/\s+/g, ' ')}); install the NVIDIA Container Toolkit and restart dockerd`,
+      err,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Times container start to ready over repeated runs (DESIGN.md "Cold start"): phase timestamps come
+ * from the Engine's event stream (`timeNano`), readiness from the image's HEALTHCHECK run at a short
+ * interval, an HTTP URL polled every 10 ms, or a log line. Every container is labelled `imgscope` and
+ * removed, also on errors, timeouts and Ctrl-C.
+ */
+export async function coldStart(reference: string, opts: ColdStartOptions): Promise<ColdStart> {
+  const docker = dockerClient();
+  const name = reference.replace(/^docker-daemon:/, '');
+  if (opts.runs < 1) throw inputError('--runs must be at least 1');
+  let info: Docker.ImageInspectInfo;
+  try {
+    info = await docker.getImage(name).inspect();
+  } catch (err) {
+    const e = daemonError(`inspecting ${name}`, err);
+    if ((err as { statusCode?: number }).statusCode !== 404) throw e;
+    if (!opts.cold) throw inputError(`image '${name}' is not in the Docker daemon (use --cold to pull it from its registry)`);
+    await pull(docker, name, opts);
+    info = await docker.getImage(name).inspect();
+  }
+  const hc = info.Config?.Healthcheck as { Test?: string[] } | undefined;
+  let readiness: ColdStart['readiness'];
+  if (opts.http) readiness = { kind: 'http', url: opts.http, note: 'HTTP GET polled every 10 ms from the host until it answers 2xx/3xx' };
+  else if (opts.log) readiness = { kind: 'log', pattern: opts.log, note: 'first log line matching the pattern (stdout or stderr)' };
+  else if (hc?.Test && hc.Test.length > 0 && hc.Test[0] !== 'NONE') {
+    readiness = {
+      kind: 'healthcheck',
+      test: hc.Test,
+      note: `the image's HEALTHCHECK, run every ${opts.healthIntervalMs} ms for the measurement (detection lags by up to one interval plus the check's own run time)`,
+    };
+  } else {
+    throw inputError(`${reference}: the image has no HEALTHCHECK; give a readiness probe with --http URL (and -p) or --log REGEX`);
+  }
+  let logRe: RegExp | undefined;
+  if (opts.log) {
+    try {
+      logRe = new RegExp(opts.log);
+    } catch (err) {
+      throw inputError(`--log '${opts.log}': invalid regular expression: ${(err as Error).message}`);
+    }
+  }
+
+  const session = randomUUID();
+  const live = new Set<Docker.Container>();
+  const removeAll = async (): Promise<void> => {
+    await Promise.all([...live].map((c) => c.remove({ force: true }).catch(() => undefined)));
+    live.clear();
+  };
+  const unregister = onCleanup(removeAll);
+  const events = new EventLog();
+  await events.open(docker, session, nowNs());
+  const { exposed, bindings } = parsePublish(opts.publish);
+
+  const runOnce = async (i: number, extraEnv: string[]): Promise<{ phases: RunPhases; container: Docker.Container }> => {
+    let pullMs: number | undefined;
+    if (opts.cold) {
+      opts.onProgress?.(`run ${i}: removing and pulling ${name}`);
+      await docker.getImage(name).remove({ force: true }).catch(() => undefined);
+      const t = nowNs();
+      await pull(docker, name, opts);
+      pullMs = ms(nowNs() - t);
+    }
+    const spec: Docker.ContainerCreateOptions = {
+      Image: name,
+      Env: [...opts.env, ...extraEnv],
+      Labels: { [LABEL]: 'coldstart', [`${LABEL}.session`]: session, [`${LABEL}.run`]: String(i) },
+      ExposedPorts: exposed,
+      HostConfig: {
+        PortBindings: bindings,
+        ...(opts.gpus ? { DeviceRequests: [opts.gpus as unknown as Docker.DeviceRequest] } : {}),
+      },
+    };
+    if (readiness.kind === 'healthcheck') {
+      spec.Healthcheck = {
+        Test: readiness.test,
+        Interval: opts.healthIntervalMs * 1e6,
+        Timeout: 10e9,
+        StartPeriod: opts.timeoutS * 1e9,
+        Retries: 3,
+      };
+    }
+    const tReq = nowNs();
+    const deadline = tReq + BigInt(Math.round(opts.timeoutS * 1e9));
+    let c: Docker.Container;
+    try {
+      c = await docker.createContainer(spec);
+    } catch (err) {
+      throw (opts.gpus && gpuRuntimeError(reference, opts.gpusFlag ?? 'all', err)) || daemonError(`creating a container of ${name}`, err);
+    }
+    live.add(c);
+    try {
+      await c.start();
+    } catch (err) {
+      throw (opts.gpus && gpuRuntimeError(reference, opts.gpusFlag ?? 'all', err)) || daemonError(`starting a container of ${name}`, err);
+    }
+    let readyNs: bigint | undefined;
+    let died = false;
+    if (readiness.kind === 'healthcheck') {
+      const r = await events.wait(c.id, ['health_status: healthy', 'die'], deadline);
+      if (r?.action === 'die') died = true;
+      else readyNs = r?.t;
+    } else if (readiness.kind === 'http') {
+      readyNs = await pollHttp(readiness.url, deadline, () => events.get(c.id, 'die') !== undefined);
+      died = readyNs === undefined && events.get(c.id, 'die') !== undefined;
+    } else {
+      readyNs = await waitForLog(c, logRe!, deadline, () => events.get(c.id, 'die') !== undefined);
+      died = readyNs === undefined && events.get(c.id, 'die') !== undefined;
+    }
+    if (readyNs === undefined) {
+      const logs = await lastLogLines(c, 8);
+      const why = died ? 'exited before it became ready' : `was not ready after ${opts.timeoutS} s (${readiness.kind})`;
+      throw inputError(`${reference}: run ${i}: the container ${why}; last log lines: ${logs}`);
+    }
+    const created = (await events.wait(c.id, ['create'], nowNs() + 2_000_000_000n))?.t;
+    const started = (await events.wait(c.id, ['start'], nowNs() + 2_000_000_000n))?.t;
+    if (created === undefined || started === undefined) throw envError(`${reference}: run ${i}: the Engine sent no create/start event`);
+    const phases: RunPhases = {
+      ...(pullMs !== undefined ? { pull: pullMs } : {}),
+      create: ms(created - tReq),
+      start: ms(started - created),
+      ready: ms(readyNs - started),
+      total: ms(readyNs - tReq) + (pullMs ?? 0),
+    };
+    return { phases, container: c };
+  };
+
+  const runs: RunPhases[] = [];
+  let imports: ImportProfile | null = null;
+  try {
+    const total = opts.warmup + opts.runs;
+    for (let i = 1; i <= total; i++) {
+      opts.onProgress?.(`${reference}: run ${i}/${total}${i <= opts.warmup ? ' (warm-up)' : ''}`);
+      const { phases, container } = await runOnce(i, []);
+      await container.remove({ force: true }).catch(() => undefined);
+      live.delete(container);
+      if (i > opts.warmup) runs.push(phases);
+    }
+    if (opts.imports) {
+      opts.onProgress?.(`${reference}: import profile run`);
+      const { container } = await runOnce(total + 1, ['PYTHONPROFILEIMPORTTIME=1']);
+      const raw = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+      imports = parseImportTimes(demuxLogs(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))).stderr);
+      await container.remove({ force: true }).catch(() => undefined);
+      live.delete(container);
+    }
+  } finally {
+    events.close();
+    await removeAll();
+    unregister();
+  }
+  const pick = (k: keyof RunPhases): Stats => summarize(runs.map((r) => r[k]!));
+  return {
+    reference,
+    imageId: info.Id,
+    readiness,
+    gpus: opts.gpus ? [opts.gpus] : null,
+    warmupRuns: opts.warmup,
+    runs,
+    phases: {
+      ...(opts.cold ? { pull: pick('pull') } : {}),
+      create: pick('create'),
+      start: pick('start'),
+      ready: pick('ready'),
+      total: pick('total'),
+    },
+    imports,
+  };
+}
+
+async function pull(docker: Docker, name: string, opts: ColdStartOptions): Promise<void> {
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await docker.pull(name);
+  } catch (err) {
+    throw envError(`pulling ${name}: ${(err as { json?: { message?: string } }).json?.message ?? (err as Error).message}`, err);
+  }
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null, out: Array<{ error?: string }>) => {
+        const failed = out?.find((o) => o.error);
+        if (err || failed) reject(envError(`pulling ${name} failed: ${failed?.error ?? err?.message}`));
+        else resolve();
+      },
+      (ev: { status?: string }) => opts.onProgress?.(`pull ${name}: ${ev.status ?? ''}`),
+    );
+  });
+}
+
+async function pollHttp(url: string, deadline: bigint, dead: () => boolean): Promise<bigint | undefined> {
+  while (nowNs() < deadline && !dead()) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000), redirect: 'manual' });
+      await res.body?.cancel();
+      if (res.status >= 200 && res.status < 400) return nowNs();
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return undefined;
+}
+
+async function waitForLog(c: Docker.Container, re: RegExp, deadline: bigint, dead: () => boolean): Promise<bigint | undefined> {
+  const stream = (await c.logs({ stdout: true, stderr: true, follow: true })) as unknown as Readable;
+  return new Promise((resolve) => {
+    let pending = Buffer.alloc(0);
+    const text = { out: '', err: '' };
+    const finish = (v: bigint | undefined): void => {
+      clearTimeout(timer);
+      clearInterval(watch);
+      stream.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => finish(undefined), Math.max(0, ms(deadline - nowNs())));
+    const watch = setInterval(() => {
+      if (dead()) finish(undefined);
+    }, 50);
+    stream.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 8) {
+        const size = pending.readUInt32BE(4);
+        if (pending.length < 8 + size) break;
+        const key = pending[0] === 2 ? 'err' : 'out';
+        text[key] += pending.subarray(8, 8 + size).toString('utf8');
+        pending = pending.subarray(8 + size);
+        const lines = text[key].split('\n');
+        text[key] = lines.pop() ?? '';
+        if (lines.some((l) => re.test(l))) {
+          finish(nowNs());
+          return;
+        }
+      }
+    });
+    stream.on('end', () => finish(undefined));
+    stream.on('error', () => finish(undefined));
+  });
+}
