@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# npm run demo: builds the sample images (offline Debian base + each sample-images/*/Dockerfile) and
-# writes one analysis report per sample to reports/ (JSON and Markdown).
+# npm run demo: builds the sample images (sample-images/build.sh: offline Debian base + the five
+# variants) and writes one analysis report per sample to reports/ (JSON and Markdown), then times the
+# CPU samples' cold start (reports/<sample>.coldstart.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 docker info >/dev/null 2>&1 || bash scripts/setup-docker.sh
 npm run --silent build
-BASE=${IMGSCOPE_BASE_IMAGE:-imgscope/debian-base:bookworm}
-bash sample-images/base/build-base.sh "$BASE"
+bash sample-images/build.sh
 mkdir -p reports
 for dockerfile in sample-images/*/Dockerfile; do
-  dir=$(dirname "$dockerfile")
-  name=$(basename "$dir")
+  name=$(basename "$(dirname "$dockerfile")")
   tag="imgscope-sample/$name:latest"
-  echo "== $name: docker build"
-  DOCKER_BUILDKIT=0 docker build -q -t "$tag" --build-arg "BASE=$BASE" "$dir" >/dev/null
+  echo "== $name"
   node dist/cli.js analyze "$tag" --quiet --format json --output "reports/$name.json"
   node dist/cli.js analyze "$tag" --quiet --format markdown --output "reports/$name.md"
   node dist/cli.js analyze "$tag" --quiet --top 8
+done
+for name in cpu-naive cpu-multistage cpu-pruned; do
+  probe=()
+  # the naive image has no HEALTHCHECK: poll its HTTP endpoint instead
+  [ "$name" = cpu-naive ] && probe=(--http http://127.0.0.1:18700/health -p 18700:8000)
+  node dist/cli.js coldstart "imgscope-sample/$name:latest" --quiet --runs 5 --warmup 1 "${probe[@]}" \
+    --format json --output "reports/$name.coldstart.json"
 done
 echo "reports written to reports/"

@@ -2,7 +2,7 @@
 # Explicit pruning, run in the same layer as the install (deleting in a later layer saves nothing):
 # tests, docs, bytecode caches, the pip/setuptools toolchain and stdlib parts a server never imports.
 set -eu
-for sp in /usr/local/lib/python3*/site-packages /usr/lib/python3/dist-packages /install/lib/python3*/site-packages; do
+for sp in /usr/local/lib/python3*/site-packages /usr/local/lib/python3*/dist-packages /usr/lib/python3/dist-packages /install/lib/python3*/site-packages /install/lib/python3*/dist-packages; do
   [ -d "$sp" ] || continue
   find "$sp" -depth -type d \( -name tests -o -name test -o -name __pycache__ \) -exec rm -rf {} +
   rm -rf "$sp"/pip "$sp"/pip-* "$sp"/setuptools "$sp"/setuptools-* "$sp"/wheel "$sp"/wheel-* "$sp"/_distutils_hack

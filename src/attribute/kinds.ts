@@ -32,7 +32,15 @@ const CUDA_TOOLS = new Set([
 
 const CUDA_DIR = /(^|\/)cuda(-[\d.]+)?\//;
 const CUDA_HEADER =
-  /^(cuda|cudnn|cublas|cufft|curand|cusolver|cusparse|nccl|npp|nvrtc|nvjpeg|cupti|nvToolsExt|nvml|nvperf|cufile|cudart|nvJitLink|nvfunctional|crt|sm_\d+|vector_|driver_|host_|device_|texture_|surface_|math_|builtin_)[^/]*\.(h|hpp)$/;
+  /^(cuda|cudnn|cublas|cufft|curand|cusolver|cusparse|nccl|npp|nvrtc|nvjpeg|cupti|nvToolsExt|nvml|nvperf|cufile|cudart|nvJitLink|nvfunctional)[^/]*\.(h|hpp)$/;
+/** CUDA runtime API headers with generic names: matched by exact name only. */
+const CUDA_HEADER_NAMES = new Set([
+  'vector_types.h', 'vector_functions.h', 'vector_functions.hpp', 'driver_types.h', 'driver_functions.h',
+  'host_defines.h', 'host_config.h', 'device_types.h', 'device_functions.h', 'device_launch_parameters.h',
+  'texture_types.h', 'texture_fetch_functions.h', 'surface_types.h', 'surface_functions.h', 'math_functions.h',
+  'math_constants.h', 'builtin_types.h', 'channel_descriptor.h', 'common_functions.h', 'library_types.h',
+  'sm_20_atomic_functions.h', 'sm_32_intrinsics.h', 'sm_60_atomic_functions.h', 'crt/host_runtime.h',
+]);
 const CUDA_STATIC = /^lib(cuda|cu|nv|npp|nccl|cudnn|cublas|cufft|curand|cusolver|cusparse|culibos|cudadevrt|metis)[^/]*\.a$/;
 const CUDA_SHARED =
   /^lib(cuda|cudart|cublas|cublasLt|cufft|cufftw|curand|cusolver|cusolverMg|cusparse|cusparseLt|cudnn[^/]*|nccl|nvrtc[^/]*|nvJitLink|nvjpeg|npp[^/]*|nvToolsExt|nvblas|cupti|nvperf[^/]*|cufile[^/]*|nvidia-[^/]*|nvinfer[^/]*|nvonnxparser|nvparsers|nvptxcompiler[^/]*|torch_cuda[^/]*|c10_cuda|caffe2_nvrtc|cuinj64|accinj64|cutensor[^/]*|cudss|custatevec|cutensornet|nvshmem[^/]*|nvvm|nvrtc-builtins|nvoptix|nvcuvid|nvidia-encode|cusparseLt)(?=[._-])[^/]*\.so(\.[\d.]+)?$/;
@@ -109,7 +117,7 @@ export function classify(path: string, owner: string, layer: number, ctx: KindCo
   }
   if (isHeaderExt || path.includes('/include/')) {
     if (/(^|\/)nvidia\/[^/]+\/include\//.test(path)) return 'cuda-devel';
-    if (ext === 'cuh' || CUDA_HEADER.test(base) || /\/include\/(thrust|cub|cuda|crt|cooperative_groups|nv)\//.test(path)) return 'cuda-devel';
+    if (ext === 'cuh' || CUDA_HEADER.test(base) || CUDA_HEADER_NAMES.has(base) || /\/include\/(thrust|cub|cuda|crt|cooperative_groups|nv)\//.test(path)) return 'cuda-devel';
   }
   if (ext === 'a' && (CUDA_STATIC.test(base) || inCuda)) return 'cuda-devel';
 

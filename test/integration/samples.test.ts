@@ -1,0 +1,152 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Analysis } from '../../src/analysis.js';
+import type { ColdStart } from '../../src/coldstart/engine.js';
+import { BASE_IMAGE, docker, dockerAvailable, ensureBase, requireDocker, ROOT } from '../helpers/docker.js';
+import { tmpDir } from '../helpers/images.js';
+import { startRegistry } from '../helpers/registry.js';
+import { analyzeChecked, checkColdStartReport, kindBytes } from '../helpers/report.js';
+
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const available = await dockerAvailable();
+if (requireDocker && !available) throw new Error('IMGSCOPE_REQUIRE_DOCKER=1 but no Docker daemon answers `docker info`');
+const MiB = 1024 * 1024;
+const SAMPLES = ['cpu-naive', 'cpu-multistage', 'cpu-pruned', 'gpu-devel', 'gpu-runtime'];
+const tag = (s: string): string => `imgscope-sample/${s}:latest`;
+
+async function leftovers(): Promise<string> {
+  return (await docker('ps', '-a', '--filter', 'label=imgscope', '--format', '{{.ID}} {{.Labels}}')).trim();
+}
+
+async function coldstart(args: string[]): Promise<ColdStart> {
+  const r = await execa('node', [CLI, 'coldstart', '--quiet', '-f', 'json', ...args]);
+  return checkColdStartReport(JSON.parse(r.stdout));
+}
+
+function expectPhases(c: ColdStart, runs: number): void {
+  expect(c.runs).toHaveLength(runs);
+  for (const r of c.runs) {
+    expect(r.create).toBeGreaterThan(0);
+    expect(r.start).toBeGreaterThan(0);
+    expect(r.ready).toBeGreaterThan(0);
+    expect(r.total).toBeCloseTo(r.create + r.start + r.ready + (r.pull ?? 0), 6);
+  }
+  for (const s of Object.values(c.phases)) {
+    expect(s.min).toBeLessThanOrEqual(s.median);
+    expect(s.median).toBeLessThanOrEqual(s.p90);
+    expect(s.p90).toBeLessThanOrEqual(s.max);
+  }
+}
+
+describe.skipIf(!available)('sample images and coldstart on a real daemon', () => {
+  const reports = new Map<string, Analysis>();
+  let neverReady = '';
+
+  beforeAll(async () => {
+    await ensureBase();
+    await execa('bash', [path.join(ROOT, 'sample-images/build.sh'), ...SAMPLES], { stdio: 'inherit' });
+    for (const s of SAMPLES) reports.set(s, await analyzeChecked(`docker-daemon:${tag(s)}`));
+    // An image whose HEALTHCHECK never passes.
+    neverReady = 'imgscope-test/never-ready:1';
+    const ctx = tmpDir();
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(
+      path.join(ctx, 'Dockerfile'),
+      `FROM ${BASE_IMAGE}\nHEALTHCHECK --interval=1s CMD false\nCMD ["sh", "-c", "echo booting; echo still-not-ready-$((6*7)); exec sleep 600"]\n`,
+    );
+    await execa('docker', ['build', '-q', '-t', neverReady, ctx], { env: { DOCKER_BUILDKIT: '0' } });
+  });
+
+  it('analyze shows what each variant carries: naive toolchain and caches, devel CUDA only in gpu-devel', () => {
+    const naive = reports.get('cpu-naive')!;
+    const multi = reports.get('cpu-multistage')!;
+    const pruned = reports.get('cpu-pruned')!;
+    expect(kindBytes(naive, 'toolchain')).toBeGreaterThan(100 * MiB);
+    expect(kindBytes(naive, 'caches')).toBeGreaterThan(10 * MiB);
+    // multi-stage keeps no compilers and no package caches (a few headers ship inside numpy)
+    expect(kindBytes(multi, 'toolchain')).toBeLessThan(2 * MiB);
+    expect(multi.owners.filter((o) => /^apt:(gcc|g\+\+|cpp|binutils|make|libc6-dev)/.test(o.owner) && o.bytes > 0)).toEqual([]);
+    expect(kindBytes(multi, 'caches')).toBeLessThan(1 * MiB);
+    expect(naive.totals.imageBytes).toBeGreaterThan(multi.totals.imageBytes);
+    expect(multi.totals.imageBytes).toBeGreaterThan(pruned.totals.imageBytes);
+    expect(kindBytes(pruned, 'docs')).toBeLessThan(kindBytes(multi, 'docs'));
+    // the naive COPY . ships the notebook, tests and .env; the .dockerignore keeps them out
+    expect(kindBytes(naive, 'app')).toBeGreaterThan(kindBytes(multi, 'app'));
+    expect(naive.image.user).toBe('');
+    expect(multi.image.user).toBe('app');
+    expect(naive.image.healthcheck).toBeNull();
+    expect(multi.image.healthcheck?.Test?.[0]).toBe('CMD');
+
+    const devel = reports.get('gpu-devel')!;
+    const runtime = reports.get('gpu-runtime')!;
+    expect(kindBytes(devel, 'cuda-devel')).toBeGreaterThan(500 * MiB);
+    expect(kindBytes(runtime, 'cuda-devel')).toBe(0);
+    expect(kindBytes(runtime, 'cuda-runtime')).toBeGreaterThan(50 * MiB);
+    expect(devel.totals.imageBytes).toBeGreaterThan(runtime.totals.imageBytes);
+  });
+
+  it('each CPU sample becomes ready; phases are ordered and positive; imports name sklearn and fastapi', async () => {
+    const naive = await coldstart([tag('cpu-naive'), '--runs', '2', '--warmup', '1', '--http', 'http://127.0.0.1:18731/health', '-p', '18731:8000']);
+    expectPhases(naive, 2);
+    expect(naive.readiness.kind).toBe('http');
+    for (const s of ['cpu-multistage', 'cpu-pruned']) {
+      const c = await coldstart([tag(s), '--runs', '2', '--warmup', '0']);
+      expectPhases(c, 2);
+      expect(c.readiness.kind).toBe('healthcheck');
+      const names = c.imports!.packages.map((p) => p.package);
+      expect(names).toContain('sklearn');
+      expect(names).toContain('fastapi');
+      expect(c.imports!.packages.find((p) => p.package === 'sklearn')!.selfMs).toBeGreaterThan(1);
+    }
+    const byLog = await coldstart([tag('cpu-multistage'), '--runs', '1', '--warmup', '0', '--log', 'Uvicorn running on', '--no-imports']);
+    expectPhases(byLog, 1);
+    expect(byLog.imports).toBeNull();
+    expect(await leftovers()).toBe('');
+  });
+
+  it('--cold removes the image and times the pull from a local registry', async () => {
+    const reg = await startRegistry();
+    const remote = `${reg.host}/imgscope-sample/cpu-pruned:latest`;
+    try {
+      await execa('skopeo', ['copy', '-q', '--dest-tls-verify=false', `docker-daemon:${tag('cpu-pruned')}`, `docker://${remote}`]);
+      const c = await coldstart([remote, '--cold', '--runs', '1', '--warmup', '0', '--no-imports']);
+      expectPhases(c, 1);
+      expect(c.runs[0]!.pull).toBeGreaterThan(0);
+      expect(c.phases.pull!.median).toBe(c.runs[0]!.pull);
+    } finally {
+      await execa('docker', ['rmi', '-f', remote], { reject: false });
+      await reg.stop();
+    }
+    expect(await leftovers()).toBe('');
+  });
+
+  it('a container that never becomes healthy fails at the timeout with its logs, and leaves nothing behind', async () => {
+    const r = await execa('node', [CLI, 'coldstart', neverReady, '--timeout', '3', '--runs', '1', '--warmup', '0'], { reject: false });
+    expect(r.exitCode).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^imgscope: imgscope-test\/never-ready:1: run 1: the container was not ready after 3 s \(healthcheck\); last log lines: booting \| still-not-ready-42$/);
+    expect(await leftovers()).toBe('');
+  });
+
+  it('Ctrl-C mid-run removes the container', async () => {
+    const child = execa('node', [CLI, 'coldstart', neverReady, '--timeout', '120', '--runs', '1', '--warmup', '0'], { reject: false });
+    for (let i = 0; i < 100 && (await leftovers()) === ''; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await leftovers()).not.toBe('');
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(r.stderr).toMatch(/interrupted \(SIGINT\), cleaning up/);
+    expect(await leftovers()).toBe('');
+  });
+
+  it('--gpus all on a daemon without an NVIDIA runtime: a clear message, exit 3, no container left', async () => {
+    const r = await execa('node', [CLI, 'coldstart', tag('gpu-runtime'), '--gpus', 'all', '--runs', '1', '--warmup', '0'], { reject: false });
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--gpus all: this Docker daemon has no NVIDIA GPU runtime \(.*could not select device driver.*\); install the NVIDIA Container Toolkit/);
+    expect(await leftovers()).toBe('');
+  });
+});
