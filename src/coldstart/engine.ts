@@ -207,6 +207,9 @@ function gpuRuntimeError(ref: string, flag: string, err: unknown): ImgscopeError
  */
 export async function coldStart(reference: string, opts: ColdStartOptions): Promise<ColdStart> {
   const docker = dockerClient();
+  if (/^(docker-archive|oci|oci-archive):/.test(reference) || reference.startsWith('docker://')) {
+    throw inputError(`${reference}: coldstart runs containers through the Docker daemon: give an image name (docker-daemon:NAME), or a registry name with --cold`);
+  }
   const name = reference.replace(/^docker-daemon:/, '');
   if (opts.runs < 1) throw inputError('--runs must be at least 1');
   let info: Docker.ImageInspectInfo;

@@ -67,8 +67,8 @@ describe.skipIf(!available)('sample images and coldstart on a real daemon', () =
     expect(kindBytes(naive, 'caches')).toBeGreaterThan(10 * MiB);
     // multi-stage keeps no compilers and no package caches (a few headers ship inside numpy)
     expect(kindBytes(multi, 'toolchain')).toBeLessThan(2 * MiB);
-    expect(multi.owners.filter((o) => /^apt:(gcc|g\+\+|cpp|binutils|make|libc6-dev)/.test(o.owner) && o.bytes > 0)).toEqual([]);
-    expect(kindBytes(multi, 'caches')).toBeLessThan(1 * MiB);
+    expect(multi.owners.filter((o) => /^apt:(gcc(-\d+)?|g\+\+(-\d+)?|cpp(-\d+)?|binutils.*|make|libc6-dev)$/.test(o.owner) && o.bytes > 0)).toEqual([]);
+    expect(kindBytes(multi, 'caches')).toBeLessThan(5 * MiB); // debconf's templates, as in the base
     expect(naive.totals.imageBytes).toBeGreaterThan(multi.totals.imageBytes);
     expect(multi.totals.imageBytes).toBeGreaterThan(pruned.totals.imageBytes);
     expect(kindBytes(pruned, 'docs')).toBeLessThan(kindBytes(multi, 'docs'));
