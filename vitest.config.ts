@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
-    hookTimeout: 900_000,
+    hookTimeout: 2_400_000,
     // Integration tests share one Docker daemon; keep files sequential to avoid build contention.
     fileParallelism: false,
     reporters: ['default'],

@@ -54,7 +54,7 @@ describe.skipIf(!available)('sample images and coldstart on a real daemon', () =
     const { writeFileSync } = await import('node:fs');
     writeFileSync(
       path.join(ctx, 'Dockerfile'),
-      `FROM ${BASE_IMAGE}\nHEALTHCHECK --interval=1s CMD false\nCMD ["sh", "-c", "echo booting; echo still-not-ready-$((6*7)); exec sleep 600"]\n`,
+      `FROM ${BASE_IMAGE}\nHEALTHCHECK --interval=1s CMD false\nCMD ["sh", "-c", "echo booting \${GREETING:-nobody}; echo still-not-ready-$((6*7)); exec sleep 600"]\n`,
     );
     await execa('docker', ['build', '-q', '-t', neverReady, ctx], { env: { DOCKER_BUILDKIT: '0' } });
   });
@@ -123,11 +123,11 @@ describe.skipIf(!available)('sample images and coldstart on a real daemon', () =
   });
 
   it('a container that never becomes healthy fails at the timeout with its logs, and leaves nothing behind', async () => {
-    const r = await execa('node', [CLI, 'coldstart', neverReady, '--timeout', '3', '--runs', '1', '--warmup', '0'], { reject: false });
+    const r = await execa('node', [CLI, 'coldstart', neverReady, '--timeout', '3', '--runs', '1', '--warmup', '0', '--env', 'GREETING=from-env'], { reject: false });
     expect(r.exitCode).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^imgscope: imgscope-test\/never-ready:1: run 1: the container was not ready after 3 s \(healthcheck\); last log lines: booting \| still-not-ready-42$/);
+    expect(lines[0]).toMatch(/^imgscope: imgscope-test\/never-ready:1: run 1: the container was not ready after 3 s \(healthcheck\); last log lines: booting from-env \| still-not-ready-42$/);
     expect(await leftovers()).toBe('');
   });
 
