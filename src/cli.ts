@@ -1,13 +1,25 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { type Analysis, analyzeReference, SCHEMA_VERSION, toolVersion } from './analysis.js';
-import { EXIT_INPUT, ImgscopeError, inputError } from './errors.js';
+import { appendFileSync, existsSync } from 'node:fs';
+import { EXIT_INPUT, EXIT_RULE, ImgscopeError, inputError } from './errors.js';
 import { parsePlatform } from './image/platform.js';
 import { renderAnalysisMarkdown, renderAnalysisTable } from './render/analyze.js';
 import { writeFileAtomic } from './util/atomic.js';
 import { runCleanups } from './util/cleanup.js';
 
 type Format = 'table' | 'markdown' | 'json';
+
+interface CompareCliOptions {
+  names?: string;
+  baseline: string;
+  coldstart?: boolean;
+  runs: string;
+  format: Format;
+  output?: string;
+  platform?: string;
+  quiet?: boolean;
+}
 
 interface ColdStartCliOptions {
   runs: string;
@@ -55,6 +67,68 @@ async function emit(text: string, output: string | undefined): Promise<void> {
   else process.stdout.write(text);
 }
 
+interface GateCliOptions {
+  maxSize?: string;
+  maxCompressed?: string;
+  maxWaste?: string;
+  minEfficiency?: string;
+  forbidKind?: string;
+  maxKind: string[];
+  maxOwner: string[];
+  maxGrowth?: string;
+  config?: string;
+}
+
+const collect = (v: string, a: string[]): string[] => [...a, v];
+
+function addGateOptions(cmd: Command): Command {
+  return cmd
+    .option('--max-size <size>', 'fail when the image size exceeds SIZE (e.g. 2GB, 1.5GiB)')
+    .option('--max-compressed <size>', 'fail when the compressed (pull) size exceeds SIZE')
+    .option('--max-waste <size>', 'fail when the waste exceeds SIZE')
+    .option('--min-efficiency <x>', 'fail when dive efficiency is below X (0.95 or 95%)')
+    .option('--forbid-kind <kinds>', 'fail when the image carries any of these kinds (comma-separated)')
+    .option('--max-kind <kind=size>', 'fail when a kind exceeds SIZE (repeatable)', collect, [] as string[])
+    .option('--max-owner <owner=size>', 'fail when an owner (pip:torch, apt:gcc-12…) exceeds SIZE (repeatable)', collect, [] as string[])
+    .option('--max-growth <pct>', 'fail when the image grew more than PCT against the baseline')
+    .option('--config <file>', 'rules file (default: .imgscope.yml in the current directory)');
+}
+
+async function resolveRules(o: GateCliOptions, baseline?: string) {
+  const { loadConfig, mergeRaw, parseRules } = await import('./gates.js');
+  const cfg = loadConfig(o.config);
+  const flags = {
+    maxSize: o.maxSize,
+    maxCompressed: o.maxCompressed,
+    maxWaste: o.maxWaste,
+    minEfficiency: o.minEfficiency,
+    forbidKind: o.forbidKind,
+    maxKind: o.maxKind.length ? o.maxKind : undefined,
+    maxOwner: o.maxOwner.length ? o.maxOwner : undefined,
+    maxGrowth: o.maxGrowth,
+    baseline,
+  };
+  if (cfg.file) parseRules(cfg.raw, cfg.file); // a bad value in the file is reported with the file's name
+  return parseRules(mergeRaw(cfg.raw, flags), cfg.file ?? 'flags');
+}
+
+/** Prints each failed rule on its own line and appends to the GitHub job summary when set. */
+async function reportGates(fails: Array<{ image: string; rule: string; message: string }>, markdown: string): Promise<number> {
+  const { formatFailures } = await import('./gates.js');
+  const lines = formatFailures(fails);
+  for (const l of lines) process.stderr.write(`imgscope: ${l}\n`);
+  const summary = process.env.GITHUB_STEP_SUMMARY;
+  if (summary) {
+    const gate = lines.length ? `\n### Budgets: ${lines.length} failed\n\n${lines.map((l) => `- ${l}`).join('\n')}\n` : '';
+    try {
+      appendFileSync(summary, `${markdown}${gate}\n`);
+    } catch (err) {
+      throw inputError(`GITHUB_STEP_SUMMARY (${summary}): ${(err as Error).message}`);
+    }
+  }
+  return lines.length ? EXIT_RULE : 0;
+}
+
 export function buildProgram(): Command {
   const program = new Command();
   program
@@ -75,7 +149,8 @@ export function buildProgram(): Command {
     .option('--verify', 'also verify digests of uncompressed layers (reads them in full)')
     .option('--top <n>', 'owners to list in table/markdown output', '15')
     .option('-q, --quiet', 'no progress output')
-    .action(async (refs: string[], o: AnalyzeOptions) => {
+    .option('--baseline <report.json>', 'a saved report to measure --max-growth against');
+  addGateOptions(program.commands[program.commands.length - 1]!).action(async (refs: string[], o: AnalyzeOptions & GateCliOptions & { baseline?: string }) => {
       const onProgress = progress(o.quiet);
       const results: Analysis[] = [];
       for (const ref of refs) results.push(await analyzeRef(ref, { ...o, ...(onProgress ? { onProgress } : {}) }));
@@ -85,8 +160,78 @@ export function buildProgram(): Command {
       if (o.format === 'json') text = JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n';
       else if (o.format === 'markdown') text = results.map((a) => renderAnalysisMarkdown(a, top)).join('\n');
       else text = results.map((a) => renderAnalysisTable(a, top)).join('\n');
+      const rules = await resolveRules(o, o.baseline);
       await emit(text, o.output);
+      const { evaluate, hasRules } = await import('./gates.js');
+      if (hasRules(rules) || process.env.GITHUB_STEP_SUMMARY) {
+        let base: Analysis | undefined;
+        if (rules.baselineReport) {
+          const { loadReportFile } = await import('./reports.js');
+          base = loadReportFile(rules.baselineReport).analyses[0];
+          if (!base) throw inputError(`${rules.baselineReport}: holds no analysis report`);
+        }
+        const fails = evaluate(results.map((a) => ({ name: a.image.reference, analysis: a })), rules, base);
+        process.exitCode = await reportGates(fails, results.map((a) => renderAnalysisMarkdown(a, top)).join('\n'));
+      }
     });
+  const cmp = program
+    .command('compare')
+    .description('side-by-side table of several images (or saved reports) with what differs')
+    .argument('<input...>', 'image references and/or saved reports (analyze/coldstart --format json)')
+    .option('--names <a,b,c>', 'labels for the compared images, in order')
+    .option('--baseline <n>', 'which image the others are compared with (1-based)', '1')
+    .option('--coldstart', 'also measure the cold start of image inputs (HEALTHCHECK readiness)')
+    .option('--runs <n>', 'cold-start runs with --coldstart', '5')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'markdown', 'json']).default('table'))
+    .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')
+    .option('--platform <os/arch[/variant]>', 'platform to pick from multi-platform images')
+    .option('-q, --quiet', 'no progress output');
+  addGateOptions(cmp).action(async (inputs: string[], o: CompareCliOptions & GateCliOptions) => {
+    const { compare } = await import('./compare.js');
+    const { loadReportFile, matchColdStart } = await import('./reports.js');
+    const { renderComparisonMarkdown, renderComparisonTable } = await import('./render/compare.js');
+    const onProgress = progress(o.quiet);
+    const items: Array<{ analysis: Analysis; coldStart: import('./coldstart/engine.js').ColdStart | null }> = [];
+    const coldStarts: import('./coldstart/engine.js').ColdStart[] = [];
+    for (const input of inputs) {
+      if (input.endsWith('.json') && existsSync(input)) {
+        const r = loadReportFile(input);
+        for (const a of r.analyses) items.push({ analysis: a, coldStart: null });
+        coldStarts.push(...r.coldStarts);
+        continue;
+      }
+      const a = await analyzeRef(input, { ...(o.platform ? { platform: o.platform } : {}), ...(onProgress ? { onProgress } : {}) });
+      let cs = null;
+      if (o.coldstart) {
+        const { coldStart } = await import('./coldstart/engine.js');
+        cs = await coldStart(input, { runs: Number(o.runs) || 5, warmup: 1, timeoutS: 120, cold: false, env: [], publish: [], imports: false, healthIntervalMs: 100, ...(onProgress ? { onProgress } : {}) });
+      }
+      items.push({ analysis: a, coldStart: cs });
+    }
+    if (onProgress) process.stderr.write('\r\x1b[K');
+    for (const it of items) it.coldStart ??= matchColdStart(it.analysis, coldStarts) ?? null;
+    if (items.length < 2) throw inputError(`compare needs at least two images or analysis reports, got ${items.length}`);
+    const names = o.names ? o.names.split(',').map((n) => n.trim()) : items.map((i) => i.analysis.image.tags[0] ?? i.analysis.image.reference);
+    if (names.length !== items.length) throw inputError(`--names has ${names.length} labels for ${items.length} images`);
+    const baseline = Number(o.baseline) - 1;
+    if (!Number.isInteger(baseline) || baseline < 0 || baseline >= items.length) throw inputError(`--baseline must be between 1 and ${items.length}, got '${o.baseline}'`);
+    const c = compare(items.map((it, i) => ({ name: names[i]!, analysis: it.analysis, coldStart: it.coldStart })), baseline, toolVersion());
+    const text = o.format === 'json' ? JSON.stringify(c, null, 2) + '\n' : o.format === 'markdown' ? renderComparisonMarkdown(c) : renderComparisonTable(c);
+    await emit(text, o.output);
+    const rules = await resolveRules(o);
+    const { evaluate, hasRules } = await import('./gates.js');
+    if (hasRules(rules) || process.env.GITHUB_STEP_SUMMARY) {
+      let base = items[baseline]!.analysis;
+      if (rules.baselineReport) {
+        const loaded = loadReportFile(rules.baselineReport).analyses[0];
+        if (!loaded) throw inputError(`${rules.baselineReport}: holds no analysis report`);
+        base = loaded;
+      }
+      const fails = evaluate(items.map((it, i) => ({ name: names[i]!, analysis: it.analysis })), rules, base);
+      process.exitCode = await reportGates(fails, renderComparisonMarkdown(c));
+    }
+  });
+
   program
     .command('coldstart')
     .description('time container start to ready (create, start, first passing probe; pull with --cold) over repeated runs')
@@ -153,7 +298,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;

@@ -57,3 +57,9 @@ export function checkColdStartReport(report: unknown): import('../../src/coldsta
   const list = (Array.isArray(round) ? round : [round]) as Array<{ coldStart: import('../../src/coldstart/engine.js').ColdStart }>;
   return list[0]!.coldStart;
 }
+
+/** Schema check alone (for constructed reports whose numbers need not add up). */
+export function expectSchemaValid(doc: unknown): void {
+  const round = JSON.parse(JSON.stringify(doc)) as unknown;
+  if (!validate(round)) throw new Error(`report does not match schema: ${ajv.errorsText(validate.errors)}`);
+}

@@ -1,0 +1,127 @@
+import type { Analysis } from './analysis.js';
+import { type Kind, KINDS } from './attribute/kinds.js';
+import type { ColdStart } from './coldstart/engine.js';
+import { shortenStep } from './util/format.js';
+
+export interface ComparisonInput {
+  name: string;
+  analysis: Analysis;
+  coldStart?: ColdStart | null;
+}
+
+export interface ComparisonRow {
+  name: string;
+  reference: string;
+  imageBytes: number;
+  compressedBytes: number | null;
+  finalBytes: number;
+  wasteBytes: number;
+  /** Median total cold start, ms (null when not measured). */
+  coldStartMs: number | null;
+  vsBaseline: { imageBytes: number; imageRatio: number | null; coldStartMs: number | null };
+}
+
+export interface OwnerDelta {
+  owner: string;
+  baseline: number;
+  bytes: number;
+  delta: number;
+}
+
+export interface ImageDiff {
+  name: string;
+  /** Owners whose bytes grew / shrank most against the baseline (present in both). */
+  growers: OwnerDelta[];
+  shrinkers: OwnerDelta[];
+  onlyHere: Array<{ owner: string; bytes: number }>;
+  onlyInBaseline: Array<{ owner: string; bytes: number }>;
+  /** Dockerfile steps (layer-making history entries) found in one image and not the other. */
+  stepsOnlyHere: Array<{ step: string; bytes: number }>;
+  stepsOnlyInBaseline: Array<{ step: string; bytes: number }>;
+}
+
+export interface Comparison {
+  schemaVersion: 1;
+  kind: 'comparison';
+  tool: { name: 'imgscope'; version: string };
+  generatedAt: string;
+  baseline: number;
+  rows: ComparisonRow[];
+  kinds: Array<{ kind: Kind; bytes: number[]; delta: number[] }>;
+  diffs: ImageDiff[];
+}
+
+const TOP = 10;
+
+/** Normalizes a history step so the same instruction matches across images (no cache hashes). */
+function stepKey(createdBy: string): string {
+  return shortenStep(createdBy, 10_000).replace(/file:[0-9a-f]{16,}/g, 'file:…').replace(/dir:[0-9a-f]{16,}/g, 'dir:…');
+}
+
+function stepBytes(a: Analysis): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const l of a.layers) {
+    const k = stepKey(l.createdBy || l.comment || `layer ${l.index + 1}`);
+    m.set(k, (m.get(k) ?? 0) + l.bytes);
+  }
+  return m;
+}
+
+/**
+ * The side-by-side comparison of several images against a baseline (pure: reports in, data out):
+ * sizes, cold start, and what differs per kind, per owner and per Dockerfile step.
+ */
+export function compare(inputs: ComparisonInput[], baseline: number, version: string): Comparison {
+  const base = inputs[baseline]!;
+  const baseCold = base.coldStart?.phases.total.median ?? null;
+  const rows: ComparisonRow[] = inputs.map((i) => {
+    const cold = i.coldStart?.phases.total.median ?? null;
+    return {
+      name: i.name,
+      reference: i.analysis.image.reference,
+      imageBytes: i.analysis.totals.imageBytes,
+      compressedBytes: i.analysis.totals.compressedBytes,
+      finalBytes: i.analysis.totals.finalBytes,
+      wasteBytes: i.analysis.totals.wasteBytes,
+      coldStartMs: cold,
+      vsBaseline: {
+        imageBytes: i.analysis.totals.imageBytes - base.analysis.totals.imageBytes,
+        imageRatio: base.analysis.totals.imageBytes > 0 ? i.analysis.totals.imageBytes / base.analysis.totals.imageBytes : null,
+        coldStartMs: cold !== null && baseCold !== null ? cold - baseCold : null,
+      },
+    };
+  });
+  const kindOf = (a: Analysis, k: Kind): number => a.kinds.find((r) => r.kind === k)?.bytes ?? 0;
+  const kinds = KINDS.map((kind) => {
+    const bytes = inputs.map((i) => kindOf(i.analysis, kind));
+    return { kind, bytes, delta: bytes.map((b) => b - bytes[baseline]!) };
+  });
+  const baseOwners = new Map(base.analysis.owners.map((o) => [o.owner, o.bytes]));
+  const baseSteps = stepBytes(base.analysis);
+  const diffs: ImageDiff[] = inputs
+    .filter((_, idx) => idx !== baseline)
+    .map((i) => {
+      const owners = new Map(i.analysis.owners.map((o) => [o.owner, o.bytes]));
+      const both: OwnerDelta[] = [];
+      const onlyHere: ImageDiff['onlyHere'] = [];
+      for (const [owner, bytes] of owners) {
+        const b = baseOwners.get(owner);
+        if (b === undefined) {
+          if (bytes > 0) onlyHere.push({ owner, bytes });
+        } else if (bytes !== b) both.push({ owner, baseline: b, bytes, delta: bytes - b });
+      }
+      const onlyInBaseline = [...baseOwners].filter(([o, b]) => !owners.has(o) && b > 0).map(([owner, bytes]) => ({ owner, bytes }));
+      const steps = stepBytes(i.analysis);
+      const byBytes = (a: { bytes: number }, b: { bytes: number }): number => b.bytes - a.bytes;
+      return {
+        name: i.name,
+        growers: both.filter((d) => d.delta > 0).sort((a, b) => b.delta - a.delta).slice(0, TOP),
+        shrinkers: both.filter((d) => d.delta < 0).sort((a, b) => a.delta - b.delta).slice(0, TOP),
+        onlyHere: onlyHere.sort(byBytes).slice(0, TOP),
+        onlyInBaseline: onlyInBaseline.sort(byBytes).slice(0, TOP),
+        stepsOnlyHere: [...steps].filter(([s]) => !baseSteps.has(s)).map(([step, bytes]) => ({ step, bytes })).sort(byBytes),
+        stepsOnlyInBaseline: [...baseSteps].filter(([s]) => !steps.has(s)).map(([step, bytes]) => ({ step, bytes })).sort(byBytes),
+      };
+    });
+  return { schemaVersion: 1, kind: 'comparison', tool: { name: 'imgscope', version }, generatedAt: new Date().toISOString(), baseline, rows, kinds, diffs };
+}

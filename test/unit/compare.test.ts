@@ -1,0 +1,152 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { compare } from '../../src/compare.js';
+import { evaluate, loadConfig, mergeRaw, parseFraction, parseRules, parseSize } from '../../src/gates.js';
+import { comparisonRows, COMPARISON_HEAD, renderComparisonMarkdown } from '../../src/render/compare.js';
+import type { ColdStart } from '../../src/coldstart/engine.js';
+import { makeAnalysis } from '../helpers/analysis.js';
+import { tmpDir } from '../helpers/images.js';
+import { expectSchemaValid } from '../helpers/report.js';
+
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const MiB = 1024 ** 2;
+const GiB = 1024 ** 3;
+
+const naive = makeAnalysis({
+  reference: 'app:naive',
+  imageBytes: 2 * GiB,
+  wasteBytes: 100 * MiB,
+  efficiency: 0.9,
+  kinds: { toolchain: 500 * MiB, caches: 300 * MiB, python: 400 * MiB, system: 700 * MiB },
+  owners: { 'apt:gcc-12': 500 * MiB, 'pip:torch': 400 * MiB, unowned: 1000 * MiB, 'apt:make': 1 * MiB },
+  steps: [['ADD file:0123456789abcdef0123 in /', 1 * GiB], ['RUN apt-get install build-essential', 1 * GiB]],
+});
+const multi = makeAnalysis({
+  reference: 'app:multi',
+  imageBytes: 1 * GiB,
+  kinds: { python: 450 * MiB, system: 500 * MiB },
+  owners: { 'pip:torch': 450 * MiB, unowned: 400 * MiB, 'pip:fastapi': 100 * MiB },
+  steps: [['ADD file:fedcba9876543210fedc in /', 1 * GiB - 5], ['COPY --from=builder /install /usr/local', 5]],
+});
+const cold = (ref: string, median: number): ColdStart =>
+  ({ reference: ref, phases: { total: { median, p90: median, min: median, max: median, n: 1 } } }) as unknown as ColdStart;
+
+describe('compare', () => {
+  const c = compare(
+    [
+      { name: 'naive', analysis: naive, coldStart: cold('app:naive', 1200) },
+      { name: 'multi-stage', analysis: multi, coldStart: cold('app:multi', 900) },
+    ],
+    0,
+    '0.0.0',
+  );
+
+  it('computes deltas against the baseline', () => {
+    expect(c.rows.map((r) => [r.name, r.imageBytes, r.vsBaseline.imageBytes, r.vsBaseline.imageRatio, r.coldStartMs, r.vsBaseline.coldStartMs])).toEqual([
+      ['naive', 2 * GiB, 0, 1, 1200, 0],
+      ['multi-stage', GiB, -GiB, 0.5, 900, -300],
+    ]);
+    const k = Object.fromEntries(c.kinds.map((r) => [r.kind, r.delta[1]]));
+    expect(k).toMatchObject({ toolchain: -500 * MiB, caches: -300 * MiB, python: 50 * MiB, system: -200 * MiB });
+    const d = c.diffs[0]!;
+    expect(d.growers).toEqual([{ owner: 'pip:torch', baseline: 400 * MiB, bytes: 450 * MiB, delta: 50 * MiB }]);
+    expect(d.shrinkers).toEqual([{ owner: 'unowned', baseline: 1000 * MiB, bytes: 400 * MiB, delta: -600 * MiB }]);
+    expect(d.onlyHere).toEqual([{ owner: 'pip:fastapi', bytes: 100 * MiB }]);
+    expect(d.onlyInBaseline).toEqual([{ owner: 'apt:gcc-12', bytes: 500 * MiB }, { owner: 'apt:make', bytes: MiB }]);
+    // the base layer's step matches across images although its content hash differs
+    expect(d.stepsOnlyHere).toEqual([{ step: 'COPY --from=builder /install /usr/local', bytes: 5 }]);
+    expect(d.stepsOnlyInBaseline).toEqual([{ step: 'RUN apt-get install build-essential', bytes: GiB }]);
+    expectSchemaValid(c);
+  });
+
+  it('renders Markdown that parses back into the same rows', () => {
+    const md = renderComparisonMarkdown(c);
+    const lines = md.split('\n');
+    const start = lines.findIndex((l) => l.startsWith('| Approach'));
+    const parse = (l: string): string[] => l.replace(/^\| | \|$/g, '').split(/ (?<!\\)\| /);
+    expect(parse(lines[start]!)).toEqual(COMPARISON_HEAD);
+    expect(lines[start + 1]).toMatch(/^\| :--- \| ---: /);
+    const body = lines.slice(start + 2, start + 2 + c.rows.length).map(parse);
+    expect(body).toEqual(comparisonRows(c));
+    expect(body[1]).toEqual(['multi-stage', '1.00 GiB', '341 MiB', '950 MiB', '900 ms', '−50.0% size, −300 ms start']);
+  });
+});
+
+describe('budgets', () => {
+  const at = (rules: Parameters<typeof parseRules>[0], base = naive) => evaluate([{ name: 'naive', analysis: naive }], parseRules(rules, 'test'), base).map((f) => f.rule);
+
+  it('each rule passes at its boundary and fails just past it', () => {
+    const t = naive.totals;
+    expect(at({ maxSize: t.imageBytes })).toEqual([]);
+    expect(at({ maxSize: t.imageBytes - 1 })).toEqual(['max-size']);
+    expect(at({ maxCompressed: t.compressedBytes! })).toEqual([]);
+    expect(at({ maxCompressed: t.compressedBytes! - 1 })).toEqual(['max-compressed']);
+    expect(at({ maxWaste: 100 * MiB })).toEqual([]);
+    expect(at({ maxWaste: 100 * MiB - 1 })).toEqual(['max-waste']);
+    expect(at({ minEfficiency: '90%' })).toEqual([]);
+    expect(at({ minEfficiency: 0.9001 })).toEqual(['min-efficiency']);
+    expect(at({ forbidKind: 'cuda-devel,model-weights' })).toEqual([]);
+    expect(at({ forbidKind: 'cuda-devel,toolchain' })).toEqual(['forbid-kind']);
+    expect(at({ maxKind: ['caches=300MiB'] })).toEqual([]);
+    expect(at({ maxKind: [`caches=${300 * MiB - 1}`] })).toEqual(['max-kind']);
+    expect(at({ maxOwner: { 'pip:torch': '400MiB' } })).toEqual([]);
+    expect(at({ maxOwner: { 'pip:torch': 400 * MiB - 1 } })).toEqual(['max-owner']);
+    const grown = makeAnalysis({ reference: 'x', imageBytes: 1000 });
+    const base = makeAnalysis({ reference: 'b', imageBytes: 1000 });
+    const growth = (bytes: number, limit: string): string[] =>
+      evaluate([{ name: 'x', analysis: { ...grown, totals: { ...grown.totals, imageBytes: bytes } } }], parseRules({ maxGrowth: limit }, 't'), base).map((f) => f.message);
+    expect(growth(1050, '5%')).toEqual([]);
+    expect(growth(1051, '5%')).toEqual(['image size grew 5.10% (1000 B (1000 B) → 1.03 KiB (1051 B)) > limit 5.00%']);
+    expect(evaluate([{ name: 'x', analysis: makeAnalysis({ reference: 'x', imageBytes: 1, compressedBytes: null }) }], parseRules({ maxCompressed: '1GB' }, 't'))[0]!.message).toMatch(/compressed size unknown/);
+  });
+
+  it('parses sizes and fractions', () => {
+    expect(parseSize('2GB', 'x')).toBe(2e9);
+    expect(parseSize('1.5GiB', 'x')).toBe(1.5 * GiB);
+    expect(parseSize('3G', 'x')).toBe(3 * GiB);
+    expect(parseSize('800', 'x')).toBe(800);
+    expect(() => parseSize('lots', 'x')).toThrow(/invalid size 'lots'/);
+    expect(parseFraction('5%', 'x')).toBeCloseTo(0.05, 12);
+    expect(() => parseRules({ forbidKind: 'compilers' }, 'x')).toThrow(/unknown kind 'compilers'/);
+  });
+
+  it('merges the config file and the flags, flags winning', () => {
+    const dir = tmpDir();
+    writeFileSync(path.join(dir, '.imgscope.yml'), 'rules:\n  max-size: 1GB\n  max-waste: 10MiB\n  forbid-kind: [toolchain, cuda-devel]\n  max-owner:\n    pip:torch: 300MiB\n');
+    const cfg = loadConfig(undefined, dir);
+    expect(cfg.file).toBe(path.join(dir, '.imgscope.yml'));
+    const merged = parseRules(mergeRaw(cfg.raw, { maxSize: '5GB', maxWaste: undefined }), 'x');
+    expect(merged).toEqual({ maxSize: 5e9, maxWaste: 10 * MiB, forbidKinds: ['toolchain', 'cuda-devel'], maxOwner: { 'pip:torch': 300 * MiB } });
+    writeFileSync(path.join(dir, 'bad.yml'), 'max-sise: 1GB\n');
+    expect(() => loadConfig(path.join(dir, 'bad.yml'))).toThrow(/bad\.yml: unknown rule 'max-sise'/);
+  });
+
+  it('fails a CI job from the CLI with one line per rule, and writes the GitHub job summary', async () => {
+    const dir = tmpDir();
+    writeFileSync(path.join(dir, 'naive.json'), JSON.stringify(naive));
+    writeFileSync(path.join(dir, 'multi.json'), JSON.stringify(multi));
+    writeFileSync(path.join(dir, '.imgscope.yml'), 'max-size: 1.5GiB\nforbid-kind: toolchain\n');
+    const summary = path.join(dir, 'summary.md');
+    writeFileSync(summary, '# earlier step\n');
+    const r = await execa('node', [CLI, 'compare', 'naive.json', 'multi.json', '--names', 'naive,multi', '-f', 'json'], {
+      cwd: dir, reject: false, env: { GITHUB_STEP_SUMMARY: summary },
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'imgscope: FAIL max-size: naive: image size 2.00 GiB (2147483648 B) > limit 1.50 GiB (1610612736 B)',
+      'imgscope: FAIL forbid-kind: naive: toolchain is forbidden but the image carries 500 MiB (524288000 B)',
+    ]);
+    expectSchemaValid(JSON.parse(r.stdout));
+    const written = readFileSync(summary, 'utf8');
+    expect(written.startsWith('# earlier step\n## imgscope comparison')).toBe(true);
+    expect(written).toContain('| multi | 1.00 GiB |');
+    expect(written).toContain('### Budgets: 2 failed');
+    // flags win over the file: a larger budget and no forbidden kinds pass
+    const ok = await execa('node', [CLI, 'compare', 'naive.json', 'multi.json', '--max-size', '3GiB', '--forbid-kind', 'cuda-devel'], { cwd: dir, reject: false, env: { GITHUB_STEP_SUMMARY: '' } });
+    expect(ok.stderr).toBe('');
+    expect(ok.exitCode).toBe(0);
+  });
+});
