@@ -7,7 +7,7 @@ import type { ColdStart } from '../../src/coldstart/engine.js';
 import { BASE_IMAGE, docker, dockerAvailable, ensureBase, requireDocker, ROOT } from '../helpers/docker.js';
 import { tmpDir } from '../helpers/images.js';
 import { startRegistry } from '../helpers/registry.js';
-import { analyzeChecked, checkColdStartReport, kindBytes } from '../helpers/report.js';
+import { analyzeChecked, checkColdStartReport, expectSchemaValid, kindBytes } from '../helpers/report.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const available = await dockerAvailable();
@@ -103,6 +103,23 @@ describe.skipIf(!available)('sample images and coldstart on a real daemon', () =
     const byLog = await coldstart([tag('cpu-multistage'), '--runs', '1', '--warmup', '0', '--log', 'Uvicorn running on', '--no-imports']);
     expectPhases(byLog, 1);
     expect(byLog.imports).toBeNull();
+    expect(await leftovers()).toBe('');
+  });
+
+  it('compare --coldstart times image inputs; analyze budgets fail the job on a real image', async () => {
+    const r = await execa('node', [CLI, 'compare', tag('cpu-multistage'), tag('cpu-pruned'), '--coldstart', '--runs', '1', '--quiet', '-f', 'json']);
+    const c = JSON.parse(r.stdout) as { rows: Array<{ coldStartMs: number | null; imageBytes: number }> };
+    expectSchemaValid(c);
+    expect(c.rows.map((row) => row.coldStartMs! > 0)).toEqual([true, true]);
+    expect(c.rows[0]!.imageBytes).toBe(reports.get('cpu-multistage')!.totals.imageBytes);
+    const gate = await execa('node', [CLI, 'analyze', tag('cpu-naive'), '--quiet', '-f', 'json', '--forbid-kind', 'toolchain', '--max-kind', 'caches=10MiB'], { reject: false });
+    expect(gate.exitCode).toBe(1);
+    expect(gate.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^imgscope: FAIL forbid-kind: imgscope-sample\/cpu-naive:latest: toolchain is forbidden but the image carries [\d.]+ MiB \(\d+ B\)$/),
+      expect.stringMatching(/^imgscope: FAIL max-kind: imgscope-sample\/cpu-naive:latest: caches [\d.]+ MiB \(\d+ B\) > limit 10\.0 MiB \(10485760 B\)$/),
+    ]);
+    const pass = await execa('node', [CLI, 'analyze', tag('cpu-multistage'), '--quiet', '-f', 'json', '--forbid-kind', 'cuda-devel', '--max-kind', 'caches=10MiB']);
+    expect(pass.exitCode).toBe(0);
     expect(await leftovers()).toBe('');
   });
 
