@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { assignOwners, type PackageRecord, UNOWNED } from './attribute/owners.js';
 import { classify, type Kind, KINDS } from './attribute/kinds.js';
-import { MergedFs } from './fs/filesystem.js';
+import { MergedFs, type SensitiveRecord } from './fs/filesystem.js';
+import { computeFindings, type Finding } from './findings/rules.js';
 import { loadImage } from './image/load.js';
 import { formatPlatform } from './image/platform.js';
 import type { HealthcheckConfig, LoadedImage, LoadOptions } from './image/types.js';
@@ -69,6 +70,19 @@ export interface HistoryRow {
   layer: number | null;
 }
 
+export type CacheCategory = 'pip' | 'conda' | 'apt-lists' | 'apt-archives' | 'npm' | 'yarn' | 'pycache' | 'tmp' | 'other';
+
+/** The facts findings are computed from (plain data, part of the report). */
+export interface Evidence {
+  caches: Array<{ category: CacheCategory; bytes: number; files: number; example: string }>;
+  /** The largest model-weight files (top 20). */
+  models: Array<{ path: string; bytes: number; layer: number }>;
+  /** CUDA runtime shared libraries (cuda-runtime kind), up to 500. */
+  cudaLibraries: Array<{ path: string; bytes: number; owner: string; soname: string }>;
+  sensitive: SensitiveRecord[];
+  os: { id: string; versionId: string; libc: 'glibc' | 'musl' | 'unknown' };
+}
+
 export interface Analysis {
   schemaVersion: typeof SCHEMA_VERSION;
   tool: { name: 'imgscope'; version: string };
@@ -111,6 +125,9 @@ export interface Analysis {
   /** Bytes per owner and kind for the top owners. */
   layers: LayerRow[];
   history: HistoryRow[];
+  evidence: Evidence;
+  /** What to fix, ranked by the bytes each fix saves. */
+  findings: Finding[];
   waste: {
     bytes: number;
     topPaths: Array<{ path: string; bytes: number; addedInLayer: number; hiddenInLayer: number; how: string }>;
@@ -173,6 +190,10 @@ export function analyze(img: LoadedImage, merged?: MergedFs): Analysis {
   const layerKinds = img.layers.map(() => new Map<Kind, number>());
   const layerOwners = img.layers.map(() => new Map<string, number>());
   let finalBytes = 0;
+  const caches = new Map<CacheCategory, { category: CacheCategory; bytes: number; files: number; example: string; top: number }>();
+  const models: Evidence['models'] = [];
+  const cudaLibraries: Evidence['cudaLibraries'] = [];
+  let musl = false;
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
     const owner = owners[i]!;
@@ -190,6 +211,21 @@ export function analyze(img: LoadedImage, merged?: MergedFs): Analysis {
     row.bytes += b;
     row.files++;
     row.kinds[kind] = (row.kinds[kind] ?? 0) + b;
+    if (kind === 'caches') {
+      const cat = cacheCategory(f.path);
+      let c = caches.get(cat);
+      if (!c) caches.set(cat, (c = { category: cat, bytes: 0, files: 0, example: f.path, top: 0 }));
+      c.bytes += b;
+      c.files++;
+      if (b > c.top) {
+        c.top = b;
+        c.example = f.path;
+      }
+    } else if (kind === 'model-weights') models.push({ path: f.path, bytes: b, layer });
+    else if (kind === 'cuda-runtime' && cudaLibraries.length < 500 && /\.so(\.|$)/.test(f.node.name)) {
+      cudaLibraries.push({ path: f.path, bytes: b, owner, soname: sonameKey(f.node.name) });
+    }
+    if (f.node.name.startsWith('ld-musl-')) musl = true;
     layerKinds[layer]?.set(kind, (layerKinds[layer]!.get(kind) ?? 0) + b);
     layerOwners[layer]?.set(owner, (layerOwners[layer]!.get(owner) ?? 0) + b);
   }
@@ -225,7 +261,15 @@ export function analyze(img: LoadedImage, merged?: MergedFs): Analysis {
   const warnings = [...img.warnings, ...histWarnings, ...ownerWarnings, ...img.layers.flatMap((l, i) => l.walk.warnings.map((w) => `layer ${i + 1}: ${w}`))];
   if (fs.orphanHardlinks > 0) warnings.push(`${fs.orphanHardlinks} hardlinks point to files not in the image (counted as 0 bytes)`);
 
-  return {
+  const osRelease = parseOsRelease(fs.body('etc/os-release') ?? fs.body('usr/lib/os-release'));
+  const evidence: Evidence = {
+    caches: [...caches.values()].sort((a, b) => b.bytes - a.bytes).map(({ top: _t, ...c }) => c),
+    models: models.sort((a, b) => b.bytes - a.bytes).slice(0, 20),
+    cudaLibraries,
+    sensitive: fs.sensitive,
+    os: { id: osRelease.ID ?? '', versionId: osRelease.VERSION_ID ?? '', libc: musl ? 'musl' : fs.lookup('lib64/ld-linux-x86-64.so.2', true) || fs.lookup('lib/ld-linux-aarch64.so.1', true) ? 'glibc' : 'unknown' },
+  };
+  const result: Analysis = {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: 'imgscope', version: toolVersion() },
     generatedAt: new Date().toISOString(),
@@ -260,12 +304,45 @@ export function analyze(img: LoadedImage, merged?: MergedFs): Analysis {
     owners: [...ownerRows.values()].sort((a, b) => b.bytes - a.bytes || (a.owner < b.owner ? -1 : 1)),
     layers,
     history,
+    evidence,
+    findings: [],
     waste: {
       bytes: fs.wasteBytes,
       topPaths: fs.topWaste.map((w) => ({ path: w.path, bytes: w.bytes, addedInLayer: w.addedIn, hiddenInLayer: w.hiddenIn, how: w.how })),
     },
     warnings,
   };
+  result.findings = computeFindings(result);
+  return result;
+}
+
+/** Which package manager or tool a cache file belongs to (for the exact fix). */
+export function cacheCategory(path: string): CacheCategory {
+  if (/(^|\/)\.cache\/pip\//.test(path)) return 'pip';
+  if (/(^|\/)(\.conda\/pkgs|[^/]*conda[^/]*\/pkgs)\//.test(path)) return 'conda';
+  if (path.startsWith('var/lib/apt/lists/')) return 'apt-lists';
+  if (path.startsWith('var/cache/apt/')) return 'apt-archives';
+  if (/(^|\/)\.npm\//.test(path)) return 'npm';
+  if (/(^|\/)(\.yarn|\.cache\/yarn|share\/\.cache\/yarn)\//.test(path)) return 'yarn';
+  if (path.includes('__pycache__/')) return 'pycache';
+  if (path.startsWith('tmp/') || path.startsWith('var/tmp/')) return 'tmp';
+  return 'other';
+}
+
+/** libcublas.so.12.1.3.1 → libcublas.so.12 (the name the loader asks for). */
+export function sonameKey(name: string): string {
+  const m = /^(.*?\.so)(\.\d+)?/.exec(name);
+  return m ? `${m[1]}${m[2] ?? ''}` : name;
+}
+
+function parseOsRelease(body: Buffer | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!body) return out;
+  for (const line of body.toString('utf8').split('\n')) {
+    const m = /^([A-Z_]+)=("?)(.*)\2\s*$/.exec(line.trim());
+    if (m) out[m[1]!] = m[3]!;
+  }
+  return out;
 }
 
 function ownerRow(owner: string, p: PackageRecord | undefined): OwnerRow {

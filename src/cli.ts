@@ -68,6 +68,7 @@ async function emit(text: string, output: string | undefined): Promise<void> {
 }
 
 interface GateCliOptions {
+  failOn?: string;
   maxSize?: string;
   maxCompressed?: string;
   maxWaste?: string;
@@ -91,7 +92,8 @@ function addGateOptions(cmd: Command): Command {
     .option('--max-kind <kind=size>', 'fail when a kind exceeds SIZE (repeatable)', collect, [] as string[])
     .option('--max-owner <owner=size>', 'fail when an owner (pip:torch, apt:gcc-12…) exceeds SIZE (repeatable)', collect, [] as string[])
     .option('--max-growth <pct>', 'fail when the image grew more than PCT against the baseline')
-    .option('--config <file>', 'rules file (default: .imgscope.yml in the current directory)');
+    .option('--config <file>', 'rules file (default: .imgscope.yml in the current directory)')
+    .option('--fail-on <ids|severity>', 'fail on findings: ids (layer-order,…) and/or a severity (high: high only; medium: high and medium…)');
 }
 
 async function resolveRules(o: GateCliOptions, baseline?: string) {
@@ -110,6 +112,14 @@ async function resolveRules(o: GateCliOptions, baseline?: string) {
   };
   if (cfg.file) parseRules(cfg.raw, cfg.file); // a bad value in the file is reported with the file's name
   return parseRules(mergeRaw(cfg.raw, flags), cfg.file ?? 'flags');
+}
+
+async function findingFailures(images: Array<{ name: string; analysis: Analysis }>, spec: string | undefined) {
+  if (!spec) return [];
+  const { failingFindings } = await import('./findings/rules.js');
+  return images.flatMap(({ name, analysis }) =>
+    failingFindings(analysis.findings ?? [], spec).map((f) => ({ image: name, rule: `finding ${f.id} (${f.severity})`, message: f.title })),
+  );
 }
 
 /** Prints each failed rule on its own line and appends to the GitHub job summary when set. */
@@ -163,7 +173,7 @@ export function buildProgram(): Command {
       const rules = await resolveRules(o, o.baseline);
       await emit(text, o.output);
       const { evaluate, hasRules } = await import('./gates.js');
-      if (hasRules(rules) || process.env.GITHUB_STEP_SUMMARY) {
+      if (hasRules(rules) || o.failOn || process.env.GITHUB_STEP_SUMMARY) {
         let base: Analysis | undefined;
         if (rules.baselineReport) {
           const { loadReportFile } = await import('./reports.js');
@@ -171,6 +181,7 @@ export function buildProgram(): Command {
           if (!base) throw inputError(`${rules.baselineReport}: holds no analysis report`);
         }
         const fails = evaluate(results.map((a) => ({ name: a.image.reference, analysis: a })), rules, base);
+        fails.push(...(await findingFailures(results.map((a) => ({ name: a.image.reference, analysis: a })), o.failOn)));
         process.exitCode = await reportGates(fails, results.map((a) => renderAnalysisMarkdown(a, top)).join('\n'));
       }
     });
@@ -220,7 +231,7 @@ export function buildProgram(): Command {
     await emit(text, o.output);
     const rules = await resolveRules(o);
     const { evaluate, hasRules } = await import('./gates.js');
-    if (hasRules(rules) || process.env.GITHUB_STEP_SUMMARY) {
+    if (hasRules(rules) || o.failOn || process.env.GITHUB_STEP_SUMMARY) {
       let base = items[baseline]!.analysis;
       if (rules.baselineReport) {
         const loaded = loadReportFile(rules.baselineReport).analyses[0];
@@ -228,6 +239,7 @@ export function buildProgram(): Command {
         base = loaded;
       }
       const fails = evaluate(items.map((it, i) => ({ name: names[i]!, analysis: it.analysis })), rules, base);
+      fails.push(...(await findingFailures(items.map((it, i) => ({ name: names[i]!, analysis: it.analysis })), o.failOn)));
       process.exitCode = await reportGates(fails, renderComparisonMarkdown(c));
     }
   });

@@ -33,6 +33,8 @@ const CUDA_TOOLS = new Set([
 const CUDA_DIR = /(^|\/)cuda(-[\d.]+)?\//;
 const CUDA_HEADER =
   /^(cuda|cudnn|cublas|cufft|curand|cusolver|cusparse|nccl|npp|nvrtc|nvjpeg|cupti|nvToolsExt|nvml|nvperf|cufile|cudart|nvJitLink|nvfunctional)[^/]*\.(h|hpp)$/;
+/** Other projects' headers that only mention CUDA (the kernel's Apple ADB cuda.h, boost's CUDA helpers). */
+const NOT_CUDA_INCLUDE = /\/include\/(linux|boost|asm[^/]*|eigen3|xsimd)\//;
 /** CUDA runtime API headers with generic names: matched by exact name only. */
 const CUDA_HEADER_NAMES = new Set([
   'vector_types.h', 'vector_functions.h', 'vector_functions.hpp', 'driver_types.h', 'driver_functions.h',
@@ -117,7 +119,7 @@ export function classify(path: string, owner: string, layer: number, ctx: KindCo
   }
   if (isHeaderExt || path.includes('/include/')) {
     if (/(^|\/)nvidia\/[^/]+\/include\//.test(path)) return 'cuda-devel';
-    if (ext === 'cuh' || CUDA_HEADER.test(base) || CUDA_HEADER_NAMES.has(base) || /\/include\/(thrust|cub|cuda|crt|cooperative_groups|nv)\//.test(path)) return 'cuda-devel';
+    if (ext === 'cuh' || ((CUDA_HEADER.test(base) || CUDA_HEADER_NAMES.has(base)) && !NOT_CUDA_INCLUDE.test(path)) || /\/include\/(thrust|cub|cuda|crt|cooperative_groups|nv)\//.test(path)) return 'cuda-devel';
   }
   if (ext === 'a' && (CUDA_STATIC.test(base) || inCuda)) return 'cuda-devel';
 

@@ -1,3 +1,4 @@
+import { looksLikePrivateKey, type SensitiveCategory, sensitiveCategory, sensitiveRoot } from '../findings/sensitive.js';
 import { basename, dirname } from '../util/paths.js';
 import type { EntryType, LayerWalk } from '../walk/types.js';
 
@@ -47,6 +48,20 @@ export interface WastedPath {
   how: 'overwritten' | 'deleted';
 }
 
+/** A file (or a .git / experiment directory) that should not ship, seen in some layer. */
+export interface SensitiveRecord {
+  category: SensitiveCategory;
+  path: string;
+  /** Layer that added it. */
+  layer: number;
+  bytes: number;
+  files: number;
+  /** Still in the final filesystem (else deleted later, yet extractable from its layer). */
+  visible: boolean;
+  /** A key file whose content is a PEM private key (the content itself is never kept). */
+  privateKey?: boolean;
+}
+
 export interface VisibleFile {
   path: string;
   node: FsNode;
@@ -78,6 +93,7 @@ export class MergedFs {
   readonly layers: LayerFsStats[] = [];
   readonly topWaste: WastedPath[] = [];
   orphanHardlinks = 0;
+  private readonly sensitiveMap = new Map<string, SensitiveRecord>();
   private diveMin = 0;
   private diveCum = 0;
   private diveWaste = 0;
@@ -144,10 +160,32 @@ export class MergedFs {
       } else if (e.type === 'symlink') {
         node.link = e.link ?? '';
       }
+      if (e.type === 'file') {
+        const cat = sensitiveCategory(e.path, e.size);
+        if (cat) this.noteSensitive(e.path, cat, L, e.size, e.body);
+      }
       if (e.body) node.body = e.body;
       if (e.type !== 'dir') this.occur(node, e.type === 'file' ? e.size : e.type === 'hardlink' ? e.size : 0);
       parent.children!.set(name, node);
     }
+  }
+
+  private noteSensitive(path: string, cat: SensitiveCategory, layer: number, size: number, body: Buffer | undefined): void {
+    const root = sensitiveRoot(path, cat);
+    const key = `${layer}\0${root}`;
+    let r = this.sensitiveMap.get(key);
+    if (!r) {
+      r = { category: cat, path: root, layer, bytes: 0, files: 0, visible: false };
+      this.sensitiveMap.set(key, r);
+    }
+    r.bytes += size;
+    r.files++;
+    if (cat === 'private-key' && looksLikePrivateKey(body)) r.privateKey = true;
+  }
+
+  /** Sensitive files and directories from every layer (after finish()). */
+  get sensitive(): SensitiveRecord[] {
+    return [...this.sensitiveMap.values()];
   }
 
   private occur(node: FsNode, size: number): void {
@@ -339,6 +377,7 @@ export class MergedFs {
     }
     for (const f of out) if (f.node.inode) this.layers[f.node.layer]!.visibleFiles++;
     this.visibleList = out;
+    for (const r of this.sensitiveMap.values()) r.visible = this.lookup(r.path, false) !== undefined;
   }
 
   /** Every visible non-directory path in tree order, with the bytes charged to it (after finish()). */

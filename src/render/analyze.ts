@@ -8,6 +8,20 @@ function table(head: string[], align?: Array<'left' | 'right'>): Table.Table {
   return new Table({ head, style: { head: [], border: [], compact: true }, colAligns: align ?? [] });
 }
 
+function wrap(s: string, width: number): string {
+  const words = s.split(' ');
+  const lines: string[] = [];
+  let cur = '';
+  for (const w of words) {
+    if (cur && cur.length + 1 + w.length > width) {
+      lines.push(cur);
+      cur = w;
+    } else cur = cur ? `${cur} ${w}` : w;
+  }
+  if (cur) lines.push(cur);
+  return lines.join('\n');
+}
+
 function kindSplit(kinds: Record<string, number | undefined>, n = 3): string {
   return Object.entries(kinds)
     .filter(([, v]) => (v ?? 0) > 0)
@@ -67,6 +81,12 @@ export function renderAnalysisTable(a: Analysis, topN = 15): string {
   }
   out.push(l.toString());
 
+  if (a.findings.length) {
+    out.push('Findings (ranked by what each fix saves)');
+    const f = table(['Severity', 'Finding', 'Saves', 'Fix'], ['left', 'left', 'right', 'left']);
+    for (const x of a.findings) f.push([x.severity, wrap(`[${x.id}] ${x.title}`, 60), x.savingBytes === null ? '' : formatBytes(x.savingBytes), wrap(x.fix, 60)]);
+    out.push(f.toString());
+  }
   if (a.waste.topPaths.length) {
     out.push('Largest hidden (wasted) paths');
     const w = table(['Path', 'Size', 'Added in', 'Hidden in', 'How'], ['left', 'right', 'right', 'right', 'left']);
@@ -130,6 +150,16 @@ export function renderAnalysisMarkdown(a: Analysis, topN = 15): string {
       ['r', 'l', 'r', 'r', 'r', 'r'],
     ),
   );
+  if (a.findings.length) {
+    out.push('', '### Findings (ranked by what each fix saves)', '');
+    out.push(
+      mdTable(
+        ['Severity', 'Finding', 'Saves', 'Evidence', 'Fix'],
+        a.findings.map((f) => [f.severity, `**${f.id}**: ${f.title}`, f.savingBytes === null ? '' : formatBytes(f.savingBytes), [...(f.evidence.paths ?? []).slice(0, 3), ...(f.evidence.packages ?? []).slice(0, 3).map((p) => `\`${p}\``), f.evidence.detail ?? ''].filter(Boolean).join('<br>'), f.fix]),
+        ['l', 'l', 'r', 'l', 'l'],
+      ),
+    );
+  }
   if (a.warnings.length) {
     out.push('', '### Warnings', '');
     for (const w of a.warnings) out.push(`- ${mdEscape(w)}`);

@@ -43,6 +43,8 @@ export function makeAnalysis(s: Spec): Analysis {
       index, compression: 'none', compressedBytes: null, bytes, tarBytes: bytes, files: 1, visibleBytes: bytes, wasteBytes: 0, whiteouts: 0, createdBy, topKinds: [], topOwners: [],
     })),
     history: steps.map(([createdBy], i) => ({ createdBy, emptyLayer: false, layer: i })),
+    evidence: { caches: [], models: [], cudaLibraries: [], sensitive: [], os: { id: 'debian', versionId: '12', libc: 'glibc' } },
+    findings: [],
     waste: { bytes: s.wasteBytes ?? 0, topPaths: [] },
     warnings: [],
   };

@@ -87,6 +87,20 @@ describe.skipIf(!available)('sample images and coldstart on a real daemon', () =
     expect(devel.totals.imageBytes).toBeGreaterThan(runtime.totals.imageBytes);
   });
 
+  it('findings: naive gets the classic fixes, multi-stage none of them, gpu-devel the CUDA devel saving', () => {
+    const ids = (s: string): string[] => reports.get(s)!.findings.map((f) => f.id);
+    const classic = ['toolchain-in-image', 'package-caches', 'layer-order', 'runs-as-root', 'no-healthcheck', 'secrets-in-image', 'unwanted-files'];
+    expect(ids('cpu-naive')).toEqual(expect.arrayContaining(classic));
+    expect(ids('cpu-multistage').filter((i) => classic.includes(i))).toEqual([]);
+    const devel = reports.get('gpu-devel')!;
+    const f = devel.findings.find((x) => x.id === 'cuda-devel-in-image')!;
+    const kind = kindBytes(devel, 'cuda-devel');
+    expect(Math.abs(f.savingBytes! - kind) / kind).toBeLessThanOrEqual(0.05);
+    expect(ids('gpu-runtime')).not.toContain('cuda-devel-in-image');
+    const naiveSecrets = reports.get('cpu-naive')!.findings.find((x) => x.id === 'secrets-in-image')!;
+    expect(naiveSecrets.evidence.paths).toEqual(['/app/.env (layer 3, in the final filesystem)']);
+  });
+
   it('each CPU sample becomes ready; phases are ordered and positive; imports name sklearn and fastapi', async () => {
     const naive = await coldstart([tag('cpu-naive'), '--runs', '2', '--warmup', '1', '--http', 'http://127.0.0.1:18731/health', '-p', '18731:8000']);
     expectPhases(naive, 2);

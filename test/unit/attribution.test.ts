@@ -229,6 +229,8 @@ describe('owners and kinds', () => {
       ['usr/include/vector_types.h', 'apt:nvidia-cuda-dev', 0, 'cuda-devel'],
       ['usr/include/boost/phoenix/support/preprocessed/vector_50.hpp', 'apt:libboost1.74-dev', 0, 'toolchain'],
       ['usr/include/math_functions.h', 'unowned', 0, 'cuda-devel'],
+      ['usr/include/linux/cuda.h', 'apt:linux-libc-dev', 0, 'toolchain'],
+      ['usr/include/cudnn_version.h', 'apt:nvidia-cudnn', 0, 'cuda-devel'],
       ['usr/local/cuda/lib64/libcufft.so.11.0.2', 'unowned', 0, 'cuda-runtime'],
       ['usr/lib/x86_64-linux-gnu/libcudnn_ops_infer.so.8.9.7', 'apt:libcudnn8', 0, 'cuda-runtime'],
       ['usr/bin/make', 'apt:make', 0, 'toolchain'],
