@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { envError, ImgscopeError, inputError } from '../errors.js';
-import { daemonError, dockerClient } from '../image/daemon.js';
+import { daemonError, dockerClient, pullImage } from '../image/daemon.js';
 import { onCleanup } from '../util/cleanup.js';
 import type { DeviceRequest } from './gpus.js';
 import { type ImportProfile, parseImportTimes } from './imports.js';
@@ -219,7 +219,7 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
     const e = daemonError(`inspecting ${name}`, err);
     if ((err as { statusCode?: number }).statusCode !== 404) throw e;
     if (!opts.cold) throw inputError(`image '${name}' is not in the Docker daemon (use --cold to pull it from its registry)`);
-    await pull(docker, name, opts);
+    await pullImage(docker, name, opts.onProgress);
     info = await docker.getImage(name).inspect();
   }
   const hc = info.Config?.Healthcheck as { Test?: string[] } | undefined;
@@ -261,7 +261,7 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
       opts.onProgress?.(`run ${i}: removing and pulling ${name}`);
       await docker.getImage(name).remove({ force: true }).catch(() => undefined);
       const t = nowNs();
-      await pull(docker, name, opts);
+      await pullImage(docker, name, opts.onProgress);
       pullMs = ms(nowNs() - t);
     }
     const spec: Docker.ContainerCreateOptions = {
@@ -369,26 +369,6 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
     },
     imports,
   };
-}
-
-async function pull(docker: Docker, name: string, opts: ColdStartOptions): Promise<void> {
-  let stream: NodeJS.ReadableStream;
-  try {
-    stream = await docker.pull(name);
-  } catch (err) {
-    throw envError(`pulling ${name}: ${(err as { json?: { message?: string } }).json?.message ?? (err as Error).message}`, err);
-  }
-  await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (err: Error | null, out: Array<{ error?: string }>) => {
-        const failed = out?.find((o) => o.error);
-        if (err || failed) reject(envError(`pulling ${name} failed: ${failed?.error ?? err?.message}`));
-        else resolve();
-      },
-      (ev: { status?: string }) => opts.onProgress?.(`pull ${name}: ${ev.status ?? ''}`),
-    );
-  });
 }
 
 async function pollHttp(url: string, deadline: bigint, dead: () => boolean): Promise<bigint | undefined> {

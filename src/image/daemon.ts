@@ -25,7 +25,8 @@ export function daemonError(what: string, err: unknown): ImgscopeError {
   return envError(`Docker daemon error while ${what}: ${msg.trim()}`, err);
 }
 
-async function pullImage(docker: Docker, name: string, onProgress?: (m: string) => void): Promise<void> {
+/** Pulls NAME through the daemon, following its progress stream to the end. */
+export async function pullImage(docker: Docker, name: string, onProgress?: (m: string) => void): Promise<void> {
   let stream: NodeJS.ReadableStream;
   try {
     stream = await docker.pull(name);
