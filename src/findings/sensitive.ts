@@ -37,6 +37,10 @@ export function sensitiveCategory(path: string, size: number): SensitiveCategory
 /** Key-like files small enough to test for a private-key header. */
 export function isKeyCandidate(path: string, size: number): boolean {
   if (size > 64 * 1024) return false;
+  // Called for every tar entry: the last character rules out almost everything (…m .pem, …y .key,
+  // …2 .p12, …x .pfx, …a id_rsa/id_dsa/id_ecdsa, …9 id_ed25519).
+  const c = path.charCodeAt(path.length - 1);
+  if (c !== 109 && c !== 121 && c !== 50 && c !== 120 && c !== 97 && c !== 57) return false;
   const base = path.slice(path.lastIndexOf('/') + 1);
   return KEY_NAMES.test(base) && !SYSTEM.test(path);
 }

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, promises as fsp, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -212,13 +212,5 @@ export class StreamedArchive implements ArchiveFiles {
     const w = this.layers.get(this.resolve(name));
     if (!w) throw inputError(`${this.describe}: missing layer ${name}`);
     return w;
-  }
-}
-
-export async function isDirectory(p: string): Promise<boolean> {
-  try {
-    return (await fsp.stat(p)).isDirectory();
-  } catch {
-    return false;
   }
 }
