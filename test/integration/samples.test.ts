@@ -114,6 +114,9 @@ describe.skipIf(!available)('sample images and coldstart on a real daemon', () =
       expect(names).toContain('fastapi');
       expect(c.imports!.packages.find((p) => p.package === 'sklearn')!.selfMs).toBeGreaterThan(1);
     }
+    const noProbe = await execa('node', [CLI, 'coldstart', tag('cpu-naive')], { reject: false });
+    expect(noProbe.exitCode).toBe(2);
+    expect(noProbe.stderr.trim()).toBe('imgscope: imgscope-sample/cpu-naive:latest: the image has no HEALTHCHECK; give a readiness probe with --http URL (and -p) or --log REGEX');
     const byLog = await coldstart([tag('cpu-multistage'), '--runs', '1', '--warmup', '0', '--log', 'Uvicorn running on', '--no-imports']);
     expectPhases(byLog, 1);
     expect(byLog.imports).toBeNull();

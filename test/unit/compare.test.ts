@@ -144,6 +144,10 @@ describe('budgets', () => {
     expect(written.startsWith('# earlier step\n## imgscope comparison')).toBe(true);
     expect(written).toContain('| multi | 1.00 GiB |');
     expect(written).toContain('### Budgets: 2 failed');
+    writeFileSync(path.join(dir, 'junk.json'), '{"hello": 1}');
+    const bad = await execa('node', [CLI, 'compare', 'naive.json', 'junk.json'], { cwd: dir, reject: false });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^imgscope: junk\.json: not an imgscope report \(schemaVersion 1\): /);
     // flags win over the file: a larger budget and no forbidden kinds pass
     const ok = await execa('node', [CLI, 'compare', 'naive.json', 'multi.json', '--max-size', '3GiB', '--forbid-kind', 'cuda-devel'], { cwd: dir, reject: false, env: { GITHUB_STEP_SUMMARY: '' } });
     expect(ok.stderr).toBe('');
