@@ -222,7 +222,7 @@ export function analyze(img: LoadedImage, merged?: MergedFs): Analysis {
         c.example = f.path;
       }
     } else if (kind === 'model-weights') models.push({ path: f.path, bytes: b, layer });
-    else if (kind === 'cuda-runtime' && cudaLibraries.length < 500 && /\.so(\.|$)/.test(f.node.name)) {
+    else if (kind === 'cuda-runtime' && cudaLibraries.length < 500 && f.node.name.startsWith('lib') && /\.so(\.|$)/.test(f.node.name)) {
       cudaLibraries.push({ path: f.path, bytes: b, owner, soname: sonameKey(f.node.name) });
     }
     if (f.node.name.startsWith('ld-musl-')) musl = true;

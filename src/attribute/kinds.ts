@@ -109,12 +109,16 @@ export function classify(path: string, owner: string, layer: number, ctx: KindCo
   const dot = base.lastIndexOf('.');
   const ext = dot < 0 ? '' : base.slice(dot + 1);
   const isHeaderExt = ext === 'h' || ext === 'hpp' || ext === 'cuh' || ext === 'hh' || ext === 'hxx' || ext === 'inc' || ext === 'tcc' || ext === 'h++';
-  const inCuda = path.includes('cuda') && CUDA_DIR.test(path);
+  // The part of the path below a CUDA install dir (/usr/local/cuda-12.4/…); Python packages that are
+  // merely named `cuda` (cuda-python's cuda/bindings, cupy_backends/cuda) are not CUDA installs.
+  const cm = path.includes('cuda') && !inSite ? CUDA_DIR.exec(path) : null;
+  const cudaRest = cm ? path.slice(cm.index + cm[0].length) : '';
+  const inCuda = cm !== null;
   const inBin = path.includes('bin/');
   if (mgr === 'apt' && CUDA_DEVEL_APT.test(pkg)) return 'cuda-devel';
   if (mgr === 'pip' && CUDA_DEVEL_PIP.test(pkg)) return 'cuda-devel';
   if (CUDA_TOOLS.has(base) && (inCuda || /(^|\/)bin\//.test(path))) return 'cuda-devel';
-  if (inCuda && /\/(include|samples|doc|docs|extras|nsight[^/]*|libnvvp|nvvm|compute-sanitizer|tools|src|bin)\//.test(path)) {
+  if (inCuda && /(^|\/)(include|samples|doc|docs|extras|nsight[^/]*|libnvvp|nvvm|compute-sanitizer|tools|src|bin)\//.test(cudaRest)) {
     return 'cuda-devel';
   }
   if (isHeaderExt || path.includes('/include/')) {
@@ -127,7 +131,7 @@ export function classify(path: string, owner: string, layer: number, ctx: KindCo
   if (base.includes('.so') && SHARED_LIB.test(base)) {
     if (CUDA_SHARED.test(base)) return 'cuda-runtime';
     if (/(^|\/)nvidia\/[^/]+\/lib\//.test(path)) return 'cuda-runtime';
-    if (inCuda && /\/(lib|lib64|targets\/[^/]+\/lib)\//.test(path)) return 'cuda-runtime';
+    if (inCuda && /(^|\/)(lib|lib64|targets\/[^/]+\/lib)\//.test(cudaRest)) return 'cuda-runtime';
   }
 
   // 4. toolchain: compilers and build tools, headers, static libraries, -dev / build-essential packages

@@ -232,6 +232,12 @@ describe('owners and kinds', () => {
       ['usr/include/linux/cuda.h', 'apt:linux-libc-dev', 0, 'toolchain'],
       ['usr/include/cudnn_version.h', 'apt:nvidia-cudnn', 0, 'cuda-devel'],
       ['usr/local/cuda/lib64/libcufft.so.11.0.2', 'unowned', 0, 'cuda-runtime'],
+      // seen in a real PyTorch/JAX venv: Python packages named cuda are not CUDA installs
+      ['opt/venv/lib/python3.12/site-packages/cuda/bindings/nvrtc.cpython-312-x86_64-linux-gnu.so', 'pip:cuda-bindings', 0, 'python'],
+      ['opt/venv/lib/python3.12/site-packages/cupy_backends/cuda/api/driver.cpython-312-x86_64-linux-gnu.so', 'pip:cupy-cuda13x', 0, 'python'],
+      ['opt/venv/lib/python3.12/site-packages/nvidia/cu13/lib/libcublasLt.so.13', 'pip:nvidia-cublas', 0, 'cuda-runtime'],
+      ['opt/venv/lib/python3.12/site-packages/triton/backends/nvidia/bin/ptxas', 'pip:triton', 0, 'cuda-devel'],
+      ['opt/cuda-12.4/lib64/libcudart.so.12', 'unowned', 0, 'cuda-runtime'],
       ['usr/lib/x86_64-linux-gnu/libcudnn_ops_infer.so.8.9.7', 'apt:libcudnn8', 0, 'cuda-runtime'],
       ['usr/bin/make', 'apt:make', 0, 'toolchain'],
       ['usr/share/doc/zlib1g-dev/copyright', 'apt:zlib1g-dev', 0, 'toolchain'],
