@@ -44,7 +44,7 @@ const CUDA_HEADER_NAMES = new Set([
   'sm_20_atomic_functions.h', 'sm_32_intrinsics.h', 'sm_60_atomic_functions.h', 'crt/host_runtime.h',
 ]);
 const CUDA_STATIC = /^lib(cuda|cu|nv|npp|nccl|cudnn|cublas|cufft|curand|cusolver|cusparse|culibos|cudadevrt|metis)[^/]*\.a$/;
-const CUDA_SHARED =
+export const CUDA_SHARED =
   /^lib(cuda|cudart|cublas|cublasLt|cufft|cufftw|curand|cusolver|cusolverMg|cusparse|cusparseLt|cudnn[^/]*|nccl|nvrtc[^/]*|nvJitLink|nvjpeg|npp[^/]*|nvToolsExt|nvblas|cupti|nvperf[^/]*|cufile[^/]*|nvidia-[^/]*|nvinfer[^/]*|nvonnxparser|nvparsers|nvptxcompiler[^/]*|torch_cuda[^/]*|c10_cuda|caffe2_nvrtc|cuinj64|accinj64|cutensor[^/]*|cudss|custatevec|cutensornet|nvshmem[^/]*|nvvm|nvrtc-builtins|nvoptix|nvcuvid|nvidia-encode|cusparseLt)(?=[._-])[^/]*\.so(\.[\d.]+)?$/;
 const SHARED_LIB = /\.so(\.[\d.]+)?$/;
 

@@ -1,5 +1,6 @@
 import { looksLikePrivateKey, type SensitiveCategory, sensitiveCategory, sensitiveRoot } from '../findings/sensitive.js';
 import { basename, dirname } from '../util/paths.js';
+import type { ProbeResult } from '../inspect/probe.js';
 import type { EntryType, LayerWalk } from '../walk/types.js';
 
 interface Inode {
@@ -19,6 +20,8 @@ export interface FsNode {
   inode?: Inode;
   link?: string;
   body?: Buffer;
+  /** Partial-read results for this file (ELF dependencies, fatbin architectures). */
+  probe?: ProbeResult;
   /** Owner claimed by a package database (set by attribution). */
   owner?: string;
   children?: Map<string, FsNode>;
@@ -153,6 +156,7 @@ export class MergedFs {
         const target = e.link !== undefined ? this.lookup(e.link, false) : undefined;
         if (target?.inode) {
           node.inode = target.inode;
+          if (target.probe) node.probe = target.probe;
           target.inode.refs++;
         } else {
           this.orphanHardlinks++;
@@ -165,6 +169,7 @@ export class MergedFs {
         if (cat) this.noteSensitive(e.path, cat, L, e.size, e.body);
       }
       if (e.body) node.body = e.body;
+      if (e.probe) node.probe = e.probe;
       if (e.type !== 'dir') this.occur(node, e.type === 'file' ? e.size : e.type === 'hardlink' ? e.size : 0);
       parent.children!.set(name, node);
     }
@@ -232,6 +237,7 @@ export class MergedFs {
         }
       }
       n.body = undefined;
+      n.probe = undefined;
       if (n.children) for (const c of n.children.values()) visit(c, join(p, c.name));
     };
     visit(node, path);

@@ -1,4 +1,5 @@
 import Docker from 'dockerode';
+import { walkOpts } from './formats.js';
 import { envError, ImgscopeError, inputError } from '../errors.js';
 import { StreamedArchive } from './archive.js';
 import { loadDockerArchive } from './formats.js';
@@ -71,7 +72,7 @@ export async function loadFromDaemon(reference: string, name: string, opts: Load
   const archive = await StreamedArchive.consume(
     `docker-daemon:${name}`,
     stream as unknown as import('node:stream').Readable,
-    opts.capture ? { capture: opts.capture } : {},
+    walkOpts(opts),
     opts.onProgress,
   );
   const img = await loadDockerArchive(archive, reference, 'docker-daemon', undefined, opts);

@@ -29,8 +29,11 @@ function blobPath(digest: string): string {
   return `blobs/${alg}/${hex}`;
 }
 
-function walkOpts(opts: LoadOptions): WalkOptions {
-  return opts.capture ? { capture: opts.capture } : {};
+export function walkOpts(opts: Pick<LoadOptions, 'capture' | 'probe'>): WalkOptions {
+  const w: WalkOptions = {};
+  if (opts.capture) w.capture = opts.capture;
+  if (opts.probe) w.probe = opts.probe;
+  return w;
 }
 
 function checkConfig(where: string, config: ImageConfigJson): void {

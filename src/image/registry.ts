@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { walkOpts } from './formats.js';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -304,7 +305,7 @@ export async function loadFromRegistry(reference: string, name: string, opts: Lo
       const { head, rest } = await peekStream(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), 512);
       const c = sniffCompression(head);
       if (c === 'unknown') throw inputError('not a tar, gzip or zstd layer (unrecognised magic bytes)');
-      return walkLayerStream(rest, c, { digest: d.digest, size: d.size }, o.capture ? { capture: o.capture } : {});
+      return walkLayerStream(rest, c, { digest: d.digest, size: d.size }, walkOpts(o));
     },
   };
   const top = await client.manifest(ref.digest ?? ref.tag!);

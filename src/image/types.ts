@@ -1,4 +1,4 @@
-import type { LayerWalk } from '../walk/types.js';
+import type { LayerWalk, ProbePredicate } from '../walk/types.js';
 import type { Compression } from './compression.js';
 
 export interface Platform {
@@ -86,6 +86,8 @@ export interface LoadOptions {
   platform?: Platform;
   /** Walk options: which metadata file bodies to keep. */
   capture?: (path: string, size: number) => boolean;
+  /** Walk options: which files get partial reads (ELF dynamic section, fatbin headers). */
+  probe?: ProbePredicate;
   /** Pull a missing image through the daemon. */
   pull?: boolean;
   /** Verify digests of uncompressed layers read by seeking (costs a full read). */

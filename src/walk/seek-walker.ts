@@ -1,5 +1,6 @@
 import { readSync } from 'node:fs';
 import { inputError } from '../errors.js';
+import { probeSeekable } from '../inspect/probe.js';
 import { contentBytes, isCountedFile, makeEntry, typeFromFlag } from './entry.js';
 import {
   decodeHeader,
@@ -156,6 +157,7 @@ export function walkTarFile(fd: number, start: number, length: number, opts: Wal
   let fileBytes = 0;
   let files = 0;
   const capture = opts.capture;
+  const probe = opts.probe;
   let pending: WalkedEntry | undefined;
   let res: IterateResult;
   try {
@@ -168,9 +170,19 @@ export function walkTarFile(fd: number, start: number, length: number, opts: Wal
         entries.push(e);
         fileBytes += contentBytes(e);
         if (isCountedFile(e)) files++;
-        if (capture && e.type === 'file' && capture(e.path, e.size)) {
+        if (e.type !== 'file') return false;
+        if (capture && capture(e.path, e.size)) {
           pending = e;
           return true;
+        }
+        const spec = probe?.(e.path, e.size);
+        if (spec) {
+          const base = raw.bodyOffset;
+          e.probe = probeSeekable(spec, e.size, (o, n) => {
+            const b = Buffer.allocUnsafe(n);
+            const got = readFully(fd, b, 0, n, base + o, false);
+            return got === n ? b : b.subarray(0, got);
+          });
         }
         return false;
       },

@@ -2,6 +2,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { inputError } from '../errors.js';
+import { type ProbeSpec, StreamProbe } from '../inspect/probe.js';
 import { contentBytes, isCountedFile, makeEntry, typeFromTarStream } from './entry.js';
 import type { LayerWalk, WalkedEntry, WalkOptions } from './types.js';
 
@@ -30,6 +31,7 @@ export async function walkTarStream(
   let fileBytes = 0;
   let files = 0;
   const capture = opts.capture;
+  const probe = opts.probe;
 
   const consume = async (): Promise<void> => {
     for await (const entry of extract) {
@@ -38,10 +40,15 @@ export async function walkTarStream(
       entries.push(e);
       fileBytes += contentBytes(e);
       if (isCountedFile(e)) files++;
+      let spec: ProbeSpec | undefined;
       if (capture && e.type === 'file' && capture(e.path, e.size)) {
         const chunks: Buffer[] = [];
         for await (const c of entry) chunks.push(c as Buffer);
         e.body = Buffer.concat(chunks);
+      } else if (e.type === 'file' && probe && (spec = probe(e.path, e.size))) {
+        const p = new StreamProbe(spec, e.size);
+        for await (const c of entry) p.push(c as Buffer);
+        e.probe = p.finish();
       } else {
         entry.resume();
       }

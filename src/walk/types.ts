@@ -1,3 +1,5 @@
+import type { ProbeResult, ProbeSpec } from '../inspect/probe.js';
+
 /** What a layer tar entry is, reduced to what byte accounting needs. */
 export type EntryType = 'file' | 'hardlink' | 'symlink' | 'dir' | 'other';
 
@@ -11,6 +13,8 @@ export interface WalkedEntry {
   link?: string;
   /** Body of a small metadata file that an attributor asked for. */
   body?: Buffer;
+  /** What partial reads of the body found (ELF dependencies, CUDA fatbin architectures). */
+  probe?: ProbeResult;
 }
 
 export interface LayerWalk {
@@ -29,6 +33,10 @@ export interface LayerWalk {
 /** Decides, from the path and size alone, whether a file's body must be read. */
 export type CapturePredicate = (path: string, size: number) => boolean;
 
+/** Decides, from the path and size alone, which partial reads a file's body gets. */
+export type ProbePredicate = (path: string, size: number) => ProbeSpec | undefined;
+
 export interface WalkOptions {
   capture?: CapturePredicate;
+  probe?: ProbePredicate;
 }
