@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { assignOwners, type PackageRecord, UNOWNED } from './attribute/owners.js';
 import { classify, type Kind, KINDS } from './attribute/kinds.js';
-import { MergedFs, type SensitiveRecord } from './fs/filesystem.js';
+import { MergedFs, type SensitiveRecord, type VisibleFile } from './fs/filesystem.js';
+import { cudaFromLocalVersion, cudaMajorFromPipName, cudartVersionFromName, isCudart, tfCudaFromBuildInfo, torchCudaFromVersionPy } from './attribute/cuda.js';
+import { ldLibraryPathFromEnv, type LoaderContext, readLdSoConf, resolveNeeded } from './attribute/libs.js';
+import type { ElfDynamic } from './inspect/elf.js';
+import { wantsProbe } from './inspect/probe.js';
+import { DEFAULT_COMPRESSION_RATIO, DEFAULT_NETWORK_BPS, DEFAULT_UNPACK_BPS } from './pull-model.js';
 import { computeFindings, type Finding } from './findings/rules.js';
 import { loadImage } from './image/load.js';
 import { formatPlatform } from './image/platform.js';
@@ -81,7 +86,56 @@ export interface Evidence {
   cudaLibraries: Array<{ path: string; bytes: number; owner: string; soname: string }>;
   sensitive: SensitiveRecord[];
   os: { id: string; versionId: string; libc: 'glibc' | 'musl' | 'unknown' };
+  /** Dynamic dependencies of the ELF files Python packages installed (absent in older reports). */
+  sharedLibraries?: SharedLibraryEvidence;
+  /** CUDA versions, drivers and GPU architectures (absent in older reports). */
+  cuda?: CudaEvidence;
+  /** How byte savings were turned into seconds (absent in older reports). */
+  pullModel?: PullModel;
 }
+
+export interface SharedLibraryEvidence {
+  /** ELF files inspected (shared objects under site-/dist-packages not owned by the OS package manager). */
+  checked: number;
+  /** ELF files whose dynamic section could not be read, with why (up to 50). */
+  unreadable: Array<{ path: string; reason: string }>;
+  /** DT_NEEDED names that do not resolve on the loader's search path (up to 200). */
+  missing: Array<{ path: string; owner: string; needed: string; elsewhere: string[] }>;
+  /** Needed names expected from the host at run time (the NVIDIA driver's libcuda.so.1, …). */
+  hostProvided: string[];
+}
+
+export interface CudaEvidence {
+  /** CUDA runtime libraries (libcudart) in the final filesystem, with the CUDA version they are. */
+  runtimes: Array<{ version: string; path: string; owner: string }>;
+  /** What frameworks were built for: null = a CPU build. */
+  frameworks: Array<{ name: string; version?: string; cuda: string | null; source: string }>;
+  /** CUDA libraries with fatbins: bytes per architecture (SASS and PTX), largest first (up to 100). */
+  fatbins: Array<{ path: string; owner: string; bytes: number; sass: Record<string, number>; ptx: Record<string, number> }>;
+  /** The deployment architecture given with --gpu-arch (sm_XX), or null. */
+  targetArch: string | null;
+}
+
+export interface PullModel {
+  /** Registry-to-node transfer rate assumed for compressed bytes. */
+  networkBytesPerSec: number;
+  /** Decompress-and-write rate assumed for uncompressed bytes. */
+  unpackBytesPerSec: number;
+  /** Compressed / uncompressed bytes used to estimate the compressed share of a saving. */
+  compressionRatio: number;
+  ratioSource: 'image' | 'default';
+}
+
+export interface AnalyzeOptions {
+  /** Deployment GPU architecture (sm_XX) checked against the fatbins. */
+  gpuArch?: string;
+  /** Network rate for seconds-saved estimates (bytes/s). */
+  networkBytesPerSec?: number;
+  /** Unpack rate for seconds-saved estimates (bytes/s). */
+  unpackBytesPerSec?: number;
+}
+
+
 
 export interface Analysis {
   schemaVersion: typeof SCHEMA_VERSION;
@@ -170,7 +224,7 @@ function top<K extends string>(m: Map<K, number>, n: number): Array<[K, number]>
  * Builds the Analysis (plain data) from a loaded image: merge layers, attribute owners and kinds.
  * `merged` is the image's filesystem when the caller already merged the layers while loading them.
  */
-export function analyze(img: LoadedImage, merged?: MergedFs): Analysis {
+export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOptions = {}): Analysis {
   const fs = merged ?? new MergedFs();
   if (!merged) for (const l of img.layers) fs.applyLayer(l.walk);
   fs.finish();
@@ -194,6 +248,11 @@ export function analyze(img: LoadedImage, merged?: MergedFs): Analysis {
   const models: Evidence['models'] = [];
   const cudaLibraries: Evidence['cudaLibraries'] = [];
   let musl = false;
+  const elfFiles: Array<{ path: string; owner: string; elf: ElfDynamic }> = [];
+  const unreadable: SharedLibraryEvidence['unreadable'] = [];
+  let elfChecked = 0;
+  const fatbins: CudaEvidence['fatbins'] = [];
+  const runtimes: CudaEvidence['runtimes'] = [];
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
     const owner = owners[i]!;
@@ -226,6 +285,23 @@ export function analyze(img: LoadedImage, merged?: MergedFs): Analysis {
       cudaLibraries.push({ path: f.path, bytes: b, owner, soname: sonameKey(f.node.name) });
     }
     if (f.node.name.startsWith('ld-musl-')) musl = true;
+    const probe = f.node.probe;
+    if (probe) {
+      if (probe.elf && !owner.startsWith('apt:') && !owner.startsWith('apk:')) {
+        elfChecked++;
+        if (probe.elf.status === 'ok') elfFiles.push({ path: f.path, owner, elf: probe.elf.elf });
+        else if (unreadable.length < 50) unreadable.push({ path: f.path, reason: probe.elf.reason });
+      }
+      if (probe.fatbin && probe.fatbin.entries > 0) {
+        fatbins.push({ path: f.path, owner, bytes: b, sass: probe.fatbin.sass, ptx: probe.fatbin.ptx });
+      }
+    }
+    if (f.node.name.startsWith('libcudart') && isCudart(f.node.name)) {
+      const p = packages.get(owner);
+      const fromPip = p?.manager === 'pip' && /^nvidia-cuda-runtime-cu\d+$/.test(p.name) && p.version ? p.version.split('.').slice(0, 2).join('.') : undefined;
+      const v = fromPip ?? cudartVersionFromName(f.node.name);
+      if (v) runtimes.push({ version: v, path: f.path, owner });
+    }
     layerKinds[layer]?.set(kind, (layerKinds[layer]!.get(kind) ?? 0) + b);
     layerOwners[layer]?.set(owner, (layerOwners[layer]!.get(owner) ?? 0) + b);
   }
@@ -261,6 +337,23 @@ export function analyze(img: LoadedImage, merged?: MergedFs): Analysis {
   const warnings = [...img.warnings, ...histWarnings, ...ownerWarnings, ...img.layers.flatMap((l, i) => l.walk.warnings.map((w) => `layer ${i + 1}: ${w}`))];
   if (fs.orphanHardlinks > 0) warnings.push(`${fs.orphanHardlinks} hardlinks point to files not in the image (counted as 0 bytes)`);
 
+  const sharedLibraries = resolveSharedLibraries(fs, elfFiles, cfg.Env ?? [], elfChecked, unreadable);
+  const cuda: CudaEvidence = {
+    runtimes,
+    frameworks: frameworkCuda(fs, files, packages),
+    fatbins: fatbins.sort((x, y) => y.bytes - x.bytes || (x.path < y.path ? -1 : 1)).slice(0, 100),
+    targetArch: opts.gpuArch ?? null,
+  };
+  const compressedKnownForRatio = img.layers.length > 0 && img.layers.every((l) => l.compressedBytes !== null);
+  const imageBytesForRatio = img.layers.reduce((a, l) => a + l.walk.fileBytes, 0);
+  const pullModel: PullModel = {
+    networkBytesPerSec: opts.networkBytesPerSec ?? DEFAULT_NETWORK_BPS,
+    unpackBytesPerSec: opts.unpackBytesPerSec ?? DEFAULT_UNPACK_BPS,
+    compressionRatio: compressedKnownForRatio && imageBytesForRatio > 0
+      ? Math.min(1, img.layers.reduce((a, l) => a + (l.compressedBytes ?? 0), 0) / imageBytesForRatio)
+      : DEFAULT_COMPRESSION_RATIO,
+    ratioSource: compressedKnownForRatio && imageBytesForRatio > 0 ? 'image' : 'default',
+  };
   const osRelease = parseOsRelease(fs.body('etc/os-release') ?? fs.body('usr/lib/os-release'));
   const evidence: Evidence = {
     caches: [...caches.values()].sort((a, b) => b.bytes - a.bytes).map(({ top: _t, ...c }) => c),
@@ -268,6 +361,9 @@ export function analyze(img: LoadedImage, merged?: MergedFs): Analysis {
     cudaLibraries,
     sensitive: fs.sensitive,
     os: { id: osRelease.ID ?? '', versionId: osRelease.VERSION_ID ?? '', libc: musl ? 'musl' : fs.lookup('lib64/ld-linux-x86-64.so.2', true) || fs.lookup('lib/ld-linux-aarch64.so.1', true) ? 'glibc' : 'unknown' },
+    sharedLibraries,
+    cuda,
+    pullModel,
   };
   const result: Analysis = {
     schemaVersion: SCHEMA_VERSION,
@@ -314,6 +410,80 @@ export function analyze(img: LoadedImage, merged?: MergedFs): Analysis {
   };
   result.findings = computeFindings(result);
   return result;
+}
+
+/**
+ * Resolves every DT_NEEDED name of the inspected ELF files inside the image (see attribute/libs.ts);
+ * names that fail are looked up by file name anywhere in the image, so "absent" and "not on the search
+ * path" can be told apart.
+ */
+function resolveSharedLibraries(
+  fs: MergedFs,
+  elfFiles: Array<{ path: string; owner: string; elf: ElfDynamic }>,
+  env: string[],
+  checked: number,
+  unreadable: SharedLibraryEvidence['unreadable'],
+): SharedLibraryEvidence {
+  const ctx: LoaderContext = { fs, ldLibraryPath: ldLibraryPathFromEnv(env), ldSoConf: readLdSoConf(fs) };
+  const missing: SharedLibraryEvidence['missing'] = [];
+  const host = new Set<string>();
+  const failed: Array<{ path: string; owner: string; needed: string }> = [];
+  for (const e of elfFiles) {
+    for (const n of e.elf.needed) {
+      const r = resolveNeeded(ctx, e.path, e.elf, n);
+      if (r.found) continue;
+      if (r.hostProvided) host.add(n);
+      else failed.push({ path: e.path, owner: e.owner, needed: n });
+    }
+  }
+  if (failed.length) {
+    const wanted = new Set(failed.map((f) => f.needed));
+    const where = new Map<string, string[]>();
+    const note = (name: string, path: string): void => {
+      if (!wanted.has(name)) return;
+      const l = where.get(name) ?? [];
+      if (l.length < 5) l.push(path);
+      where.set(name, l);
+    };
+    for (const f of fs.visible()) if (f.node.type === 'file' || f.node.type === 'hardlink' || f.node.type === 'symlink') note(f.node.name, f.path);
+    for (const f of failed.slice(0, 200)) missing.push({ ...f, elsewhere: where.get(f.needed) ?? [] });
+  }
+  return { checked, unreadable, missing, hostProvided: [...host].sort() };
+}
+
+/** What CUDA version torch / tensorflow / jax / cupy were built for. */
+function frameworkCuda(fs: MergedFs, files: readonly VisibleFile[], packages: Map<string, PackageRecord>): CudaEvidence['frameworks'] {
+  const out: CudaEvidence['frameworks'] = [];
+  const seen = new Set<string>();
+  const add = (name: string, version: string | undefined, cuda: string | null, source: string): void => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    out.push({ name, ...(version ? { version } : {}), cuda, source });
+  };
+  const pkgVersion = (n: string): string | undefined => packages.get(`pip:${n}`)?.version;
+  for (const f of files) {
+    if (!f.node.body) continue;
+    if (f.path.endsWith('/torch/version.py')) {
+      const v = torchCudaFromVersionPy(f.node.body.toString('utf8'));
+      if (v !== undefined) add('torch', pkgVersion('torch'), v, `/${f.path}`);
+    } else if (f.path.endsWith('/tensorflow/python/platform/build_info.py')) {
+      const v = tfCudaFromBuildInfo(f.node.body.toString('utf8'));
+      if (v !== undefined) add('tensorflow', pkgVersion('tensorflow'), v, `/${f.path}`);
+    }
+  }
+  for (const p of packages.values()) {
+    if (p.manager !== 'pip') continue;
+    const local = cudaFromLocalVersion(p.version);
+    if (local && (p.name === 'torch' || p.name === 'torchvision' || p.name === 'torchaudio' || p.name === 'jaxlib')) {
+      add(p.name, p.version, local, `version ${p.version}`);
+      continue;
+    }
+    if (/^(cupy-cuda\d+x?|jax-cuda\d+-plugin|jax-cuda\d+-pjrt)$/.test(p.name)) {
+      const major = cudaMajorFromPipName(p.name);
+      if (major) add(p.name, p.version, major, `package name ${p.name}`);
+    }
+  }
+  return out;
 }
 
 /** Which package manager or tool a cache file belongs to (for the exact fix). */
@@ -363,18 +533,19 @@ function ownerRow(owner: string, p: PackageRecord | undefined): OwnerRow {
  * Loads and analyzes one reference, merging each layer into the filesystem as soon as it is walked and
  * releasing its entries, so memory holds one layer's entries plus the merged tree.
  */
-export async function analyzeReference(ref: string, opts: Omit<LoadOptions, 'capture' | 'onLayer'> = {}): Promise<Analysis> {
+export async function analyzeReference(ref: string, opts: Omit<LoadOptions, 'capture' | 'probe' | 'onLayer'> & AnalyzeOptions = {}): Promise<Analysis> {
   try {
     const fs = new MergedFs();
     const img = await loadImage(ref, {
       ...opts,
       capture: wantsBody,
+      probe: wantsProbe,
       onLayer: (_i, layer) => {
         fs.applyLayer(layer.walk);
         layer.walk.entries = [];
       },
     });
-    return analyze(img, fs);
+    return analyze(img, fs, opts);
   } catch (err) {
     throw withContext(ref, err);
   }

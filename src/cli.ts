@@ -53,13 +53,50 @@ function progress(quiet: boolean | undefined): ((msg: string) => void) | undefin
   return (msg) => process.stderr.write(`\r\x1b[K${msg.slice(0, (process.stderr.columns ?? 100) - 1)}`);
 }
 
-export async function analyzeRef(ref: string, opts: { platform?: string; pull?: boolean; verify?: boolean; onProgress?: (m: string) => void }): Promise<Analysis> {
+interface ModelCliOptions {
+  gpuArch?: string;
+  bandwidth?: string;
+  unpackRate?: string;
+}
+
+/** --gpu-arch sm_89 | 8.9 → sm_89; --bandwidth/--unpack-rate 50MB[/s] → bytes per second. */
+export async function modelOptions(o: ModelCliOptions): Promise<{ gpuArch?: string; networkBytesPerSec?: number; unpackBytesPerSec?: number }> {
+  const out: { gpuArch?: string; networkBytesPerSec?: number; unpackBytesPerSec?: number } = {};
+  if (o.gpuArch !== undefined) {
+    const { parseArch } = await import('./attribute/cuda.js');
+    const a = parseArch(o.gpuArch);
+    if (a === undefined) throw inputError(`--gpu-arch: '${o.gpuArch}' is not a GPU architecture (expected sm_89, sm_90, 8.6 …)`);
+    out.gpuArch = `sm_${a}`;
+  }
+  const { parseSize } = await import('./gates.js');
+  const rate = (v: string, flag: string): number => {
+    const n = parseSize(v.replace(/\/s(ec)?$/i, ''), flag);
+    if (!(n > 0)) throw inputError(`${flag}: '${v}' must be a positive rate such as 100MB/s`);
+    return n;
+  };
+  if (o.bandwidth !== undefined) out.networkBytesPerSec = rate(o.bandwidth, '--bandwidth');
+  if (o.unpackRate !== undefined) out.unpackBytesPerSec = rate(o.unpackRate, '--unpack-rate');
+  return out;
+}
+
+export async function analyzeRef(
+  ref: string,
+  opts: { platform?: string; pull?: boolean; verify?: boolean; onProgress?: (m: string) => void } & ModelCliOptions,
+): Promise<Analysis> {
   return analyzeReference(ref, {
     ...(opts.platform ? { platform: parsePlatform(opts.platform) } : {}),
     pull: !!opts.pull,
     verifyLayers: !!opts.verify,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(await modelOptions(opts)),
   });
+}
+
+function addModelOptions(cmd: Command): Command {
+  return cmd
+    .option('--gpu-arch <sm_XX>', 'deployment GPU architecture: check that CUDA libraries have kernels for it (sm_80, sm_89, 9.0 …)')
+    .option('--bandwidth <rate>', 'network rate for the seconds-saved estimates (default 100MB/s)')
+    .option('--unpack-rate <rate>', 'layer decompress+write rate for the seconds-saved estimates (default 150MB/s)');
 }
 
 async function emit(text: string, output: string | undefined): Promise<void> {
@@ -160,7 +197,9 @@ export function buildProgram(): Command {
     .option('--top <n>', 'owners to list in table/markdown output', '15')
     .option('-q, --quiet', 'no progress output')
     .option('--baseline <report.json>', 'a saved report to measure --max-growth against');
-  addGateOptions(program.commands[program.commands.length - 1]!).action(async (refs: string[], o: AnalyzeOptions & GateCliOptions & { baseline?: string }) => {
+  addModelOptions(program.commands[program.commands.length - 1]!);
+  addGateOptions(program.commands[program.commands.length - 1]!).action(async (refs: string[], o: AnalyzeOptions & GateCliOptions & ModelCliOptions & { baseline?: string }) => {
+      await modelOptions(o); // bad flag values fail before any image is read
       const onProgress = progress(o.quiet);
       const results: Analysis[] = [];
       for (const ref of refs) results.push(await analyzeRef(ref, { ...o, ...(onProgress ? { onProgress } : {}) }));
@@ -197,7 +236,9 @@ export function buildProgram(): Command {
     .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')
     .option('--platform <os/arch[/variant]>', 'platform to pick from multi-platform images')
     .option('-q, --quiet', 'no progress output');
-  addGateOptions(cmp).action(async (inputs: string[], o: CompareCliOptions & GateCliOptions) => {
+  addModelOptions(cmp);
+  addGateOptions(cmp).action(async (inputs: string[], o: CompareCliOptions & GateCliOptions & ModelCliOptions) => {
+    await modelOptions(o);
     const { compare } = await import('./compare.js');
     const { loadReportFile, matchColdStart } = await import('./reports.js');
     const { renderComparisonMarkdown, renderComparisonTable } = await import('./render/compare.js');
@@ -211,7 +252,7 @@ export function buildProgram(): Command {
         coldStarts.push(...r.coldStarts);
         continue;
       }
-      const a = await analyzeRef(input, { ...(o.platform ? { platform: o.platform } : {}), ...(onProgress ? { onProgress } : {}) });
+      const a = await analyzeRef(input, { ...o, ...(o.platform ? { platform: o.platform } : {}), ...(onProgress ? { onProgress } : {}) });
       let cs = null;
       if (o.coldstart) {
         const { coldStart } = await import('./coldstart/engine.js');

@@ -11,8 +11,10 @@ export function wantsBody(path: string, size: number): boolean {
   if (size > MAX_METADATA_FILE) return false;
   if (isKeyCandidate(path, size)) return true; // only tested for a private-key header, never kept in reports
   const c = path.charCodeAt(path.length - 1);
-  // Cheap pre-filter on the last character: D (RECORD), t (.txt, .list), n (.json), s (status, md5sums), d (installed), e (os-release)
-  if (c !== 68 && c !== 116 && c !== 110 && c !== 115 && c !== 100 && c !== 101) return false;
+  // Cheap pre-filter on the last character: D (RECORD), t (.txt, .list), n (.json), s (status, md5sums), d (installed), e (os-release), f (.conf), y (.py)
+  if (c !== 68 && c !== 116 && c !== 110 && c !== 115 && c !== 100 && c !== 101 && c !== 102 && c !== 121) return false;
+  if (c === 121) return size <= 64 * 1024 && (path.endsWith('/torch/version.py') || path.endsWith('/tensorflow/python/platform/build_info.py'));
+  if (c === 102) return path === 'etc/ld.so.conf' || (path.startsWith('etc/ld.so.conf.d/') && path.endsWith('.conf'));
   if (path.endsWith('.dist-info/RECORD')) return true;
   if (path.endsWith('.egg-info/installed-files.txt')) return true;
   if (path.startsWith('var/lib/dpkg/')) {
@@ -23,6 +25,7 @@ export function wantsBody(path: string, size: number): boolean {
   }
   if (path.endsWith('.json') && (path.startsWith('conda-meta/') || path.includes('/conda-meta/'))) return true;
   if (path === 'lib/apk/db/installed') return true;
+  if (path.endsWith('/version.json') && /^usr\/local\/cuda[^/]*\/version\.json$/.test(path)) return true;
   if (path === 'etc/os-release' || path === 'usr/lib/os-release') return true;
   return false;
 }

@@ -1,4 +1,6 @@
 import type { Analysis, CacheCategory } from '../analysis.js';
+import { DEFAULT_COMPRESSION_RATIO, DEFAULT_NETWORK_BPS, DEFAULT_UNPACK_BPS } from '../pull-model.js';
+import { archSupport, compareVersions, minimumDriver, parseArch } from '../attribute/cuda.js';
 import { formatBytes, shortenStep } from '../util/format.js';
 
 export type Severity = 'high' | 'medium' | 'low' | 'info';
@@ -12,6 +14,11 @@ export interface Finding {
   title: string;
   /** Estimated bytes the fix saves (null when the gain is time or safety, not bytes). */
   savingBytes: number | null;
+  /**
+   * Estimated seconds the saving takes off every pull of the image on a node that does not have it
+   * (compressed share over the network + unpacking; see Evidence.pullModel). Null without a byte saving.
+   */
+  savingSeconds?: number | null;
   evidence: { paths?: string[]; layers?: number[]; packages?: string[]; detail?: string };
   /** The fix, as one line or a Dockerfile snippet. */
   fix: string;
@@ -208,13 +215,162 @@ const sensitive: Rule = (a) => {
   return out;
 };
 
-const RULES: Rule[] = [cudaDevel, toolchain, caches, waste, duplicateCuda, models, layerOrder, root, healthcheck, basePin, musl, sensitive];
+/** pip wheels that provide a CUDA library, for the fix line. */
+const WHEEL_FOR: Array<[RegExp, string]> = [
+  [/^libcudnn/, 'nvidia-cudnn-cuXX'], [/^libcublas/, 'nvidia-cublas-cuXX'], [/^libcufft/, 'nvidia-cufft-cuXX'],
+  [/^libcurand/, 'nvidia-curand-cuXX'], [/^libcusolver/, 'nvidia-cusolver-cuXX'], [/^libcusparse/, 'nvidia-cusparse-cuXX'],
+  [/^libnccl/, 'nvidia-nccl-cuXX'], [/^libnvrtc/, 'nvidia-cuda-nvrtc-cuXX'], [/^libcudart/, 'nvidia-cuda-runtime-cuXX'],
+  [/^libnvJitLink/, 'nvidia-nvjitlink-cuXX'], [/^libcupti/, 'nvidia-cuda-cupti-cuXX'], [/^libnvToolsExt/, 'nvidia-nvtx-cuXX'],
+];
+
+const missingLibraries: Rule = (a) => {
+  const sl = a.evidence.sharedLibraries;
+  if (!sl) return [];
+  const out: Finding[] = [];
+  const absent = sl.missing.filter((m) => m.elsewhere.length === 0);
+  const offPath = sl.missing.filter((m) => m.elsewhere.length > 0);
+  const group = (l: typeof sl.missing) => {
+    const g = new Map<string, typeof sl.missing>();
+    for (const m of l) g.set(m.needed, [...(g.get(m.needed) ?? []), m]);
+    return [...g.entries()];
+  };
+  if (absent.length) {
+    const groups = group(absent);
+    const wheels = [...new Set(groups.flatMap(([n]) => WHEEL_FOR.filter(([re]) => re.test(n)).map(([, w]) => w)))];
+    out.push({
+      id: 'missing-shared-libraries', severity: 'high', savingBytes: null,
+      title: `Shared libraries that Python packages need are nowhere in the image: ${groups.map(([n]) => n).join(', ')} (importing them fails with "cannot open shared object file")`,
+      evidence: {
+        paths: groups.flatMap(([n, l]) => l.slice(0, 3).map((m) => `${n} ← /${m.path} (${m.owner})`)).slice(0, 20),
+        packages: [...new Set(absent.map((m) => m.owner))],
+      },
+      fix: wheels.length
+        ? `Install the providers: pip install ${wheels.join(' ')} (XX = your CUDA major), or build on a base image that ships them; check with \`ldd\` in the container.`
+        : 'Install the package that provides each library (apt-get install … / the matching pip wheel), or build on a base image that has them; check with `ldd` in the container.',
+    });
+  }
+  if (offPath.length) {
+    const groups = group(offPath);
+    out.push({
+      id: 'shared-libraries-off-path', severity: 'low', savingBytes: null,
+      title: `Shared libraries in the image but not on the loader's search path: ${groups.map(([n]) => n).join(', ')} (they load only if something loaded them first)`,
+      evidence: { paths: groups.slice(0, 10).map(([n, l]) => `${n} ← /${l[0]!.path} (${l[0]!.owner}); present at /${l[0]!.elsewhere[0]}`) },
+      fix: 'Put their directory on the search path: ENV LD_LIBRARY_PATH=… or a file in /etc/ld.so.conf.d/ followed by ldconfig.',
+    });
+  }
+  return out;
+};
+
+/** Fatbins with less device code than this are ignored by the architecture rules. */
+export const MIN_DEVICE_CODE = 64 * 1024;
+
+function codeBytes(f: { sass: Record<string, number>; ptx: Record<string, number> }): number {
+  return [...Object.values(f.sass), ...Object.values(f.ptx)].reduce((a, b) => a + b, 0);
+}
+
+/** Bytes of the code a GPU of `target` would load from this fatbin: the best SASS, else the best PTX. */
+function usedBytes(f: { sass: Record<string, number>; ptx: Record<string, number> }, target: number): number {
+  const major = Math.floor(target / 10);
+  let best: [number, number] | undefined;
+  for (const [k, v] of Object.entries(f.sass)) {
+    const a = parseArch(k);
+    if (a !== undefined && Math.floor(a / 10) === major && a <= target && (!best || a > best[0])) best = [a, v];
+  }
+  if (!best) {
+    for (const [k, v] of Object.entries(f.ptx)) {
+      const a = parseArch(k);
+      if (a !== undefined && a <= target && (!best || a > best[0])) best = [a, v];
+    }
+  }
+  return best?.[1] ?? 0;
+}
+
+const cudaConsistency: Rule = (a) => {
+  const c = a.evidence.cuda;
+  if (!c) return [];
+  const out: Finding[] = [];
+  const majors = new Set(c.runtimes.map((r) => r.version.split('.')[0]));
+  const runtimeList = [...new Set(c.runtimes.map((r) => r.version))].sort(compareVersions);
+  for (const f of c.frameworks) {
+    if (!f.cuda) continue;
+    const major = f.cuda.split('.')[0];
+    if (majors.has(major)) continue;
+    out.push({
+      id: 'cuda-version-mismatch', severity: 'high', savingBytes: null,
+      title: `${f.name}${f.version ? ` ${f.version}` : ''} was built for CUDA ${f.cuda}, but ${runtimeList.length ? `the image's CUDA runtime is ${runtimeList.join(', ')}` : 'the image has no CUDA runtime (libcudart)'}`,
+      evidence: { detail: `${f.name} CUDA version from ${f.source}`, paths: c.runtimes.slice(0, 5).map((r) => `/${r.path} (${r.version}, ${r.owner})`) },
+      fix: `Use a CUDA ${major}.x runtime base (nvidia/cuda:${f.cuda}.x-runtime-…) or the ${f.name} build for the image's CUDA (pip install ${f.name} --index-url https://download.pytorch.org/whl/cuXXX).`,
+    });
+  }
+  const versions = [...c.frameworks.map((f) => f.cuda).filter((v): v is string => !!v), ...c.runtimes.map((r) => r.version)];
+  if (versions.length) {
+    const top = versions.sort(compareVersions)[versions.length - 1]!;
+    const d = minimumDriver(top);
+    if (d.minorCompat || d.toolkit) {
+      out.push({
+        id: 'cuda-driver-requirement', severity: 'info', savingBytes: null,
+        title: `Needs an NVIDIA driver ≥ ${d.minorCompat ?? d.toolkit} on the host (CUDA ${top}${d.toolkit && d.minorCompat ? `; ≥ ${d.toolkit} for every CUDA ${top} feature and PTX JIT` : ''})`,
+        evidence: { detail: `highest CUDA version in the image: ${top} (${[...new Set(versions)].join(', ')})` },
+        fix: 'Check nvidia-smi on the target nodes (or pin the node pool\'s driver) before deploying.',
+      });
+    }
+  }
+  const target = c.targetArch ? parseArch(c.targetArch) : undefined;
+  // Only libraries with real device code: static cudart links a ~1 KiB stub kernel into many libraries.
+  const fatbins = c.fatbins.filter((f) => codeBytes(f) >= MIN_DEVICE_CODE);
+  if (target !== undefined && fatbins.length) {
+    const none = fatbins.filter((f) => archSupport(f, target) === 'none');
+    const ptx = fatbins.filter((f) => archSupport(f, target) === 'ptx');
+    const archs = (f: (typeof c.fatbins)[number]) => `${Object.keys(f.sass).sort().join(' ') || 'no SASS'}${Object.keys(f.ptx).length ? `, PTX ${Object.keys(f.ptx).sort().join(' ')}` : ''}`;
+    if (none.length) {
+      out.push({
+        id: 'gpu-arch-unsupported', severity: 'high', savingBytes: null,
+        title: `${none.length} CUDA librar${none.length > 1 ? 'ies have' : 'y has'} no kernels for ${c.targetArch} ("no kernel image is available for execution on the device")`,
+        evidence: { paths: none.slice(0, 10).map((f) => `/${f.path} (${f.owner}): ${archs(f)}`) },
+        fix: `Install builds that include ${c.targetArch} (a newer CUDA/framework release, or TORCH_CUDA_ARCH_LIST / -gencode arch=compute_${target},code=sm_${target} for your own extensions).`,
+      });
+    }
+    if (ptx.length) {
+      out.push({
+        id: 'gpu-arch-ptx-only', severity: 'medium', savingBytes: null,
+        title: `${ptx.length} CUDA librar${ptx.length > 1 ? 'ies run' : 'y runs'} on ${c.targetArch} only through PTX JIT: the first start compiles their kernels (seconds to minutes)`,
+        evidence: { paths: ptx.slice(0, 10).map((f) => `/${f.path} (${f.owner}): ${archs(f)}`) },
+        fix: `Use builds with ${c.targetArch} SASS, or keep the JIT cache across starts (CUDA_CACHE_PATH on a volume, CUDA_CACHE_MAXSIZE large enough).`,
+      });
+    }
+    let unused = 0;
+    let total = 0;
+    for (const f of fatbins) {
+      const t = codeBytes(f);
+      total += t;
+      unused += t - usedBytes(f, target);
+    }
+    if (unused > 0) {
+      out.push({
+        id: 'unused-gpu-archs', severity: 'info', savingBytes: null,
+        title: `${formatBytes(unused)} of the ${formatBytes(total)} of GPU code in CUDA libraries is for architectures a ${c.targetArch} GPU never runs`,
+        evidence: { paths: fatbins.slice(0, 5).map((f) => `/${f.path} (${f.owner}): ${archs(f)}`) },
+        fix: `Vendor libraries cannot be pruned, but your own extensions can target only what you deploy (TORCH_CUDA_ARCH_LIST="${Math.floor(target / 10)}.${target % 10}").`,
+      });
+    }
+  }
+  return out;
+};
+
+const RULES: Rule[] = [cudaDevel, toolchain, caches, waste, duplicateCuda, models, layerOrder, root, healthcheck, basePin, musl, sensitive, missingLibraries, cudaConsistency];
+
+/** Seconds a byte saving takes off a pull: its compressed share over the network plus unpacking. */
+export function pullSeconds(a: Analysis, bytes: number): number {
+  const m = a.evidence.pullModel ?? { networkBytesPerSec: DEFAULT_NETWORK_BPS, unpackBytesPerSec: DEFAULT_UNPACK_BPS, compressionRatio: DEFAULT_COMPRESSION_RATIO };
+  const s = (bytes * m.compressionRatio) / m.networkBytesPerSec + bytes / m.unpackBytesPerSec;
+  return Math.round(s * 10) / 10;
+}
 
 const rank = (s: Severity): number => SEVERITIES.indexOf(s);
 
 /** Every rule over the Analysis, ranked by bytes saved, then severity. */
 export function computeFindings(a: Analysis): Finding[] {
-  return RULES.flatMap((r) => r(a)).sort((x, y) => (y.savingBytes ?? 0) - (x.savingBytes ?? 0) || rank(x.severity) - rank(y.severity) || (x.id < y.id ? -1 : 1));
+  return RULES.flatMap((r) => r(a)).map((f) => ({ ...f, savingSeconds: f.savingBytes === null ? null : pullSeconds(a, f.savingBytes) })).sort((x, y) => (y.savingBytes ?? 0) - (x.savingBytes ?? 0) || rank(x.severity) - rank(y.severity) || (x.id < y.id ? -1 : 1));
 }
 
 /** --fail-on: finding ids and/or a severity (that severity or worse). */

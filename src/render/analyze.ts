@@ -31,6 +31,38 @@ function kindSplit(kinds: Record<string, number | undefined>, n = 3): string {
     .join(', ');
 }
 
+/** "477 MiB, ~5.6 s/pull" — the byte saving and the pull seconds it is worth. */
+export function formatSaving(f: { savingBytes: number | null; savingSeconds?: number | null }): string {
+  if (f.savingBytes === null) return '';
+  const s = f.savingSeconds;
+  return s === undefined || s === null ? formatBytes(f.savingBytes) : `${formatBytes(f.savingBytes)}, ~${s < 10 ? s.toFixed(1) : s.toFixed(0)} s/pull`;
+}
+
+function pullModelNote(a: Analysis): string {
+  const m = a.evidence.pullModel;
+  if (!m) return '';
+  return `s/pull: estimated seconds off every pull at ${formatBytes(m.networkBytesPerSec)}/s network and ${formatBytes(m.unpackBytesPerSec)}/s unpacking, ${(m.compressionRatio * 100).toFixed(0)}% compressed ratio (${m.ratioSource === 'image' ? "the image's" : 'assumed'}); --bandwidth and --unpack-rate change them`;
+}
+
+/** CUDA facts (runtime versions, frameworks, fatbin architectures), one line each; none for CPU images. */
+export function cudaLines(a: Analysis): string[] {
+  const c = a.evidence.cuda;
+  if (!c) return [];
+  const out: string[] = [];
+  if (c.runtimes.length) out.push(`CUDA runtime: ${[...new Set(c.runtimes.map((r) => `${r.version} (${r.owner})`))].join(', ')}`);
+  for (const f of c.frameworks) out.push(`${f.name}${f.version ? ` ${f.version}` : ''}: ${f.cuda ? `built for CUDA ${f.cuda}` : 'CPU build'} (${f.source})`);
+  if (c.fatbins.length) {
+    const archs = new Map<string, number>();
+    for (const f of c.fatbins) for (const [k, v] of Object.entries(f.sass)) archs.set(k, (archs.get(k) ?? 0) + v);
+    const ptx = new Set(c.fatbins.flatMap((f) => Object.keys(f.ptx)));
+    const sorted = [...archs.entries()].sort((x, y) => Number(x[0].slice(3)) - Number(y[0].slice(3)));
+    out.push(`GPU code in ${c.fatbins.length} CUDA libraries: SASS ${sorted.map(([k, v]) => `${k} ${formatBytes(v)}`).join(', ')}${ptx.size ? `; PTX ${[...ptx].sort().join(' ')}` : ''}${c.targetArch ? `; checked against ${c.targetArch}` : ' (check a deployment GPU with --gpu-arch)'}`);
+  }
+  const sl = a.evidence.sharedLibraries;
+  if (sl && sl.checked > 0) out.push(`Shared-library dependencies of ${sl.checked} Python extension/library files checked: ${sl.missing.length} unresolved${sl.hostProvided.length ? `; expected from the host: ${sl.hostProvided.join(', ')}` : ''}${sl.unreadable.length ? `; ${sl.unreadable.length} unreadable` : ''}`);
+  return out;
+}
+
 function title(a: Analysis): string {
   const tags = a.image.tags.length ? ` (${a.image.tags.join(', ')})` : '';
   return `${a.image.reference}${tags} — ${a.image.platform}, ${a.totals.layers} layers, ${a.totals.files} files`;
@@ -84,9 +116,12 @@ export function renderAnalysisTable(a: Analysis, topN = 15): string {
   if (a.findings.length) {
     out.push('Findings (ranked by what each fix saves)');
     const f = table(['Severity', 'Finding', 'Saves', 'Fix'], ['left', 'left', 'right', 'left']);
-    for (const x of a.findings) f.push([x.severity, wrap(`[${x.id}] ${x.title}`, 60), x.savingBytes === null ? '' : formatBytes(x.savingBytes), wrap(x.fix, 60)]);
+    for (const x of a.findings) f.push([x.severity, wrap(`[${x.id}] ${x.title}`, 60), formatSaving(x).replace(', ', '\n'), wrap(x.fix, 60)]);
     out.push(f.toString());
+    if (a.findings.some((x) => x.savingSeconds != null)) out.push(`(${pullModelNote(a)})`);
   }
+  const cl = cudaLines(a);
+  if (cl.length) out.push('CUDA and native libraries', ...cl.map((l) => `  ${l}`));
   if (a.waste.topPaths.length) {
     out.push('Largest hidden (wasted) paths');
     const w = table(['Path', 'Size', 'Added in', 'Hidden in', 'How'], ['left', 'right', 'right', 'right', 'left']);
@@ -155,11 +190,14 @@ export function renderAnalysisMarkdown(a: Analysis, topN = 15): string {
     out.push(
       mdTable(
         ['Severity', 'Finding', 'Saves', 'Evidence', 'Fix'],
-        a.findings.map((f) => [f.severity, `**${f.id}**: ${f.title}`, f.savingBytes === null ? '' : formatBytes(f.savingBytes), [...(f.evidence.paths ?? []).slice(0, 3), ...(f.evidence.packages ?? []).slice(0, 3).map((p) => `\`${p}\``), f.evidence.detail ?? ''].filter(Boolean).join('<br>'), f.fix]),
+        a.findings.map((f) => [f.severity, `**${f.id}**: ${f.title}`, formatSaving(f), [...(f.evidence.paths ?? []).slice(0, 3), ...(f.evidence.packages ?? []).slice(0, 3).map((p) => `\`${p}\``), f.evidence.detail ?? ''].filter(Boolean).join('<br>'), f.fix]),
         ['l', 'l', 'r', 'l', 'l'],
       ),
     );
   }
+  if (a.findings.some((x) => x.savingSeconds != null)) out.push('', `_${pullModelNote(a)}._`);
+  const cl = cudaLines(a);
+  if (cl.length) out.push('', '### CUDA and native libraries', '', ...cl.map((l) => `- ${mdEscape(l)}`));
   if (a.warnings.length) {
     out.push('', '### Warnings', '');
     for (const w of a.warnings) out.push(`- ${mdEscape(w)}`);

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { expect } from 'vitest';
-import { analyze, type Analysis, analyzeReference } from '../../src/analysis.js';
+import { analyze, type Analysis, type AnalyzeOptions, analyzeReference } from '../../src/analysis.js';
 import { wantsBody } from '../../src/attribute/metadata.js';
 import { loadImage } from '../../src/image/load.js';
+import { wantsProbe } from '../../src/inspect/probe.js';
 import type { LoadOptions } from '../../src/image/types.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../schema/report.schema.json', import.meta.url), 'utf8')) as object;
@@ -35,9 +36,9 @@ export function checkReport(report: unknown): Analysis {
 }
 
 /** The CLI's path (layers merged while loading), checked; and the plain load-then-analyze path agrees. */
-export async function analyzeChecked(ref: string, opts: LoadOptions = {}): Promise<Analysis> {
+export async function analyzeChecked(ref: string, opts: LoadOptions & AnalyzeOptions = {}): Promise<Analysis> {
   const streamed = checkReport(await analyzeReference(ref, opts));
-  const whole = checkReport(analyze(await loadImage(ref, { capture: wantsBody, ...opts })));
+  const whole = checkReport(analyze(await loadImage(ref, { capture: wantsBody, probe: wantsProbe, ...opts }), undefined, opts));
   expect({ ...whole, generatedAt: '' }).toEqual({ ...streamed, generatedAt: '' });
   return streamed;
 }
