@@ -1,6 +1,7 @@
 import type { Analysis } from './analysis.js';
 import { type Kind, KINDS } from './attribute/kinds.js';
 import type { ColdStart } from './coldstart/engine.js';
+import { type Severity, SEVERITIES } from './findings/rules.js';
 import { shortenStep } from './util/format.js';
 
 export interface ComparisonInput {
@@ -40,6 +41,16 @@ export interface ImageDiff {
   stepsOnlyInBaseline: Array<{ step: string; bytes: number }>;
 }
 
+export interface FindingAcross {
+  id: string;
+  /** The worst severity among the images that have it. */
+  severity: Severity;
+  /** The title from the first image that has it. */
+  title: string;
+  /** Per image (rows order): null where the finding is absent. */
+  images: Array<{ severity: Severity; savingBytes: number | null; savingSeconds?: number | null } | null>;
+}
+
 export interface Comparison {
   schemaVersion: 1;
   kind: 'comparison';
@@ -49,6 +60,8 @@ export interface Comparison {
   rows: ComparisonRow[];
   kinds: Array<{ kind: Kind; bytes: number[]; delta: number[] }>;
   diffs: ImageDiff[];
+  /** Which findings each image has (absent in comparisons written before findings were compared). */
+  findings?: FindingAcross[];
 }
 
 const TOP = 10;
@@ -123,5 +136,27 @@ export function compare(inputs: ComparisonInput[], baseline: number, version: st
         stepsOnlyInBaseline: [...baseSteps].filter(([s]) => !steps.has(s)).map(([step, bytes]) => ({ step, bytes })).sort(byBytes),
       };
     });
-  return { schemaVersion: 1, kind: 'comparison', tool: { name: 'imgscope', version }, generatedAt: new Date().toISOString(), baseline, rows, kinds, diffs };
+  return { schemaVersion: 1, kind: 'comparison', tool: { name: 'imgscope', version }, generatedAt: new Date().toISOString(), baseline, rows, kinds, diffs, findings: findingsAcross(inputs) };
+}
+
+/** One row per finding id across the images, worst severity first, then by the largest saving. */
+export function findingsAcross(inputs: ComparisonInput[]): FindingAcross[] {
+  const byId = new Map<string, FindingAcross>();
+  inputs.forEach((inp, idx) => {
+    for (const f of inp.analysis.findings ?? []) {
+      let row = byId.get(f.id);
+      if (!row) {
+        row = { id: f.id, severity: f.severity, title: f.title, images: inputs.map(() => null) };
+        byId.set(f.id, row);
+      }
+      const prev = row.images[idx];
+      // a rule can emit one id once per image; keep the larger saving if it ever repeats
+      if (!prev || (f.savingBytes ?? 0) > (prev.savingBytes ?? 0)) {
+        row.images[idx] = { severity: f.severity, savingBytes: f.savingBytes, ...(f.savingSeconds !== undefined ? { savingSeconds: f.savingSeconds } : {}) };
+      }
+      if (SEVERITIES.indexOf(f.severity) < SEVERITIES.indexOf(row.severity)) row.severity = f.severity;
+    }
+  });
+  const maxSaving = (r: FindingAcross) => Math.max(0, ...r.images.map((c) => c?.savingBytes ?? 0));
+  return [...byId.values()].sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || maxSaving(b) - maxSaving(a) || (a.id < b.id ? -1 : 1));
 }

@@ -41,6 +41,14 @@ function t(head: string[]): Table.Table {
   return new Table({ head, style: { head: [], border: [], compact: true }, colAligns: ['left', ...head.slice(1).map(() => 'right' as const)] });
 }
 
+/** The findings matrix: one row per finding, a cell per image ("✗ 477 MiB" where present, "·" where not). */
+export function findingRows(c: Comparison): string[][] {
+  return (c.findings ?? []).map((f) => [
+    `${f.severity} ${f.id}`,
+    ...f.images.map((x) => (x ? `✗${x.savingBytes !== null ? ` ${formatBytes(x.savingBytes)}` : ''}` : '·')),
+  ]);
+}
+
 export function renderComparisonTable(c: Comparison): string {
   const out: string[] = [`(${UNITS_NOTE}; cold start = median of the measured runs, container create to ready)`];
   const main = t(COMPARISON_HEAD);
@@ -50,6 +58,12 @@ export function renderComparisonTable(c: Comparison): string {
   const k = t(['Kind', ...c.rows.map((r) => r.name)]);
   for (const row of c.kinds) if (row.bytes.some((b) => b > 0)) k.push([row.kind, ...row.bytes.map((b, i) => (i === c.baseline ? formatBytes(b) : `${formatBytes(b)} (${signedBytes(row.delta[i]!)})`))]);
   out.push(k.toString());
+  if (c.findings?.length) {
+    out.push('Findings (✗ = present, with what fixing it saves; · = absent)');
+    const f = t(['Finding', ...c.rows.map((r) => r.name)]);
+    for (const r of findingRows(c)) f.push(r);
+    out.push(f.toString());
+  }
   for (const d of c.diffs) {
     out.push(`${d.name} vs ${c.rows[c.baseline]!.name}`);
     const o = t(['Owner', 'Baseline', 'Here', 'Δ']);
@@ -76,6 +90,11 @@ export function renderComparisonMarkdown(c: Comparison): string {
   out.push('### What differs, by kind', '');
   const kh = ['Kind', ...c.rows.map((r) => r.name)];
   out.push(md(kh, c.kinds.filter((k) => k.bytes.some((b) => b > 0)).map((k) => [k.kind, ...k.bytes.map((b, i) => (i === c.baseline ? formatBytes(b) : `${formatBytes(b)} (${signedBytes(k.delta[i]!)})`))]), right(kh.length)));
+  if (c.findings?.length) {
+    out.push('', '### Findings', '', '✗ = present (with what fixing it saves), · = absent.', '');
+    const fh = ['Finding', ...c.rows.map((r) => r.name)];
+    out.push(md(fh, findingRows(c).map((r) => [`\`${r[0]!.split(' ')[1]}\` (${r[0]!.split(' ')[0]})`, ...r.slice(1)]), [':---', ...c.rows.map(() => ':---:')]));
+  }
   for (const d of c.diffs) {
     out.push('', `### ${esc(d.name)} vs ${esc(c.rows[c.baseline]!.name)}`, '');
     const rows: string[][] = [];

@@ -5,7 +5,8 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { compare } from '../../src/compare.js';
 import { evaluate, loadConfig, mergeRaw, parseFraction, parseRules, parseSize } from '../../src/gates.js';
-import { comparisonRows, COMPARISON_HEAD, renderComparisonMarkdown } from '../../src/render/compare.js';
+import { comparisonRows, COMPARISON_HEAD, findingRows, renderComparisonMarkdown } from '../../src/render/compare.js';
+import { computeFindings, SEVERITIES } from '../../src/findings/rules.js';
 import type { ColdStart } from '../../src/coldstart/engine.js';
 import { makeAnalysis } from '../helpers/analysis.js';
 import { tmpDir } from '../helpers/images.js';
@@ -72,6 +73,21 @@ describe('compare', () => {
     const body = lines.slice(start + 2, start + 2 + c.rows.length).map(parse);
     expect(body).toEqual(comparisonRows(c));
     expect(body[1]).toEqual(['multi-stage', '1.00 GiB', '341 MiB', '950 MiB', '900 ms', '−50.0% size, −300 ms start']);
+  });
+
+  it('lines up the findings of every image, worst first, in JSON, table and Markdown', () => {
+    const withFindings = (a: typeof naive) => ({ ...a, findings: computeFindings(a) });
+    const x = compare([{ name: 'naive', analysis: withFindings(naive) }, { name: 'multi-stage', analysis: withFindings(multi) }], 0, '0.0.0');
+    expectSchemaValid(x);
+    const row = (id: string) => x.findings!.find((f) => f.id === id)!;
+    // naive carries 500 MiB of toolchain; multi-stage none
+    expect(row('toolchain-in-image').images).toEqual([{ severity: 'medium', savingBytes: 500 * MiB, savingSeconds: expect.any(Number) as number }, null]);
+    // both run as root (makeAnalysis leaves User empty)
+    expect(row('runs-as-root').images.map((i) => i?.severity)).toEqual(['medium', 'medium']);
+    const sev = x.findings!.map((f) => f.severity);
+    expect([...sev].sort((a, b) => SEVERITIES.indexOf(a) - SEVERITIES.indexOf(b))).toEqual(sev);
+    expect(findingRows(x).find((r) => r[0] === 'medium toolchain-in-image')).toEqual(['medium toolchain-in-image', '✗ 500 MiB', '·']);
+    expect(renderComparisonMarkdown(x)).toContain('| `toolchain-in-image` (medium) | ✗ 500 MiB | · |');
   });
 });
 
