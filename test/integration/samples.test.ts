@@ -101,6 +101,52 @@ describe.skipIf(!available)('sample images and coldstart on a real daemon', () =
     expect(naiveSecrets.evidence.paths).toEqual(['/app/.env (layer 3, in the final filesystem)']);
   });
 
+  it('CUDA facts of the GPU samples agree with the tools inside them (cuobjdump, dpkg); --gpu-arch on real libraries', async () => {
+    const devel = reports.get('gpu-devel')!;
+    const cuda = devel.evidence.cuda!;
+    // the runtime version, against dpkg's package version
+    const cudart = cuda.runtimes.find((r) => r.owner.startsWith('apt:libcudart'))!;
+    const pkg = cudart.owner.slice(4);
+    const dpkgVersion = (await docker('run', '--rm', tag('gpu-devel'), 'dpkg-query', '-W', '-f', '${Version}', pkg)).trim();
+    expect(dpkgVersion.startsWith(`${cudart.version}.`)).toBe(true);
+    expect(devel.findings.find((f) => f.id === 'cuda-driver-requirement')!.title).toContain(`CUDA ${cudart.version}`);
+    // fatbin architectures, against cuobjdump --list-elf / --list-ptx on the same files
+    const libs = cuda.fatbins.filter((f) => /\/lib(curand|cublas)\.so\./.test(f.path));
+    expect(libs.length).toBe(2);
+    for (const lib of libs) {
+      const out = await docker('run', '--rm', tag('gpu-devel'), 'sh', '-c', `cuobjdump --list-elf /${lib.path}; echo ---; cuobjdump --list-ptx /${lib.path}`);
+      const [elfPart, ptxPart] = out.split('---');
+      const archs = (txt: string, ext: string) => [...new Set([...txt.matchAll(new RegExp(`\\.(sm_\\d+)\\.${ext}`, 'g'))].map((m) => m[1]!))].sort();
+      expect(Object.keys(lib.sass).sort(), lib.path).toEqual(archs(elfPart!, 'cubin'));
+      expect(Object.keys(lib.ptx).sort(), lib.path).toEqual(archs(ptxPart!, 'ptx'));
+    }
+    // CUDA 11.8 libraries: sm_89 has SASS (no finding); sm_100 (newer than 11.8) runs only their PTX
+    const arch = async (a: string) => (JSON.parse((await execa('node', [CLI, 'analyze', '-q', '-f', 'json', '--gpu-arch', a, `docker-daemon:${tag('gpu-runtime')}`])).stdout) as Analysis).findings.map((f) => f.id);
+    const sm89 = await arch('sm_89');
+    expect(sm89.filter((i) => i.startsWith('gpu-arch'))).toEqual([]);
+    expect(await arch('sm_100')).toContain('gpu-arch-ptx-only');
+  });
+
+  it('shared libraries: no false alarm on the samples\' real extension modules; a deleted libblas is found before Python fails on it', async () => {
+    for (const s of SAMPLES) expect(reports.get(s)!.evidence.sharedLibraries!.missing, s).toEqual([]);
+    expect(reports.get('cpu-multistage')!.evidence.sharedLibraries!.checked).toBeGreaterThan(50);
+    const ctx = tmpDir();
+    const { writeFileSync } = await import('node:fs');
+    const broken = 'imgscope-test/no-blas:1';
+    writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${tag('cpu-multistage')}\nUSER root\nRUN rm /usr/local/lib/libblas.so.3*\nUSER app\n`);
+    await execa('docker', ['build', '-q', '-t', broken, ctx], { env: { DOCKER_BUILDKIT: '0' } });
+    const a = await analyzeChecked(`docker-daemon:${broken}`);
+    const f = a.findings.find((x) => x.id === 'missing-shared-libraries')!;
+    expect(f.severity).toBe('high');
+    expect(f.title).toContain('libblas.so.3');
+    expect(f.evidence.paths!.some((p) => /^libblas\.so\.3 ← \/usr\/local\/lib\/python3\.11\/dist-packages\/numpy\/core\/_multiarray_umath\./.test(p))).toBe(true);
+    // independently: Python in that image fails exactly there
+    const py = await execa('docker', ['run', '--rm', broken, 'python3', '-c', 'import numpy'], { reject: false });
+    expect(py.exitCode).not.toBe(0);
+    expect(py.stderr).toContain('libblas.so.3: cannot open shared object file');
+    await docker('rmi', broken);
+  });
+
   it('each CPU sample becomes ready; phases are ordered and positive; imports name sklearn and fastapi', async () => {
     const naive = await coldstart([tag('cpu-naive'), '--runs', '2', '--warmup', '1', '--http', 'http://127.0.0.1:18731/health', '-p', '18731:8000']);
     expectPhases(naive, 2);
