@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts what imgscope's integration tests and demo need on a Debian machine with no
 # Docker engine running: docker.io (dockerd), debootstrap (offline base image), skopeo and
-# docker-registry (test helpers only; imgscope itself needs neither). Idempotent; run as root.
+# docker-registry (test helpers only; imgscope itself needs neither), binutils (readelf: the ELF
+# reader's unit test checks against it). Idempotent; run as root.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -10,6 +11,7 @@ command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+command -v readelf >/dev/null 2>&1 || need+=(binutils)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup-docker.sh: need root to install ${need[*]}" >&2
