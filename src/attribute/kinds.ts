@@ -77,6 +77,8 @@ const APP_DIRS = /^(app|srv|code|workspace|project|opt\/app|opt\/service|usr\/sr
  * (apt's pkgcache.bin), firmware blobs and boot files are not model weights.
  */
 const NOT_WEIGHTS = /^(var\/(cache|lib)\/|(usr\/)?lib\/firmware\/|boot\/)/;
+/** Test fixtures inside Python packages (scipy/special/tests/data/boost.npz) are not model weights. */
+const PKG_TESTS = /-packages\/.+\/(tests?|testing)\//;
 const HF_CACHE = /(^|\/)\.cache\/huggingface\/|(^|\/)huggingface\/hub\//;
 
 function managerOf(owner: string): string {
@@ -95,7 +97,7 @@ export function classify(path: string, owner: string, layer: number, ctx: KindCo
 
   // 1. model weights
   if (HF_CACHE.test(path)) return 'model-weights';
-  const w = NOT_WEIGHTS.test(path) ? null : WEIGHT_EXT.exec(base);
+  const w = NOT_WEIGHTS.test(path) || (inSite && PKG_TESTS.test(path)) ? null : WEIGHT_EXT.exec(base);
   if (w) {
     const ext = w[1]!.toLowerCase();
     if (ext === 'bin') {

@@ -220,6 +220,9 @@ describe('owners and kinds', () => {
     const cases: Array<[string, string, number, string]> = [
       ['root/.cache/huggingface/hub/models--x/blobs/abc', 'unowned', 0, 'model-weights'],
       ['models/pytorch_model.bin', 'unowned', 0, 'model-weights'],
+      // a Python package's test fixtures are not model weights; its other data files still are
+      ['usr/lib/python3/dist-packages/scipy/special/tests/data/boost.npz', 'pip:scipy', 0, 'python'],
+      ['usr/lib/python3/dist-packages/mymodel/weights/model.npz', 'pip:mymodel', 0, 'model-weights'],
       ['usr/local/bin/tool.bin', 'unowned', 0, 'other'],
       ['var/cache/apt/pkgcache.bin', 'unowned', 0, 'caches'],
       ['usr/lib/firmware/intel/ucode.bin', 'apt:firmware-misc-nonfree', 0, 'system'],
