@@ -24,6 +24,33 @@ function parseJson<T>(what: string, buf: Buffer): T {
   }
 }
 
+/**
+ * Layers walked concurrently (compressed ones decompress on libuv's thread pool, registry blobs
+ * download in parallel, like `docker pull`'s 3 concurrent downloads) but handed over strictly in
+ * stacking order: at most `LAYER_CONCURRENCY` layers' entries are alive beyond the one being merged.
+ * IMGSCOPE_LAYER_CONCURRENCY=1 walks one layer at a time.
+ */
+export const LAYER_CONCURRENCY = Math.max(1, Number.parseInt(process.env.IMGSCOPE_LAYER_CONCURRENCY ?? '', 10) || 3);
+
+export async function inOrder<T>(n: number, start: (i: number) => Promise<T>, consume: (value: T, i: number) => void, concurrency = LAYER_CONCURRENCY): Promise<void> {
+  const pending = new Map<number, Promise<T>>();
+  let next = 0;
+  const launch = (): void => {
+    while (next < n && pending.size < concurrency) {
+      const p = start(next);
+      p.catch(() => undefined); // observed in order below; never an unhandled rejection
+      pending.set(next, p);
+      next++;
+    }
+  };
+  for (let i = 0; i < n; i++) {
+    launch();
+    const v = await pending.get(i)!;
+    pending.delete(i);
+    consume(v, i);
+  }
+}
+
 function blobPath(digest: string): string {
   const [alg, hex] = digest.split(':');
   return `blobs/${alg}/${hex}`;
@@ -121,31 +148,37 @@ export async function loadDockerArchive(
     throw inputError(`${where}: manifest.json lists ${item.Layers.length} layers but the config has ${diffIds.length} diff_ids`);
   }
   const layers: LoadedLayer[] = [];
-  for (let i = 0; i < item.Layers.length; i++) {
-    const name = item.Layers[i]!;
-    const diffId = diffIds[i];
-    const src = diffId ? item.LayerSources?.[diffId] : undefined;
-    const blobHex = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name)?.[1];
-    const digest = src?.digest ?? (blobHex ? `sha256:${blobHex}` : undefined);
-    opts.onProgress?.(`layer ${i + 1}/${item.Layers.length}: ${name}`);
-    let w;
-    try {
-      w = await files.walkLayer(name, { digest, verifyUncompressed: opts.verifyLayers }, walkOpts(opts));
-    } catch (err) {
-      throw withContext(`${where}: layer ${i + 1} (${name})`, err);
-    }
-    const layer: LoadedLayer = {
-      compression: w.compression,
-      // docker save stores layers uncompressed: what a pull transfers is unknown unless the blob is compressed.
-      compressedBytes: w.compression === 'none' ? null : w.blobSize,
-      walk: w.walk,
-    };
-    if (digest) layer.digest = digest;
-    if (diffId) layer.diffId = diffId;
-    if (src?.mediaType) layer.mediaType = src.mediaType;
-    layers.push(layer);
-    opts.onLayer?.(layers.length - 1, layer);
-  }
+  await inOrder(
+    item.Layers.length,
+    async (i) => {
+      const name = item.Layers[i]!;
+      const diffId = diffIds[i];
+      const src = diffId ? item.LayerSources?.[diffId] : undefined;
+      const blobHex = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name)?.[1];
+      const digest = src?.digest ?? (blobHex ? `sha256:${blobHex}` : undefined);
+      opts.onProgress?.(`layer ${i + 1}/${item.Layers.length}: ${name}`);
+      let w;
+      try {
+        w = await files.walkLayer(name, { digest, verifyUncompressed: opts.verifyLayers }, walkOpts(opts));
+      } catch (err) {
+        throw withContext(`${where}: layer ${i + 1} (${name})`, err);
+      }
+      const layer: LoadedLayer = {
+        compression: w.compression,
+        // docker save stores layers uncompressed: what a pull transfers is unknown unless the blob is compressed.
+        compressedBytes: w.compression === 'none' ? null : w.blobSize,
+        walk: w.walk,
+      };
+      if (digest) layer.digest = digest;
+      if (diffId) layer.diffId = diffId;
+      if (src?.mediaType) layer.mediaType = src.mediaType;
+      return layer;
+    },
+    (layer) => {
+      layers.push(layer);
+      opts.onLayer?.(layers.length - 1, layer);
+    },
+  );
   return {
     reference,
     transport,
@@ -258,31 +291,40 @@ export async function loadFromManifest(
   const diffIds = config.rootfs?.diff_ids ?? [];
   const warnings: string[] = [];
   const layers: LoadedLayer[] = [];
-  for (let i = 0; i < manifest.layers.length; i++) {
-    const d = manifest.layers[i]!;
+  const mlayers = manifest.layers ?? [];
+  const wanted = mlayers.map((d, i) => ({ d, i })).filter(({ d, i }) => {
     if (d.mediaType && !LAYER_MEDIA_TYPES.has(d.mediaType)) {
       warnings.push(`layer ${i + 1} (${d.digest}): unknown media type ${d.mediaType}, ignored`);
-      continue;
+      return false;
     }
     if (!isDigest(d.digest)) throw inputError(`${where}: layer ${i + 1}: invalid digest '${d.digest}'`);
-    opts.onProgress?.(`layer ${i + 1}/${manifest.layers.length}: ${d.digest}`);
-    let w;
-    try {
-      w = await store.walkLayer(d, i, opts);
-    } catch (err) {
-      throw withContext(`${where}: layer ${i + 1} (${d.digest})`, err);
-    }
-    const claimed = compressionFromMediaType(d.mediaType);
-    if (claimed && claimed !== w.compression) {
-      warnings.push(`layer ${i + 1} (${d.digest}): media type says ${claimed} but the blob is ${w.compression}`);
-    }
-    const layer: LoadedLayer = { digest: d.digest, compression: w.compression, compressedBytes: d.size, walk: w.walk };
-    const diffId = diffIds[i];
-    if (diffId) layer.diffId = diffId;
-    if (d.mediaType) layer.mediaType = d.mediaType;
-    layers.push(layer);
-    opts.onLayer?.(layers.length - 1, layer);
-  }
+    return true;
+  });
+  await inOrder(
+    wanted.length,
+    async (k) => {
+      const { d, i } = wanted[k]!;
+      opts.onProgress?.(`layer ${i + 1}/${mlayers.length}: ${d.digest}`);
+      let w;
+      try {
+        w = await store.walkLayer(d, i, opts);
+      } catch (err) {
+        throw withContext(`${where}: layer ${i + 1} (${d.digest})`, err);
+      }
+      const layer: LoadedLayer = { digest: d.digest, compression: w.compression, compressedBytes: d.size, walk: w.walk };
+      const diffId = diffIds[i];
+      if (diffId) layer.diffId = diffId;
+      if (d.mediaType) layer.mediaType = d.mediaType;
+      const claimed = compressionFromMediaType(d.mediaType);
+      const warning = claimed && claimed !== w.compression ? `layer ${i + 1} (${d.digest}): media type says ${claimed} but the blob is ${w.compression}` : undefined;
+      return { layer, warning };
+    },
+    ({ layer, warning }) => {
+      if (warning) warnings.push(warning);
+      layers.push(layer);
+      opts.onLayer?.(layers.length - 1, layer);
+    },
+  );
   return {
     reference: meta.reference,
     transport: meta.transport,
