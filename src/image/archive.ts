@@ -24,6 +24,25 @@ export interface ArchiveFiles {
   /** Whole content of a small file, or undefined when absent. */
   readSmall(name: string): Buffer | undefined;
   walkLayer(name: string, check: BlobCheck, opts: WalkOptions): Promise<WalkedBlob>;
+  /** Whether walking this layer streams it (compressed, or read in full to verify) rather than seeking. */
+  streamsLayer?(name: string, verify: boolean): boolean;
+}
+
+/** Sniffs a layer blob stored in a file range: does walking it stream (true) or seek (false)? */
+function blobStreams(file: string, offset: number, size: number, verify: boolean): boolean {
+  if (verify) return true;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(Math.min(512, size));
+      if (head.length) readSync(fd, head, 0, head.length, offset);
+      return sniffCompression(head) !== 'none';
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return true; // the walk itself reports the error
+  }
 }
 
 interface TarIndexEntry {
@@ -94,6 +113,11 @@ export class TarFileArchive implements ArchiveFiles {
     }
   }
 
+  streamsLayer(name: string, verify: boolean): boolean {
+    const e = this.lookup(name);
+    return !e || blobStreams(this.file, e.offset, e.size, verify);
+  }
+
   walkLayer(name: string, check: BlobCheck, opts: WalkOptions): Promise<WalkedBlob> {
     const e = this.lookup(name);
     if (!e) throw inputError(`${this.file}: missing blob ${name}`);
@@ -133,6 +157,11 @@ export class DirArchive implements ArchiveFiles {
     if (st.size > MAX_SMALL_FILE) throw inputError(`${p}: ${st.size} bytes, too large for a metadata file`);
     return readFileSync(p);
   }
+  streamsLayer(name: string, verify: boolean): boolean {
+    const p = this.resolve(name);
+    return !existsSync(p) || blobStreams(p, 0, statSync(p).size, verify);
+  }
+
   walkLayer(name: string, check: BlobCheck, opts: WalkOptions): Promise<WalkedBlob> {
     const p = this.resolve(name);
     if (!existsSync(p)) throw inputError(`${this.dir}: missing blob ${name}`);

@@ -32,11 +32,19 @@ function parseJson<T>(what: string, buf: Buffer): T {
  */
 export const LAYER_CONCURRENCY = Math.max(1, Number.parseInt(process.env.IMGSCOPE_LAYER_CONCURRENCY ?? '', 10) || 3);
 
-export async function inOrder<T>(n: number, start: (i: number) => Promise<T>, consume: (value: T, i: number) => void, concurrency = LAYER_CONCURRENCY): Promise<void> {
+export async function inOrder<T>(
+  n: number,
+  start: (i: number) => Promise<T>,
+  consume: (value: T, i: number) => void,
+  concurrency = LAYER_CONCURRENCY,
+  /** Whether layer i may start before its turn (false for a seekable layer: walked synchronously, it would only hold memory early). */
+  ahead: (i: number) => boolean = () => true,
+): Promise<void> {
   const pending = new Map<number, Promise<T>>();
   let next = 0;
+  let current = 0;
   const launch = (): void => {
-    while (next < n && pending.size < concurrency) {
+    while (next < n && pending.size < concurrency && (next === current || ahead(next))) {
       const p = start(next);
       p.catch(() => undefined); // observed in order below; never an unhandled rejection
       pending.set(next, p);
@@ -44,6 +52,7 @@ export async function inOrder<T>(n: number, start: (i: number) => Promise<T>, co
     }
   };
   for (let i = 0; i < n; i++) {
+    current = i;
     launch();
     const v = await pending.get(i)!;
     pending.delete(i);
@@ -178,6 +187,8 @@ export async function loadDockerArchive(
       layers.push(layer);
       opts.onLayer?.(layers.length - 1, layer);
     },
+    LAYER_CONCURRENCY,
+    (i) => files.streamsLayer?.(item.Layers[i]!, !!opts.verifyLayers) ?? true,
   );
   return {
     reference,
@@ -227,6 +238,8 @@ export interface ManifestStore {
   readManifest(d: Descriptor, what: string): Promise<Buffer>;
   readBlob(d: Descriptor, what: string): Promise<Buffer>;
   walkLayer(d: Descriptor, index: number, opts: LoadOptions): Promise<WalkedBlob>;
+  /** False when the layer is walked by seeking (synchronously): it is then not started ahead of its turn. */
+  streamsLayer?(d: Descriptor, opts: LoadOptions): boolean;
 }
 
 /** Expands (nested) indexes into image manifests, skipping attestations, and picks the platform. */
@@ -324,6 +337,8 @@ export async function loadFromManifest(
       layers.push(layer);
       opts.onLayer?.(layers.length - 1, layer);
     },
+    LAYER_CONCURRENCY,
+    (k) => store.streamsLayer?.(wanted[k]!.d, opts) ?? true,
   );
   return {
     reference: meta.reference,
@@ -371,6 +386,7 @@ export async function loadOciLayout(
     chooseHint: 'name one as oci:DIR:TAG',
     readManifest: read,
     readBlob: read,
+    streamsLayer: (d, o) => files.streamsLayer?.(blobPath(d.digest), !!o.verifyLayers) ?? true,
     walkLayer: async (d, _i, o) => {
       const name = blobPath(d.digest);
       if (!files.has(name)) {

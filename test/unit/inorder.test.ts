@@ -28,6 +28,23 @@ describe('layers walked concurrently, handed over in order', () => {
     expect(most).toBe(3);
   });
 
+  it('starts a layer that may not go ahead (a seekable one) only at its turn', async () => {
+    const started: string[] = [];
+    await inOrder(
+      4,
+      async (i) => {
+        started.push(`start ${i}`);
+        await sleep(1);
+        return i;
+      },
+      (v) => started.push(`done ${v}`),
+      3,
+      (i) => i !== 2,
+    );
+    // layer 2 waits for layer 1 to be handed over; layer 3 is not launched past it
+    expect(started).toEqual(['start 0', 'start 1', 'done 0', 'done 1', 'start 2', 'start 3', 'done 2', 'done 3']);
+  });
+
   it('throws the first failing layer in order; nothing after it is handed over', async () => {
     const seen: number[] = [];
     const p = inOrder(
