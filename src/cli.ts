@@ -8,7 +8,7 @@ import { renderAnalysisMarkdown, renderAnalysisTable } from './render/analyze.js
 import { writeFileAtomic } from './util/atomic.js';
 import { runCleanups } from './util/cleanup.js';
 
-type Format = 'table' | 'markdown' | 'json';
+type Format = 'table' | 'markdown' | 'json' | 'html';
 
 interface CompareCliOptions {
   names?: string;
@@ -189,7 +189,7 @@ export function buildProgram(): Command {
     .command('analyze')
     .description('attribute every byte of an image to owners (pip/apt/conda/apk) and kinds, per layer')
     .argument('<ref...>', 'docker-archive:PATH[:TAG] | oci:DIR[:TAG] | oci-archive:PATH[:TAG] | docker-daemon:NAME | PATH | NAME')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'markdown', 'json']).default('table'))
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'markdown', 'json', 'html']).default('table'))
     .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')
     .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform index (default: this host)')
     .option('--pull', 'pull the image through the daemon when it is missing')
@@ -208,6 +208,7 @@ export function buildProgram(): Command {
       let text: string;
       if (o.format === 'json') text = JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n';
       else if (o.format === 'markdown') text = results.map((a) => renderAnalysisMarkdown(a, top)).join('\n');
+      else if (o.format === 'html') text = (await import('./render/html.js')).renderAnalysisHtml(results, top);
       else text = results.map((a) => renderAnalysisTable(a, top)).join('\n');
       const rules = await resolveRules(o, o.baseline);
       await emit(text, o.output);
@@ -232,7 +233,7 @@ export function buildProgram(): Command {
     .option('--baseline <n>', 'which image the others are compared with (1-based)', '1')
     .option('--coldstart', 'also measure the cold start of image inputs (HEALTHCHECK readiness)')
     .option('--runs <n>', 'cold-start runs with --coldstart', '5')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'markdown', 'json']).default('table'))
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'markdown', 'json', 'html']).default('table'))
     .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')
     .option('--platform <os/arch[/variant]>', 'platform to pick from multi-platform images')
     .option('-q, --quiet', 'no progress output');
@@ -268,7 +269,11 @@ export function buildProgram(): Command {
     const baseline = Number(o.baseline) - 1;
     if (!Number.isInteger(baseline) || baseline < 0 || baseline >= items.length) throw inputError(`--baseline must be between 1 and ${items.length}, got '${o.baseline}'`);
     const c = compare(items.map((it, i) => ({ name: names[i]!, analysis: it.analysis, coldStart: it.coldStart })), baseline, toolVersion());
-    const text = o.format === 'json' ? JSON.stringify(c, null, 2) + '\n' : o.format === 'markdown' ? renderComparisonMarkdown(c) : renderComparisonTable(c);
+    const text =
+      o.format === 'json' ? JSON.stringify(c, null, 2) + '\n'
+      : o.format === 'markdown' ? renderComparisonMarkdown(c)
+      : o.format === 'html' ? (await import('./render/html.js')).renderComparisonHtml(c)
+      : renderComparisonTable(c);
     await emit(text, o.output);
     const rules = await resolveRules(o);
     const { evaluate, hasRules } = await import('./gates.js');
@@ -300,7 +305,7 @@ export function buildProgram(): Command {
     .option('-p, --publish <[ip:]host:container>', 'publish a port, on 127.0.0.1 unless an address is given (repeatable)', (v: string, a: string[]) => [...a, v], [] as string[])
     .option('--health-interval <ms>', 'HEALTHCHECK interval used for the measurement', '100')
     .option('--no-imports', 'skip the Python import profile run')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'markdown', 'json']).default('table'))
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'markdown', 'json', 'html']).default('table'))
     .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')
     .option('-q, --quiet', 'no progress output')
     .action(async (refs: string[], o: ColdStartCliOptions) => {
@@ -341,6 +346,7 @@ export function buildProgram(): Command {
         const docs = results.map((c) => ({ schemaVersion: SCHEMA_VERSION, tool: { name: 'imgscope', version: toolVersion() }, generatedAt: new Date().toISOString(), coldStart: c }));
         text = JSON.stringify(docs.length === 1 ? docs[0] : docs, null, 2) + '\n';
       } else if (o.format === 'markdown') text = results.map((c) => renderColdStartMarkdown(c)).join('\n');
+      else if (o.format === 'html') text = (await import('./render/html.js')).renderColdStartHtml(results);
       else text = results.map((c) => renderColdStartTable(c)).join('\n');
       await emit(text, o.output);
     });
