@@ -361,7 +361,12 @@ const RULES: Rule[] = [cudaDevel, toolchain, caches, waste, duplicateCuda, model
 
 /** Seconds a byte saving takes off a pull: its compressed share over the network plus unpacking. */
 export function pullSeconds(a: Analysis, bytes: number): number {
-  const m = a.evidence.pullModel ?? { networkBytesPerSec: DEFAULT_NETWORK_BPS, unpackBytesPerSec: DEFAULT_UNPACK_BPS, compressionRatio: DEFAULT_COMPRESSION_RATIO };
+  const t = a.totals;
+  const m = a.evidence.pullModel ?? {
+    networkBytesPerSec: DEFAULT_NETWORK_BPS,
+    unpackBytesPerSec: DEFAULT_UNPACK_BPS,
+    compressionRatio: t.compressedBytes !== null && t.imageBytes > 0 ? Math.min(1, t.compressedBytes / t.imageBytes) : DEFAULT_COMPRESSION_RATIO,
+  };
   const s = (bytes * m.compressionRatio) / m.networkBytesPerSec + bytes / m.unpackBytesPerSec;
   return Math.round(s * 10) / 10;
 }

@@ -1,7 +1,7 @@
 import Table from 'cli-table3';
 import type { Comparison, ComparisonRow } from '../compare.js';
 import { formatBytes } from '../util/format.js';
-import { UNITS_NOTE } from './analyze.js';
+import { formatSaving, UNITS_NOTE } from './analyze.js';
 
 function signedBytes(n: number): string {
   return n === 0 ? '±0 B' : `${n > 0 ? '+' : '−'}${formatBytes(Math.abs(n))}`;
@@ -45,7 +45,7 @@ function t(head: string[]): Table.Table {
 export function findingRows(c: Comparison): string[][] {
   return (c.findings ?? []).map((f) => [
     `${f.severity} ${f.id}`,
-    ...f.images.map((x) => (x ? `✗${x.savingBytes !== null ? ` ${formatBytes(x.savingBytes)}` : ''}` : '·')),
+    ...f.images.map((x) => (x ? `✗${x.savingBytes !== null ? ` ${formatSaving(x)}` : ''}` : '·')),
   ]);
 }
 

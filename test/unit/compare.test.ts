@@ -86,8 +86,11 @@ describe('compare', () => {
     expect(row('runs-as-root').images.map((i) => i?.severity)).toEqual(['medium', 'medium']);
     const sev = x.findings!.map((f) => f.severity);
     expect([...sev].sort((a, b) => SEVERITIES.indexOf(a) - SEVERITIES.indexOf(b))).toEqual(sev);
-    expect(findingRows(x).find((r) => r[0] === 'medium toolchain-in-image')).toEqual(['medium toolchain-in-image', '✗ 500 MiB', '·']);
-    expect(renderComparisonMarkdown(x)).toContain('| `toolchain-in-image` (medium) | ✗ 500 MiB | · |');
+    // 500 MiB at the default model: 1/3 compressed (makeAnalysis) over 100 MB/s + unpacking at 150 MB/s
+    const secs = (500 * MiB * (1 / 3)) / 100e6 + (500 * MiB) / 150e6;
+    expect(row('toolchain-in-image').images[0]!.savingSeconds).toBeCloseTo(secs, 1);
+    expect(findingRows(x).find((r) => r[0] === 'medium toolchain-in-image')).toEqual(['medium toolchain-in-image', `✗ 500 MiB, ~${secs.toFixed(1)} s/pull`, '·']);
+    expect(renderComparisonMarkdown(x)).toContain(`| \`toolchain-in-image\` (medium) | ✗ 500 MiB, ~${secs.toFixed(1)} s/pull | · |`);
   });
 });
 
