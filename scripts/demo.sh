@@ -2,7 +2,7 @@
 # npm run demo: builds the sample images, pushes them to a throwaway local registry (so imgscope can
 # read them straight from it and report what a pull transfers), analyzes each, times each one's cold
 # start, and writes reports/<sample>.{json,md}, reports/<sample>.coldstart.json and the comparison
-# reports/comparison.{md,json}.
+# reports/comparison.{md,json,html}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 docker info >/dev/null 2>&1 || bash scripts/setup-docker.sh
@@ -47,5 +47,6 @@ for name in "${samples[@]}"; do args+=("reports/$name.coldstart.json"); done
 names=naive,multi-stage,pruned,gpu-devel,gpu-runtime
 node dist/cli.js compare "${args[@]}" --names "$names" --format markdown --output reports/comparison.md
 node dist/cli.js compare "${args[@]}" --names "$names" --format json --output reports/comparison.json
+node dist/cli.js compare "${args[@]}" --names "$names" --format html --output reports/comparison.html
 node dist/cli.js compare "${args[@]}" --names "$names"
 echo "reports written to reports/"
