@@ -46,6 +46,8 @@ const DT_RUNPATH = 29;
 /** Largest dynamic string table read in one piece; bigger tables are read string by string. */
 const WHOLE_STRTAB = 256 * 1024;
 const MAX_STRING = 4096;
+/** Most bytes of a dynamic segment read: real ones hold a few hundred entries (DT_NULL ends them). */
+export const MAX_DYNAMIC = 1024 * 1024;
 
 export interface ElfHeader {
   bits: 32 | 64;
@@ -132,7 +134,7 @@ export function elfRangesFromPrefix(prefix: Buffer): Array<[number, number]> | u
   if (phEnd > prefix.length || h.phentsize < (h.bits === 64 ? 56 : 32)) return undefined;
   return parsePhdrs(h, prefix.subarray(h.phoff, phEnd))
     .filter((p) => p.type === PT_DYNAMIC || p.type === PT_INTERP)
-    .map((p) => [p.offset, p.filesz] as [number, number]);
+    .map((p) => [p.offset, Math.min(p.filesz, p.type === PT_DYNAMIC ? MAX_DYNAMIC : MAX_STRING)] as [number, number]);
 }
 
 function cString(b: Buffer, at: number): string | undefined {
@@ -156,7 +158,7 @@ export function parseElfDynamic(read: RangeReader, size: number): ElfResult {
   const phdrs = parsePhdrs(h, phb);
   const elf: ElfDynamic = { bits: h.bits, machine: h.machine, type: h.type, needed: [], rpath: [], runpath: [] };
   const interp = phdrs.find((p) => p.type === PT_INTERP);
-  if (interp && interp.filesz > 0 && interp.filesz < MAX_STRING && interp.offset + interp.filesz <= size) {
+  if (interp && interp.filesz > 0 && interp.filesz <= MAX_STRING && interp.offset + interp.filesz <= size) {
     const ib = read(interp.offset, interp.filesz);
     const s = ib ? cString(ib, 0) ?? ib.toString('utf8') : undefined;
     if (s) elf.interpreter = s;
@@ -164,7 +166,7 @@ export function parseElfDynamic(read: RangeReader, size: number): ElfResult {
   const dyn = phdrs.find((p) => p.type === PT_DYNAMIC);
   if (!dyn) return { status: 'ok', elf }; // statically linked
   if (dyn.offset + dyn.filesz > size) return { status: 'unreadable', reason: 'dynamic section out of bounds' };
-  const db = read(dyn.offset, dyn.filesz);
+  const db = read(dyn.offset, Math.min(dyn.filesz, MAX_DYNAMIC));
   if (!db) return { status: 'unreadable', reason: 'dynamic section not available' };
   const r = readerFor(h.bits, h.le);
   const ent = h.bits === 64 ? 16 : 8;

@@ -16,6 +16,8 @@ const MAGIC_LE = Buffer.from([0x50, 0xed, 0x55, 0xba]);
 const CONTAINER_HEADER = 16;
 const ENTRY_HEADER_MIN = 64;
 const MAX_ENTRY_HEADER = 4096;
+/** Containers remembered one by one while streaming (libcublasLt.so.13 has 2,775); memory stays bounded. */
+export const MAX_RECORDS = 200_000;
 
 export interface FatbinSummary {
   containers: number;
@@ -78,6 +80,11 @@ export class FatbinScanner {
 
   /** Every committed container with its entries, when constructed with `record` (streaming mode). */
   readonly records: ContainerRecord[] = [];
+
+  /** Whether `records` holds every container found (false past MAX_RECORDS). */
+  get recordsComplete(): boolean {
+    return this.records.length === this.summary.containers;
+  }
 
   /**
    * `start`/`end`: the file range to look in (the `.nv_fatbin` section when known, else the whole
@@ -217,7 +224,7 @@ export class FatbinScanner {
 
   private commit(): void {
     addContainer(this.summary, this.pending);
-    if (this.record) this.records.push({ start: this.containerStart, end: this.containerEnd, entries: this.pending });
+    if (this.record && this.records.length < MAX_RECORDS) this.records.push({ start: this.containerStart, end: this.containerEnd, entries: this.pending });
     this.pending = [];
   }
 

@@ -181,7 +181,9 @@ export class StreamProbe {
     }
     if (this.scanner) {
       const sec = findSection(this.keptReader(), this.size, '.nv_fatbin');
-      if (sec) {
+      if (sec && !this.scanner.recordsComplete) {
+        out.fatbin = this.scanner.summary; // too many containers to keep apart: every one found counts
+      } else if (sec) {
         if (sec.size > 0) out.fatbin = summarizeRecords(this.scanner.records, sec.offset, sec.offset + sec.size, this.scanner.summary.malformed);
       }
       else if (!this.sectionHeadersRead()) out.fatbin = this.scanner.summary; // section headers unreadable: every container found

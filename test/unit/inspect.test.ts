@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { archSupport, cudaFromLocalVersion, cudartVersionFromName, minimumDriver, parseArch, tfCudaFromBuildInfo, torchCudaFromVersionPy } from '../../src/attribute/cuda.js';
-import { parseElfDynamic } from '../../src/inspect/elf.js';
+import { MAX_DYNAMIC, parseElfDynamic } from '../../src/inspect/elf.js';
 import { FatbinScanner } from '../../src/inspect/fatbin.js';
 import { ELF_PREFIX, probeSeekable, type ProbeSpec, StreamProbe, wantsProbe } from '../../src/inspect/probe.js';
 import { buildElf, type FatbinEntrySpec, fatbinBytes } from '../helpers/elf.js';
@@ -42,6 +42,23 @@ describe('ELF dynamic section', () => {
     const bad = Buffer.from(b);
     bad.writeBigUInt64LE(BigInt(b.length * 4), 32); // e_phoff beyond the file
     expect(seek(bad).elf).toEqual({ status: 'unreadable', reason: 'program headers out of bounds' });
+  });
+
+  it('a hostile dynamic segment size is not read in full (at most 1 MiB; DT_NULL ends the entries)', () => {
+    const b0 = buildElf({ needed: ['liba.so.1'] });
+    const b = Buffer.concat([b0, Buffer.alloc(3 * 1024 * 1024)]);
+    const dynPh = 64 + 2 * 56; // third program header: PT_DYNAMIC
+    expect(b.readUInt32LE(dynPh)).toBe(2);
+    const dynOff = Number(b.readBigUInt64LE(dynPh + 8));
+    b.writeBigUInt64LE(BigInt(b.length - dynOff), dynPh + 32); // claims everything to the end of the file
+    let largest = 0;
+    const r = probeSeekable({ elf: true, fatbin: false }, b.length, (o, n) => {
+      largest = Math.max(largest, n);
+      return b.subarray(o, o + n);
+    });
+    expect(r.elf).toMatchObject({ status: 'ok', elf: { needed: ['liba.so.1'] } });
+    expect(largest).toBeLessThanOrEqual(MAX_DYNAMIC);
+    expect(stream(b, 65536, { elf: true, fatbin: false }).elf).toEqual(r.elf);
   });
 
   it('a streamed file keeps the dynamic segment beyond its prefix; a string table beyond the prefix is reported, not guessed', () => {
