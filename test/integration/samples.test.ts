@@ -97,6 +97,9 @@ describe.skipIf(!available)('sample images and coldstart on a real daemon', () =
     const kind = kindBytes(devel, 'cuda-devel');
     expect(Math.abs(f.savingBytes! - kind) / kind).toBeLessThanOrEqual(0.05);
     expect(ids('gpu-runtime')).not.toContain('cuda-devel-in-image');
+    // pruning __pycache__ saves bytes and costs every start a recompile; multi-stage keeps the bytecode
+    expect(ids('cpu-pruned')).toContain('missing-bytecode');
+    expect(ids('cpu-multistage')).not.toContain('missing-bytecode');
     const naiveSecrets = reports.get('cpu-naive')!.findings.find((x) => x.id === 'secrets-in-image')!;
     expect(naiveSecrets.evidence.paths).toEqual(['/app/.env (layer 3, in the final filesystem)']);
   });

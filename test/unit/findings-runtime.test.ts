@@ -209,3 +209,31 @@ describe('seconds saved', () => {
     expect(find(a, 'runs-as-root')?.savingSeconds ?? null).toBeNull();
   });
 });
+
+describe('missing bytecode', () => {
+  const pkg = (n: number, withPyc: boolean): FEntry[] =>
+    Array.from({ length: n }, (_, i) => [
+      file(`${SP}/lib${i % 3}/m${i}.py`, 1000 + i),
+      ...(withPyc ? [file(`${SP}/lib${i % 3}/__pycache__/m${i}.cpython-311.pyc`, 800)] : []),
+    ]).flat();
+
+  it('counts sources without .pyc (tests left out) and says why a container cannot keep them', async () => {
+    const entries = [...pkg(60, false), ...pkg(0, true), file(`${SP}/lib0/tests/test_a.py`, 500), file('usr/lib/python3.11/os.py', 4000), file('usr/lib/python3.11/__pycache__/os.cpython-311.pyc', 3000)];
+    const a = await both({ config: { ...ok, Env: ['PYTHONDONTWRITEBYTECODE=1'] }, layers: [{ entries }] });
+    const expectedBytes = Array.from({ length: 60 }, (_, i) => 1000 + i).reduce((x, y) => x + y, 0);
+    expect(a.evidence.bytecode).toMatchObject({ sourceFiles: 61, withoutBytecode: 60, withoutBytecodeBytes: expectedBytes });
+    const f = find(a, 'missing-bytecode')!;
+    expect(f.severity).toBe('medium');
+    expect(f.title).toMatch(/^60 of 61 Python source files/);
+    expect(f.evidence.detail).toContain('USER app usually cannot write __pycache__');
+    expect(f.evidence.detail).toContain('PYTHONDONTWRITEBYTECODE=1');
+    expect(f.fix).toContain('compileall');
+  });
+
+  it('is quiet when the bytecode ships (in __pycache__ or beside the source)', async () => {
+    const legacy = Array.from({ length: 60 }, (_, i) => [file(`${SP}/old/m${i}.py`, 100), file(`${SP}/old/m${i}.pyc`, 90)]).flat();
+    const a = await both({ config: ok, layers: [{ entries: [...pkg(60, true), ...legacy] }] });
+    expect(a.evidence.bytecode).toMatchObject({ sourceFiles: 120, withoutBytecode: 0 });
+    expect(ids(a)).not.toContain('missing-bytecode');
+  });
+});
