@@ -474,7 +474,6 @@ function resolveSharedLibraries(
   return { checked, unreadable, missing, hostProvided: [...host].sort() };
 }
 
-const PY_LIB = /(^|\/)lib\/python3(\.\d+)?\/|-packages\//;
 const PY_TESTS = /\/(tests?|testing)\//;
 
 /**
@@ -483,7 +482,7 @@ const PY_TESTS = /\/(tests?|testing)\//;
  * not imported at start).
  */
 function notePython(path: string, name: string, bytes: number, sources: Map<string, { path: string; bytes: number }>, pyc: Set<string>): void {
-  if (!PY_LIB.test(path) || PY_TESTS.test(path)) return;
+  if (!(path.includes('-packages/') || path.includes('lib/python3')) || (path.includes('/test') && PY_TESTS.test(path))) return;
   const dir = path.slice(0, path.length - name.length);
   if (name.endsWith('.py')) {
     sources.set(dir + name.slice(0, -3), { path, bytes });

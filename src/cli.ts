@@ -68,7 +68,8 @@ export async function modelOptions(o: ModelCliOptions): Promise<{ gpuArch?: stri
     if (a === undefined) throw inputError(`--gpu-arch: '${o.gpuArch}' is not a GPU architecture (expected sm_89, sm_90, 8.6 …)`);
     out.gpuArch = `sm_${a}`;
   }
-  const { parseSize } = await import('./gates.js');
+  if (o.bandwidth === undefined && o.unpackRate === undefined) return out;
+  const { parseSize } = await import('./gates.js'); // loads yaml: only when a rate is given
   const rate = (v: string, flag: string): number => {
     const n = parseSize(v.replace(/\/s(ec)?$/i, ''), flag);
     if (!(n > 0)) throw inputError(`${flag}: '${v}' must be a positive rate such as 100MB/s`);
