@@ -265,8 +265,6 @@ export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOption
   let elfChecked = 0;
   const fatbins: CudaEvidence['fatbins'] = [];
   const runtimes: CudaEvidence['runtimes'] = [];
-  const pySources = new Map<string, { path: string; bytes: number }>();
-  const pycKeys = new Set<string>();
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
     const owner = owners[i]!;
@@ -299,7 +297,6 @@ export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOption
       cudaLibraries.push({ path: f.path, bytes: b, owner, soname: sonameKey(f.node.name) });
     }
     if (f.node.name.startsWith('ld-musl-')) musl = true;
-    if (f.node.name.endsWith('.py') || f.node.name.endsWith('.pyc')) notePython(f.path, f.node.name, b, pySources, pycKeys);
     const probe = f.node.probe;
     if (probe) {
       if (probe.elf && !owner.startsWith('apt:') && !owner.startsWith('apk:')) {
@@ -352,13 +349,8 @@ export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOption
   const warnings = [...img.warnings, ...histWarnings, ...ownerWarnings, ...img.layers.flatMap((l, i) => l.walk.warnings.map((w) => `layer ${i + 1}: ${w}`))];
   if (fs.orphanHardlinks > 0) warnings.push(`${fs.orphanHardlinks} hardlinks point to files not in the image (counted as 0 bytes)`);
 
-  const bytecode: BytecodeEvidence = { sourceFiles: pySources.size, withoutBytecode: 0, withoutBytecodeBytes: 0, examples: [] };
-  for (const [key, src] of pySources) {
-    if (pycKeys.has(key)) continue;
-    bytecode.withoutBytecode++;
-    bytecode.withoutBytecodeBytes += src.bytes;
-    if (bytecode.examples.length < 5) bytecode.examples.push(src.path);
-  }
+  const py = fs.pythonBytecode(isPythonSourceDir);
+  const bytecode: BytecodeEvidence = { sourceFiles: py.sources, withoutBytecode: py.missing, withoutBytecodeBytes: py.missingBytes, examples: py.examples };
   const sharedLibraries = resolveSharedLibraries(fs, elfFiles, cfg.Env ?? [], elfChecked, unreadable);
   const cuda: CudaEvidence = {
     runtimes,
@@ -474,24 +466,11 @@ function resolveSharedLibraries(
   return { checked, unreadable, missing, hostProvided: [...host].sort() };
 }
 
-const PY_TESTS = /\/(tests?|testing)\//;
+const PY_TESTS = /(^|\/)(tests?|testing)(\/|$)/;
 
-/**
- * Pairs Python sources with their bytecode: `d/m.py` ↔ `d/__pycache__/m.cpython-311.pyc` (or a legacy
- * `d/m.pyc` beside it), for the interpreter's and installed packages' files, tests left out (they are
- * not imported at start).
- */
-function notePython(path: string, name: string, bytes: number, sources: Map<string, { path: string; bytes: number }>, pyc: Set<string>): void {
-  if (!(path.includes('-packages/') || path.includes('lib/python3')) || (path.includes('/test') && PY_TESTS.test(path))) return;
-  const dir = path.slice(0, path.length - name.length);
-  if (name.endsWith('.py')) {
-    sources.set(dir + name.slice(0, -3), { path, bytes });
-  } else if (dir.endsWith('__pycache__/')) {
-    const dot = name.indexOf('.');
-    if (dot > 0) pyc.add(dir.slice(0, -'__pycache__/'.length) + name.slice(0, dot));
-  } else {
-    pyc.add(dir + name.slice(0, -4));
-  }
+/** Directories whose .py files are the interpreter's or installed packages' (tests left out: not imported at start). */
+function isPythonSourceDir(dir: string): boolean {
+  return (dir.includes('-packages') || dir.includes('lib/python3')) && !PY_TESTS.test(dir);
 }
 
 /** What CUDA version torch / tensorflow / jax / cupy were built for. */

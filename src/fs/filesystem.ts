@@ -408,6 +408,39 @@ export class MergedFs {
     return this.diveWaste;
   }
 
+  /**
+   * Python sources and their bytecode, per directory of the final tree (no per-file keys): in every
+   * directory `dirFilter` accepts, each `m.py` is paired with `__pycache__/m.<tag>.pyc` or a legacy
+   * `m.pyc` beside it.
+   */
+  pythonBytecode(dirFilter: (dirPath: string) => boolean): { sources: number; missing: number; missingBytes: number; examples: string[] } {
+    const out = { sources: 0, missing: 0, missingBytes: 0, examples: [] as string[] };
+    const visit = (dir: FsNode, p: string): void => {
+      const kids = dir.children!;
+      let stems: Set<string> | undefined;
+      if (p !== '' && dirFilter(p)) {
+        for (const [name, n] of kids) {
+          if (!name.endsWith('.py') || !n.inode) continue;
+          if (!stems) {
+            stems = new Set();
+            const cache = kids.get('__pycache__');
+            if (cache?.children) for (const c of cache.children.keys()) if (c.endsWith('.pyc')) stems.add(c.slice(0, c.indexOf('.')));
+            for (const c of kids.keys()) if (c.endsWith('.pyc')) stems.add(c.slice(0, -4));
+          }
+          out.sources++;
+          if (!stems.has(name.slice(0, -3))) {
+            out.missing++;
+            out.missingBytes += n.inode.size;
+            if (out.examples.length < 5) out.examples.push(p ? `${p}/${name}` : name);
+          }
+        }
+      }
+      for (const [name, n] of kids) if (n.children && n.type === 'dir') visit(n, p ? `${p}/${name}` : name);
+    };
+    visit(this.root, '');
+    return out;
+  }
+
   /** Body of a captured metadata file visible at `path`. */
   body(path: string): Buffer | undefined {
     return this.lookup(path, true)?.body;
