@@ -32,7 +32,7 @@ const PY_TREE = /(^|\/)(site|dist)-packages\//;
 
 /** Which probes a file gets, from its path (root-relative) and size. */
 export function wantsProbe(path: string, size: number): ProbeSpec | undefined {
-  if (size < 64 || path.charCodeAt(path.length - 1) === 0x2f) return undefined;
+  if (size < 64 || !path.includes('.so', path.lastIndexOf('/'))) return undefined;
   const slash = path.lastIndexOf('/');
   const name = path.slice(slash + 1);
   if (!name.includes('.so') || !SO.test(name)) return undefined;
