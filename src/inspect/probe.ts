@@ -79,14 +79,13 @@ export function probeSeekable(spec: ProbeSpec, size: number, pread: (offset: num
 
 /** Runs the probes on a file whose bytes arrive in order (`push`), then `finish()`. */
 export class StreamProbe {
-  private readonly prefix: Buffer[] = [];
+  /** Bytes kept, in file order: the prefix, then slices of the wanted ranges beyond it. Never joined whole. */
+  private readonly kept: Array<{ at: number; buf: Buffer }> = [];
   private prefixLen = 0;
   private pos = 0;
   private ranges: Array<[number, number]> | undefined;
-  private readonly kept: Array<{ at: number; buf: Buffer }> = [];
   private readonly scanner: FatbinScanner | undefined;
   private isElf: boolean | undefined;
-
   /** Bytes kept from the start: ELF_PREFIX for the ELF probe; the headers only for the fatbin probe. */
   private readonly prefixCap: number;
 
@@ -102,17 +101,18 @@ export class StreamProbe {
     const cap = this.prefixCap;
     if (this.prefixLen < cap) {
       const part = chunk.subarray(0, cap - this.prefixLen);
-      this.prefix.push(Buffer.from(part));
+      this.kept.push({ at, buf: Buffer.from(part) });
       this.prefixLen += part.length;
       if (this.isElf === undefined && this.prefixLen >= 4) {
-        this.isElf = Buffer.concat(this.prefix).readUInt32BE(0) === 0x7f454c46;
+        this.isElf = this.read(0, 4)!.readUInt32BE(0) === 0x7f454c46;
         if (!this.isElf) {
-          this.prefix.length = 0;
+          this.kept.length = 0;
           return;
         }
       }
     }
-    if (!this.ranges && (this.prefixLen >= 4096 || this.prefixLen >= this.size)) this.ranges = this.wantedRanges();
+    // The headers that say what else to keep sit in the first KiBs (program headers) and the ELF header.
+    if (!this.ranges && this.prefixLen >= Math.min(this.size, cap, 64 * 1024)) this.ranges = this.wantedRanges();
     // Keep the slices of this chunk that fall in a wanted range beyond the prefix.
     for (const [o, n] of this.ranges ?? []) {
       const lo = Math.max(o, at, cap);
@@ -128,11 +128,11 @@ export class StreamProbe {
    * inside .nv_fatbin count, as for cuobjdump; other data can hold fatbin-like bytes).
    */
   private wantedRanges(): Array<[number, number]> {
-    const prefix = this.joinedPrefix();
+    const head = this.read(0, Math.min(this.prefixLen, 64 * 1024)) ?? Buffer.alloc(0);
     const out: Array<[number, number]> = [];
-    if (this.spec.elf) out.push(...(elfRangesFromPrefix(prefix) ?? []));
+    if (this.spec.elf) out.push(...(elfRangesFromPrefix(head) ?? []));
     if (this.spec.fatbin) {
-      const h = parseElfHeader(prefix.subarray(0, 64));
+      const h = parseElfHeader(head.subarray(0, 64));
       if (h && h.shoff > 0 && h.shnum > 0) {
         const lo = Math.max(0, h.shoff - SHSTRTAB_WINDOW);
         out.push([lo, h.shoff + h.shnum * h.shentsize - lo]);
@@ -141,35 +141,38 @@ export class StreamProbe {
     return out;
   }
 
-  private joined: Buffer | undefined;
-  private joinedPrefix(): Buffer {
-    if (!this.joined || this.joined.length !== this.prefixLen) {
-      this.joined = Buffer.concat(this.prefix);
-      this.prefix.length = 0;
-      this.prefix.push(this.joined);
+  /** File bytes [o, o+n) from the kept slices (a view when one slice holds them), or undefined. */
+  private read(o: number, n: number): Buffer | undefined {
+    if (o < 0 || n < 0 || o + n > this.size) return undefined;
+    const parts = this.kept.filter((k) => k.at + k.buf.length > o && k.at < o + n);
+    if (!parts.length) return undefined;
+    if (parts.length === 1) {
+      const p = parts[0]!;
+      return p.at <= o && p.at + p.buf.length >= o + n ? p.buf.subarray(o - p.at, o - p.at + n) : undefined;
     }
-    return this.joined;
+    parts.sort((a, b) => a.at - b.at);
+    const out = Buffer.alloc(n);
+    let filled = o;
+    for (const p of parts) {
+      if (p.at > filled) return undefined; // a gap
+      const from = filled - p.at;
+      const take = Math.min(p.buf.length - from, o + n - filled);
+      if (take <= 0) continue;
+      p.buf.copy(out, filled - o, from, from + take);
+      filled += take;
+      if (filled >= o + n) return out;
+    }
+    return filled >= o + n ? out : undefined;
   }
 
-  /** Random access over what was kept: the prefix and the wanted ranges. */
   private keptReader(): RangeReader {
-    const prefix = this.joinedPrefix();
-    return (o, n) => {
-      if (o < 0 || n < 0 || o + n > this.size) return undefined;
-      if (o + n <= prefix.length) return prefix.subarray(o, o + n);
-      const parts = this.kept.filter((k) => k.at + k.buf.length > o && k.at < o + n).sort((a, b) => a.at - b.at);
-      if (!parts.length) return undefined;
-      const joined = parts.length === 1 ? parts[0]!.buf : Buffer.concat(parts.map((p) => p.buf));
-      const start = parts[0]!.at;
-      if (start > o || start + joined.length < o + n) return undefined;
-      return joined.subarray(o - start, o - start + n);
-    };
+    return (o, n) => this.read(o, n);
   }
 
   /** Whether the section header table is among the kept bytes. */
   private sectionHeadersRead(): boolean {
-    const h = parseElfHeader(this.joinedPrefix().subarray(0, 64));
-    return !!h && h.shnum > 0 && this.keptReader()(h.shoff, h.shnum * h.shentsize) !== undefined;
+    const h = parseElfHeader(this.read(0, Math.min(64, this.size)));
+    return !!h && h.shnum > 0 && this.read(h.shoff, h.shnum * h.shentsize) !== undefined;
   }
 
   finish(): ProbeResult {
@@ -185,12 +188,11 @@ export class StreamProbe {
         out.fatbin = this.scanner.summary; // too many containers to keep apart: every one found counts
       } else if (sec) {
         if (sec.size > 0) out.fatbin = summarizeRecords(this.scanner.records, sec.offset, sec.offset + sec.size, this.scanner.summary.malformed);
+      } else if (!this.sectionHeadersRead()) {
+        out.fatbin = this.scanner.summary; // section headers unreadable: every container found
       }
-      else if (!this.sectionHeadersRead()) out.fatbin = this.scanner.summary; // section headers unreadable: every container found
       // else: no .nv_fatbin section, so no device code (as for cuobjdump and the positional reader)
     }
-    this.prefix.length = 0;
-    this.joined = undefined;
     this.kept.length = 0;
     return out;
   }
