@@ -104,6 +104,8 @@ export interface BytecodeEvidence {
   withoutBytecodeBytes: number;
   /** Up to 5 such files. */
   examples: string[];
+  /** The Python trees they are in (`usr/lib/python3.11`, `…/site-packages`), for the compileall line. */
+  roots?: string[];
 }
 
 export interface SharedLibraryEvidence {
@@ -350,7 +352,12 @@ export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOption
   if (fs.orphanHardlinks > 0) warnings.push(`${fs.orphanHardlinks} hardlinks point to files not in the image (counted as 0 bytes)`);
 
   const py = fs.pythonBytecode(isPythonSourceDir);
-  const bytecode: BytecodeEvidence = { sourceFiles: py.sources, withoutBytecode: py.missing, withoutBytecodeBytes: py.missingBytes, examples: py.examples };
+  const roots = new Set<string>();
+  for (const d of py.dirs) {
+    const m = /^(.*?(?:site|dist)-packages)(\/|$)/.exec(d) ?? /^(.*?lib\/python3(?:\.\d+)?)(\/|$)/.exec(d);
+    roots.add(m ? m[1]! : d);
+  }
+  const bytecode: BytecodeEvidence = { sourceFiles: py.sources, withoutBytecode: py.missing, withoutBytecodeBytes: py.missingBytes, examples: py.examples, roots: [...roots].sort() };
   const sharedLibraries = resolveSharedLibraries(fs, elfFiles, cfg.Env ?? [], elfChecked, unreadable);
   const cuda: CudaEvidence = {
     runtimes,

@@ -374,7 +374,7 @@ const bytecode: Rule = (a) => {
         ...(env ? [env] : []),
       ].join('; '),
     },
-    fix: 'Keep __pycache__ (do not delete *.pyc when slimming), or compile in the final stage: RUN python3 -m compileall -q -j0 /usr/local/lib/python3.*/ (a few MiB more, seconds less at every start).',
+    fix: `Keep __pycache__ (do not delete *.pyc when slimming), or compile in the final stage: RUN python3 -m compileall -q -j0 ${(b.roots?.length ? b.roots.slice(0, 4).map((r) => `/${r}`) : ['/usr/local/lib/python3.*/']).join(' ')} (a few MiB more, seconds less at every start).`,
   }];
 };
 

@@ -413,8 +413,8 @@ export class MergedFs {
    * directory `dirFilter` accepts, each `m.py` is paired with `__pycache__/m.<tag>.pyc` or a legacy
    * `m.pyc` beside it.
    */
-  pythonBytecode(dirFilter: (dirPath: string) => boolean): { sources: number; missing: number; missingBytes: number; examples: string[] } {
-    const out = { sources: 0, missing: 0, missingBytes: 0, examples: [] as string[] };
+  pythonBytecode(dirFilter: (dirPath: string) => boolean): { sources: number; missing: number; missingBytes: number; examples: string[]; dirs: Set<string> } {
+    const out = { sources: 0, missing: 0, missingBytes: 0, examples: [] as string[], dirs: new Set<string>() };
     const visit = (dir: FsNode, p: string): void => {
       const kids = dir.children!;
       let stems: Set<string> | undefined;
@@ -431,6 +431,7 @@ export class MergedFs {
           if (!stems.has(name.slice(0, -3))) {
             out.missing++;
             out.missingBytes += n.inode.size;
+            out.dirs.add(p);
             if (out.examples.length < 5) out.examples.push(p ? `${p}/${name}` : name);
           }
         }

@@ -41,7 +41,8 @@ export function formatSaving(f: { savingBytes: number | null; savingSeconds?: nu
 function pullModelNote(a: Analysis): string {
   const m = a.evidence.pullModel;
   if (!m) return '';
-  return `s/pull: estimated seconds off every pull at ${formatBytes(m.networkBytesPerSec)}/s network and ${formatBytes(m.unpackBytesPerSec)}/s unpacking, ${(m.compressionRatio * 100).toFixed(0)}% compressed ratio (${m.ratioSource === 'image' ? "the image's" : 'assumed'}); --bandwidth and --unpack-rate change them`;
+  const mbps = (v: number): string => `${Number((v / 1e6).toPrecision(3))} MB/s`;
+  return `s/pull: estimated seconds off every pull at ${mbps(m.networkBytesPerSec)} network and ${mbps(m.unpackBytesPerSec)} unpacking, ${(m.compressionRatio * 100).toFixed(0)}% compressed ratio (${m.ratioSource === 'image' ? "the image's" : 'assumed'}); --bandwidth and --unpack-rate change them`;
 }
 
 /** CUDA facts (runtime versions, frameworks, fatbin architectures), one line each; none for CPU images. */

@@ -227,7 +227,8 @@ describe('missing bytecode', () => {
     expect(f.title).toMatch(/^60 of 61 Python source files/);
     expect(f.evidence.detail).toContain('USER app usually cannot write __pycache__');
     expect(f.evidence.detail).toContain('PYTHONDONTWRITEBYTECODE=1');
-    expect(f.fix).toContain('compileall');
+    expect(f.fix).toContain(`compileall -q -j0 /${SP} (`);
+    expect(a.evidence.bytecode!.roots).toEqual([SP]);
   });
 
   it('is quiet when the bytecode ships (in __pycache__ or beside the source)', async () => {
