@@ -361,7 +361,7 @@ export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOption
   const sharedLibraries = resolveSharedLibraries(fs, elfFiles, cfg.Env ?? [], elfChecked, unreadable);
   const cuda: CudaEvidence = {
     runtimes,
-    frameworks: frameworkCuda(fs, files, packages),
+    frameworks: frameworkCuda(files, packages),
     fatbins: fatbins.sort((x, y) => y.bytes - x.bytes || (x.path < y.path ? -1 : 1)).slice(0, 100),
     targetArch: opts.gpuArch ?? null,
   };
@@ -481,7 +481,7 @@ function isPythonSourceDir(dir: string): boolean {
 }
 
 /** What CUDA version torch / tensorflow / jax / cupy were built for. */
-function frameworkCuda(fs: MergedFs, files: readonly VisibleFile[], packages: Map<string, PackageRecord>): CudaEvidence['frameworks'] {
+function frameworkCuda(files: readonly VisibleFile[], packages: Map<string, PackageRecord>): CudaEvidence['frameworks'] {
   const out: CudaEvidence['frameworks'] = [];
   const seen = new Set<string>();
   const add = (name: string, version: string | undefined, cuda: string | null, source: string): void => {

@@ -25,7 +25,6 @@ export function wantsBody(path: string, size: number): boolean {
   }
   if (path.endsWith('.json') && (path.startsWith('conda-meta/') || path.includes('/conda-meta/'))) return true;
   if (path === 'lib/apk/db/installed') return true;
-  if (path.endsWith('/version.json') && /^usr\/local\/cuda[^/]*\/version\.json$/.test(path)) return true;
   if (path === 'etc/os-release' || path === 'usr/lib/os-release') return true;
   return false;
 }

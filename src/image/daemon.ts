@@ -1,8 +1,7 @@
 import Docker from 'dockerode';
-import { walkOpts } from './formats.js';
 import { envError, ImgscopeError, inputError } from '../errors.js';
 import { StreamedArchive } from './archive.js';
-import { loadDockerArchive } from './formats.js';
+import { loadDockerArchive, walkOpts } from './formats.js';
 import type { LoadedImage, LoadOptions } from './types.js';
 
 export function dockerClient(): Docker {

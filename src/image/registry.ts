@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { walkOpts } from './formats.js';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { envError, ImgscopeError, inputError } from '../errors.js';
 import { sniffCompression } from './compression.js';
 import { isDigest, sha256, verifyBytes } from './digest.js';
-import { loadFromManifest, type ManifestStore, selectImageManifest } from './formats.js';
+import { loadFromManifest, type ManifestStore, selectImageManifest, walkOpts } from './formats.js';
 import { peekStream, walkLayerStream, type WalkedBlob } from './layer-reader.js';
 import { type Descriptor, type LoadedImage, type LoadOptions, MT } from './types.js';
 
