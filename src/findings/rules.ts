@@ -127,9 +127,14 @@ const layerOrder: Rule = (a) => {
   }];
 };
 
+/** Config.User empty, 0 or root (with or without a group). */
+function isRoot(user: string): boolean {
+  return user === '' || user === '0' || user === 'root' || /^(0|root):/.test(user);
+}
+
 const root: Rule = (a) => {
   const u = a.image.user.trim();
-  if (u !== '' && u !== '0' && u !== 'root' && !/^(0|root):/.test(u)) return [];
+  if (!isRoot(u)) return [];
   return [{
     id: 'runs-as-root', severity: 'medium', savingBytes: null, title: 'The container runs as root',
     evidence: { detail: `Config.User is ${u ? `'${u}'` : 'empty'}` },
@@ -362,7 +367,7 @@ const bytecode: Rule = (a) => {
   if (!b || b.withoutBytecode < 50 || b.withoutBytecode < 0.25 * b.sourceFiles) return [];
   const env = a.image.env.find((e) => e.startsWith('PYTHONDONTWRITEBYTECODE='));
   const user = a.image.user.trim();
-  const nonRoot = user !== '' && user !== '0' && user !== 'root' && !/^(0|root):/.test(user);
+  const nonRoot = !isRoot(user);
   return [{
     id: 'missing-bytecode', severity: 'medium', savingBytes: null,
     title: `${b.withoutBytecode} of ${b.sourceFiles} Python source files (${formatBytes(b.withoutBytecodeBytes)}) ship without compiled bytecode: every container start compiles the modules it imports again`,
