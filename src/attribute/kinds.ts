@@ -67,8 +67,11 @@ const TOOLCHAIN_APT =
   /^(gcc|g\+\+|cpp|gfortran|gcc-\d+|g\+\+-\d+|cpp-\d+|gfortran-\d+|gcc-\d+-[a-z0-9-]+|cpp-\d+-[a-z0-9-]+|g\+\+-\d+-[a-z0-9-]+|clang[a-z0-9.-]*|llvm[a-z0-9.-]*|lld[a-z0-9.-]*|libclang[a-z0-9.-]*|libllvm[a-z0-9.-]*|binutils[a-z0-9-]*|libbinutils|libctf0|libctf-nobfd0|libgprofng0|libsframe\d*|libasan\d+|libtsan\d+|liblsan\d+|libubsan\d+|libhwasan\d+|libitm\d+|libcc1-\d+|libisl\d+|libmpc\d+|libmpfr\d+|libquadmath\d+|libgfortran\d+|libobjc[a-z0-9-]*|cmake|cmake-data|make|make-guile|ninja-build|meson|pkgconf|pkgconf-bin|pkg-config|libpkgconf\d+|build-essential|dpkg-dev|libdpkg-perl|patch|autoconf|automake|autotools-dev|libtool|m4|bison|flex|libc-dev-bin|linux-libc-dev|rpcsvc-proto|lto-disabled-list|fakeroot|libfakeroot|librhash\d+|libjsoncpp\d+|python3-dev|python3\.\d+-dev|libpython3\.\d+-dev|python3-distutils|python3-lib2to3|[a-z0-9.+-]+-dev)$/;
 const TOOLCHAIN_PIP = /^(cmake|ninja|meson|meson-python|scikit-build|scikit-build-core|pybind11|cython)$/;
 
-const CACHE =
-  /^(root|home\/[^/]+)\/\.(cache|npm|yarn|cargo\/registry|m2\/repository|gradle\/caches|conda\/pkgs)\/|(^|\/)(opt\/conda|[^/]*conda[^/]*)\/pkgs\/|^(var\/cache|var\/lib\/apt\/lists|tmp|var\/tmp|usr\/local\/share\/\.cache)\//;
+/** Cache trees at fixed places (tested only on paths starting r/h/v/t/u: most paths cannot match). */
+const CACHE_ROOTED =
+  /^(root|home\/[^/]+)\/\.(cache|npm|yarn|cargo\/registry|m2\/repository|gradle\/caches|conda\/pkgs)\/|^(var\/cache|var\/lib\/apt\/lists|tmp|var\/tmp|usr\/local\/share\/\.cache)\//;
+/** A conda package cache anywhere (tested only on paths containing `pkgs/`). */
+const CONDA_PKGS = /(^|\/)(opt\/conda|[^/]*conda[^/]*)\/pkgs\//;
 const DOCS =
   /^usr\/(local\/)?share\/(man|info|doc|gtk-doc|help|doc-base)\/|^usr\/share\/locale\/(?!locale\.alias$)|^usr\/share\/i18n\/locales\/|^usr\/lib\/locale\/(?!C\.)/;
 const APP_DIRS = /^(app|srv|code|workspace|project|opt\/app|opt\/service|usr\/src\/app|home\/[^/]+\/app)\//;
@@ -96,8 +99,9 @@ export function classify(path: string, owner: string, layer: number, ctx: KindCo
   const inSite = path.includes('-packages/');
 
   // 1. model weights
-  if (HF_CACHE.test(path)) return 'model-weights';
-  const w = NOT_WEIGHTS.test(path) || (inSite && PKG_TESTS.test(path)) ? null : WEIGHT_EXT.exec(base);
+  // (Each regex below runs only when a literal it requires is in the path: this runs per file.)
+  if (path.includes('huggingface/') && HF_CACHE.test(path)) return 'model-weights';
+  const w = NOT_WEIGHTS.test(path) || (inSite && path.includes('/test') && PKG_TESTS.test(path)) ? null : WEIGHT_EXT.exec(base);
   if (w) {
     const ext = w[1]!.toLowerCase();
     if (ext === 'bin') {
@@ -140,7 +144,7 @@ export function classify(path: string, owner: string, layer: number, ctx: KindCo
   if ((inBin || path.includes('gcc')) && (TOOL_BINS.has(base) || TOOL_VERSIONED.test(base))) {
     if (/(^|\/)(s?bin|libexec\/gcc\/[^/]+\/[^/]+)\//.test(path) || /^usr\/lib\/gcc\//.test(path)) return 'toolchain';
   }
-  if (path.startsWith('usr/') && (/^usr\/(local\/)?include\//.test(path) || /^usr\/(lib|libexec)\/gcc(-cross)?\//.test(path) || /^usr\/lib\/llvm-[^/]+\//.test(path))) {
+  if (path.startsWith('usr/') && (/^usr\/(local\/)?include\//.test(path) || (path.includes('gcc') && /^usr\/(lib|libexec)\/gcc(-cross)?\//.test(path)) || (path.startsWith('usr/lib/llvm-') && /^usr\/lib\/llvm-[^/]+\//.test(path)))) {
     return 'toolchain';
   }
   if (isHeaderExt || ext === 'a') return 'toolchain';
@@ -150,7 +154,8 @@ export function classify(path: string, owner: string, layer: number, ctx: KindCo
   // 5. caches
   const c0 = path.charCodeAt(0);
   // r(oot) h(ome) v(ar) t(mp) u(sr/local/share/.cache), or a conda pkgs dir anywhere
-  if ((c0 === 114 || c0 === 104 || c0 === 118 || c0 === 116 || c0 === 117 || path.includes('pkgs/')) && CACHE.test(path)) return 'caches';
+  if ((c0 === 114 || c0 === 104 || c0 === 118 || c0 === 116 || c0 === 117) && CACHE_ROOTED.test(path)) return 'caches';
+  if (path.includes('pkgs/') && CONDA_PKGS.test(path)) return 'caches';
   if (owner === 'unowned' && path.includes('__pycache__/')) return 'caches';
 
   // 6. python

@@ -41,6 +41,8 @@ export function isKeyCandidate(path: string, size: number): boolean {
   // …2 .p12, …x .pfx, …a id_rsa/id_dsa/id_ecdsa, …9 id_ed25519).
   const c = path.charCodeAt(path.length - 1);
   if (c !== 109 && c !== 121 && c !== 50 && c !== 120 && c !== 97 && c !== 57) return false;
+  // …y is every .py file: the exact endings rule those out before any slicing.
+  if (c === 121 ? !path.endsWith('.key') : c === 97 ? !path.endsWith('id_rsa') && !path.endsWith('id_dsa') && !path.endsWith('id_ecdsa') : false) return false;
   const base = path.slice(path.lastIndexOf('/') + 1);
   return KEY_NAMES.test(base) && !SYSTEM.test(path);
 }

@@ -23,7 +23,7 @@ export interface RawTarEntry {
   bodyOffset: number;
 }
 
-const WINDOW = 16 * 1024;
+const WINDOW = 4 * 1024;
 const SMALL_BODY = 1024;
 
 /**
@@ -41,7 +41,7 @@ class WindowReader {
   /** Returns the offset in `buf` at which file bytes [pos, pos+n) start, n ≤ WINDOW. */
   at(pos: number, n: number): number {
     if (this.start < 0 || pos < this.start || pos + n > this.start + this.len) {
-      const want = this.lastBody < SMALL_BODY ? WINDOW : Math.max(n, 1024);
+      const want = this.lastBody < SMALL_BODY ? WINDOW : Math.max(n, 512);
       this.len = readFully(this.fd, this.buf, 0, want, pos, false);
       this.start = pos;
       if (this.len < n) throw new TarFormatError(`unexpected end of file at offset ${pos}`);

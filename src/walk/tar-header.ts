@@ -45,17 +45,36 @@ function isZeroBlock(buf: Buffer, off: number): boolean {
   return true;
 }
 
+/**
+ * Sum of the 512 bytes at `off`. On a 4-byte aligned block it adds 32-bit words in two 16-bit lanes
+ * each (bytes 0+2 and 1+3: at most 128 × 255 per lane, no carry between lanes), a quarter of the
+ * iterations of a byte loop: this sum is a fifth of a cold walk's CPU otherwise.
+ */
+export function byteSum512(buf: Buffer, off: number): number {
+  const abs = buf.byteOffset + off;
+  if ((abs & 3) === 0 && off + 512 <= buf.length) {
+    const w = new Uint32Array(buf.buffer, abs, 128);
+    let even = 0;
+    let odd = 0;
+    for (let i = 0; i < 128; i++) {
+      const x = w[i]!;
+      even += x & 0x00ff00ff;
+      odd += (x >>> 8) & 0x00ff00ff;
+    }
+    return (even & 0xffff) + Math.floor(even / 65536) + (odd & 0xffff) + Math.floor(odd / 65536);
+  }
+  let s = 0;
+  for (let i = off; i < off + 512; i++) s += buf[i]!;
+  return s;
+}
+
 /** Decodes the 512-byte header at `off`; null for a zero block (end of archive). */
 export function decodeHeader(buf: Buffer, off: number): RawHeader | null {
-  // One pass: the unsigned byte sum, with the checksum field counted as spaces.
-  let unsigned = 0;
-  for (let i = off; i < off + 148; i++) unsigned += buf[i]!;
-  for (let i = off + 156; i < off + 512; i++) unsigned += buf[i]!;
-  if (unsigned === 0) {
-    let field = 0;
-    for (let i = off + 148; i < off + 156; i++) field += buf[i]!;
-    if (field === 0) return null; // a zero block
-  }
+  // The unsigned byte sum, with the checksum field counted as spaces.
+  let field = 0;
+  for (let i = off + 148; i < off + 156; i++) field += buf[i]!;
+  let unsigned = byteSum512(buf, off) - field;
+  if (unsigned === 0 && field === 0) return null; // a zero block
   unsigned += 8 * 32;
   const stored = decodeNumber(buf, off + 148, 8);
   if (stored !== unsigned) {

@@ -4,7 +4,8 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { walkTarFile } from '../../src/walk/seek-walker.js';
 import { walkTarStream } from '../../src/walk/stream-walker.js';
-import { decodeNumber } from '../../src/walk/tar-header.js';
+import { byteSum512, decodeNumber } from '../../src/walk/tar-header.js';
+import { isKeyCandidate } from '../../src/findings/sensitive.js';
 import type { LayerWalk, WalkOptions } from '../../src/walk/types.js';
 import { tmpDir } from '../helpers/images.js';
 import { dir, file, gnuTar, hardlink, packTar, rawHeader, symlink, text } from '../helpers/tar.js';
@@ -128,6 +129,54 @@ describe('tar walkers (seeking and streaming agree)', () => {
       closeSync(fd);
     }
     await expect(walkTarStream(Readable.from([cut]))).rejects.toThrow(/truncated tar/);
+  });
+
+  it('sums header bytes the same on aligned and unaligned blocks (the word-wise fast path)', () => {
+    const naive = (b: Buffer): number => b.reduce((a, x) => a + x, 0);
+    let x = 12345;
+    const big = Buffer.alloc(4096 + 8);
+    for (let i = 0; i < big.length; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      big[i] = x >>> 24;
+    }
+    for (const off of [0, 1, 2, 3, 512, 1027]) {
+      expect(byteSum512(big, off)).toBe(naive(big.subarray(off, off + 512)));
+      const view = big.subarray(off); // a Buffer whose own byteOffset is (un)aligned
+      expect(byteSum512(view, 0)).toBe(naive(view.subarray(0, 512)));
+    }
+    const ff = Buffer.alloc(512, 0xff); // every lane at its maximum: no carry into the next lane
+    expect(byteSum512(ff, 0)).toBe(512 * 255);
+  });
+
+  it('reads a private-key candidate body only for key-like names', () => {
+    for (const p of ['root/.ssh/id_rsa', 'home/u/.ssh/id_dsa', 'app/id_ecdsa', 'app/id_ed25519', 'app/tls.key', 'app/cert.pem', 'x.p12', 'x.pfx']) {
+      expect(isKeyCandidate(p, 100), p).toBe(true);
+    }
+    for (const p of ['app/main.py', 'app/lib/psa', 'app/tls.key.bak', 'usr/share/doc/x.pem', 'app/keys.py', 'app/a_rsa']) {
+      expect(isKeyCandidate(p, 100), p).toBe(false);
+    }
+    expect(isKeyCandidate('app/tls.key', 65 * 1024)).toBe(false);
+  });
+
+  it('accepts a header whose checksum an old writer summed as signed bytes', async () => {
+    const h = rawHeader('caf\u00e9.txt', 0, '0'); // é is two bytes over 127
+    let signed = 0;
+    for (let i = 0; i < 512; i++) {
+      const b = i >= 148 && i < 156 ? 32 : h[i]!;
+      signed += b > 127 ? b - 256 : b;
+    }
+    h.write(signed.toString(8).padStart(6, '0') + '\0 ', 148);
+    const buf = Buffer.concat([h, Buffer.alloc(1024)]);
+    const p = path.join(tmpDir(), 'signed.tar');
+    writeFileSync(p, buf);
+    const fd = openSync(p, 'r');
+    try {
+      expect(walkTarFile(fd, 0, buf.length).entries.map((e) => e.path)).toEqual(['caf\u00e9.txt']);
+    } finally {
+      closeSync(fd);
+    }
+    // tar-stream (compressed layers) knows only the unsigned sum: a clear error there, never a wrong listing.
+    await expect(walkTarStream(Readable.from([buf]))).rejects.toThrow(/checksum/);
   });
 
   it('rejects a header with a bad checksum', async () => {
