@@ -8,5 +8,7 @@ export default defineConfig({
     // Integration tests share one Docker daemon; keep files sequential to avoid build contention.
     fileParallelism: false,
     reporters: ['default'],
+    // No test reads or fills the user's layer cache (the cache tests point it at a temp dir).
+    env: { IMGSCOPE_CACHE: 'off' },
   },
 });

@@ -13,6 +13,7 @@ import { formatPlatform } from './image/platform.js';
 import type { HealthcheckConfig, LoadedImage, LoadOptions } from './image/types.js';
 import { wantsBody } from './attribute/metadata.js';
 import { withContext } from './errors.js';
+import { LayerCache } from './image/layer-cache.js';
 import { normalizeEntryPath } from './util/paths.js';
 
 export const SCHEMA_VERSION = 1;
@@ -147,6 +148,11 @@ export interface AnalyzeOptions {
   networkBytesPerSec?: number;
   /** Unpack rate for seconds-saved estimates (bytes/s). */
   unpackBytesPerSec?: number;
+}
+
+export interface CacheOptions {
+  /** Neither read nor fill the layer cache (image/layer-cache.ts). */
+  noCache?: boolean;
 }
 
 
@@ -562,11 +568,17 @@ function ownerRow(owner: string, p: PackageRecord | undefined): OwnerRow {
  * Loads and analyzes one reference, merging each layer into the filesystem as soon as it is walked and
  * releasing its entries, so memory holds one layer's entries plus the merged tree.
  */
-export async function analyzeReference(ref: string, opts: Omit<LoadOptions, 'capture' | 'probe' | 'onLayer'> & AnalyzeOptions = {}): Promise<Analysis> {
+export async function analyzeReference(
+  ref: string,
+  opts: Omit<LoadOptions, 'capture' | 'probe' | 'onLayer' | 'cache'> & AnalyzeOptions & CacheOptions = {},
+): Promise<Analysis> {
   try {
     const fs = new MergedFs();
+    const { noCache, ...loadOpts } = opts;
+    const cache = LayerCache.open({ disabled: !!noCache });
     const img = await loadImage(ref, {
-      ...opts,
+      ...loadOpts,
+      ...(cache ? { cache } : {}),
       capture: wantsBody,
       probe: wantsProbe,
       onLayer: (_i, layer) => {

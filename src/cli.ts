@@ -19,6 +19,7 @@ interface CompareCliOptions {
   output?: string;
   platform?: string;
   quiet?: boolean;
+  cache?: boolean;
 }
 
 interface ColdStartCliOptions {
@@ -46,6 +47,8 @@ interface AnalyzeOptions {
   quiet?: boolean;
   top: string;
   verify?: boolean;
+  /** commander's --no-cache: false when given. */
+  cache?: boolean;
 }
 
 function progress(quiet: boolean | undefined): ((msg: string) => void) | undefined {
@@ -82,12 +85,13 @@ export async function modelOptions(o: ModelCliOptions): Promise<{ gpuArch?: stri
 
 export async function analyzeRef(
   ref: string,
-  opts: { platform?: string; pull?: boolean; verify?: boolean; onProgress?: (m: string) => void } & ModelCliOptions,
+  opts: { platform?: string; pull?: boolean; verify?: boolean; cache?: boolean; onProgress?: (m: string) => void } & ModelCliOptions,
 ): Promise<Analysis> {
   return analyzeReference(ref, {
     ...(opts.platform ? { platform: parsePlatform(opts.platform) } : {}),
     pull: !!opts.pull,
     verifyLayers: !!opts.verify,
+    noCache: opts.cache === false,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(await modelOptions(opts)),
   });
@@ -194,7 +198,8 @@ export function buildProgram(): Command {
     .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')
     .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform index (default: this host)')
     .option('--pull', 'pull the image through the daemon when it is missing')
-    .option('--verify', 'also verify digests of uncompressed layers (reads them in full)')
+    .option('--verify', 'also verify digests of uncompressed layers (reads them in full; bypasses the layer cache)')
+    .option('--no-cache', 'neither read nor fill the layer cache (IMGSCOPE_CACHE_DIR, default ~/.cache/imgscope)')
     .option('--top <n>', 'owners to list in table/markdown output', '15')
     .option('-q, --quiet', 'no progress output')
     .option('--baseline <report.json>', 'a saved report to measure --max-growth against');
@@ -237,6 +242,7 @@ export function buildProgram(): Command {
     .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'markdown', 'json', 'html']).default('table'))
     .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')
     .option('--platform <os/arch[/variant]>', 'platform to pick from multi-platform images')
+    .option('--no-cache', 'neither read nor fill the layer cache')
     .option('-q, --quiet', 'no progress output');
   addModelOptions(cmp);
   addGateOptions(cmp).action(async (inputs: string[], o: CompareCliOptions & GateCliOptions & ModelCliOptions) => {

@@ -2,7 +2,8 @@ import Docker from 'dockerode';
 import { envError, ImgscopeError, inputError } from '../errors.js';
 import { StreamedArchive } from './archive.js';
 import { loadDockerArchive, walkOpts } from './formats.js';
-import type { LoadedImage, LoadOptions } from './types.js';
+import { decodeWalkedBlob, type LayerCache } from './layer-cache.js';
+import type { ImageConfigJson, LoadedImage, LoadedLayer, LoadOptions } from './types.js';
 
 export function dockerClient(): Docker {
   // docker-modem reads DOCKER_HOST (unix://, tcp://, npipe://), DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
@@ -53,14 +54,22 @@ export async function pullImage(docker: Docker, name: string, onProgress?: (m: s
 export async function loadFromDaemon(reference: string, name: string, opts: LoadOptions): Promise<LoadedImage> {
   const docker = dockerClient();
   const image = docker.getImage(name);
+  let imageId: string | undefined;
   try {
-    await image.inspect();
+    imageId = (await image.inspect()).Id;
   } catch (err) {
     const e = daemonError(`inspecting ${name}`, err);
     if ((err as { statusCode?: number }).statusCode !== 404) throw e;
     if (!opts.pull) throw inputError(`image '${name}' is not in the Docker daemon at ${daemonAddress()} (use --pull to pull it)`);
     opts.onProgress?.(`pulling ${name}`);
     await pullImage(docker, name, opts.onProgress);
+    imageId = (await image.inspect().catch(() => undefined))?.Id;
+  }
+  const cache = opts.verifyLayers ? undefined : opts.cache;
+  const recordKey = imageId ? `daemon:${imageId}:${name}` : undefined;
+  if (cache && recordKey && !opts.platform) {
+    const cached = fromCache(cache, recordKey, reference, opts);
+    if (cached) return cached;
   }
   let stream: NodeJS.ReadableStream;
   try {
@@ -76,5 +85,60 @@ export async function loadFromDaemon(reference: string, name: string, opts: Load
   );
   const img = await loadDockerArchive(archive, reference, 'docker-daemon', undefined, opts);
   img.warnings.push(...archive.warnings);
+  if (cache && recordKey && img.layers.every((l) => l.compression === 'none' && (l.digest ?? l.diffId))) {
+    const rec: DaemonRecord = {
+      configDigest: img.configDigest,
+      config: img.config,
+      tags: img.tags,
+      warnings: img.warnings,
+      layers: img.layers.map((l) => ({
+        key: `blob:${l.digest ?? l.diffId}`,
+        ...(l.digest ? { digest: l.digest } : {}),
+        ...(l.diffId ? { diffId: l.diffId } : {}),
+        ...(l.mediaType ? { mediaType: l.mediaType } : {}),
+      })),
+    };
+    cache.putRecord(recordKey, rec);
+  }
   return img;
+}
+
+/** What a daemon image was made of, so that a later analysis of the same image ID needs no export. */
+interface DaemonRecord {
+  configDigest: string;
+  config: ImageConfigJson;
+  tags: string[];
+  warnings: string[];
+  layers: Array<{ key: string; digest?: string; diffId?: string; mediaType?: string }>;
+}
+
+/**
+ * The image from the layer cache when every layer of it is there (docker save cannot export a subset
+ * of layers, so a partial hit saves nothing and the export runs).
+ */
+function fromCache(cache: LayerCache, recordKey: string, reference: string, opts: LoadOptions): LoadedImage | undefined {
+  const rec = cache.getRecord<DaemonRecord>(recordKey);
+  if (!rec || typeof rec.configDigest !== 'string' || typeof rec.config !== 'object' || !Array.isArray(rec.tags) || !Array.isArray(rec.warnings)) return undefined;
+  if (!Array.isArray(rec.layers) || !rec.layers.every((l) => typeof l?.key === 'string' && cache.hasLayer(l.key))) return undefined;
+  // Every entry read and checked before the first layer is handed over: from here nothing can fail.
+  // (The encoded entries are compact: about 80 bytes a file.)
+  const encoded: Array<Buffer | undefined> = [];
+  for (const l of rec.layers) {
+    const b = cache.getLayerBytes(l.key);
+    if (!b) return undefined;
+    encoded.push(b);
+  }
+  const layers: LoadedLayer[] = [];
+  for (const [i, l] of rec.layers.entries()) {
+    const w = decodeWalkedBlob(encoded[i]!, l.key)!;
+    encoded[i] = undefined;
+    opts.onProgress?.(`layer ${i + 1}/${rec.layers.length}: from the layer cache`);
+    const layer: LoadedLayer = { compression: w.compression, compressedBytes: null, walk: w.walk };
+    if (l.digest) layer.digest = l.digest;
+    if (l.diffId) layer.diffId = l.diffId;
+    if (l.mediaType) layer.mediaType = l.mediaType;
+    layers.push(layer);
+    opts.onLayer?.(i, layer);
+  }
+  return { reference, transport: 'docker-daemon', tags: rec.tags, configDigest: rec.configDigest, config: rec.config, layers, warnings: [...rec.warnings] };
 }

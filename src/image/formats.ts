@@ -166,11 +166,22 @@ export async function loadDockerArchive(
       const blobHex = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name)?.[1];
       const digest = src?.digest ?? (blobHex ? `sha256:${blobHex}` : undefined);
       opts.onProgress?.(`layer ${i + 1}/${item.Layers.length}: ${name}`);
-      let w;
-      try {
-        w = await files.walkLayer(name, { digest, verifyUncompressed: opts.verifyLayers }, walkOpts(opts));
-      } catch (err) {
-        throw withContext(`${where}: layer ${i + 1} (${name})`, err);
+      // The cache key is the stored blob's digest: named by the layout, or, for an uncompressed
+      // legacy `<id>/layer.tar`, its diff_id (the digest of exactly those bytes).
+      const cache = opts.verifyLayers ? undefined : opts.cache;
+      const stored = blobHex ? `sha256:${blobHex}` : undefined;
+      // (A streamed archive, the daemon's export, has walked every layer already: only stores.)
+      const getKey = cache && files.streamsLayer ? (stored ?? (diffId && !files.streamsLayer(name, false) ? diffId : undefined)) : undefined;
+      let w = getKey ? cache!.getLayer(`blob:${getKey}`) : undefined;
+      if (w) opts.onProgress?.(`layer ${i + 1}/${item.Layers.length}: from the layer cache`);
+      else {
+        try {
+          w = await files.walkLayer(name, { digest, verifyUncompressed: opts.verifyLayers }, walkOpts(opts));
+        } catch (err) {
+          throw withContext(`${where}: layer ${i + 1} (${name})`, err);
+        }
+        const key = stored ?? (w.compression === 'none' ? diffId : undefined);
+        if (cache && key) cache.putLayer(`blob:${key}`, w);
       }
       const layer: LoadedLayer = {
         compression: w.compression,
@@ -318,11 +329,16 @@ export async function loadFromManifest(
     async (k) => {
       const { d, i } = wanted[k]!;
       opts.onProgress?.(`layer ${i + 1}/${mlayers.length}: ${d.digest}`);
-      let w;
-      try {
-        w = await store.walkLayer(d, i, opts);
-      } catch (err) {
-        throw withContext(`${where}: layer ${i + 1} (${d.digest})`, err);
+      const cache = opts.verifyLayers ? undefined : opts.cache;
+      let w = cache?.getLayer(`blob:${d.digest}`);
+      if (w) opts.onProgress?.(`layer ${i + 1}/${mlayers.length}: from the layer cache`);
+      else {
+        try {
+          w = await store.walkLayer(d, i, opts);
+        } catch (err) {
+          throw withContext(`${where}: layer ${i + 1} (${d.digest})`, err);
+        }
+        cache?.putLayer(`blob:${d.digest}`, w);
       }
       const layer: LoadedLayer = { digest: d.digest, compression: w.compression, compressedBytes: d.size, walk: w.walk };
       const diffId = diffIds[i];

@@ -1,3 +1,4 @@
+import type { LayerCache } from './layer-cache.js';
 import type { LayerWalk, ProbePredicate } from '../walk/types.js';
 import type { Compression } from './compression.js';
 
@@ -98,6 +99,11 @@ export interface LoadOptions {
    * release its entries (`walk.entries`) so that only one layer's entries are alive at a time.
    */
   onLayer?: (index: number, layer: LoadedLayer) => void;
+  /**
+   * Walked layers kept by content address (see image/layer-cache.ts). Only for the standard capture
+   * and probe predicates (what analysis uses): entries hold their output. Ignored with verifyLayers.
+   */
+  cache?: LayerCache;
 }
 
 export const MT = {

@@ -1,8 +1,9 @@
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Analysis } from '../../src/analysis.js';
+import { type Analysis, analyzeReference } from '../../src/analysis.js';
 import { wantsBody } from '../../src/attribute/metadata.js';
 import { assignOwners } from '../../src/attribute/owners.js';
 import { MergedFs } from '../../src/fs/filesystem.js';
@@ -156,6 +157,47 @@ describe.skipIf(!available)('against a real Docker daemon', () => {
       await execa('docker', ['rmi', remote], { reject: false });
       await reg.stop();
     }
+  });
+
+  it('analyses a daemon image again from the layer cache, without exporting it', async () => {
+    const cacheDir = tmpDir('imgscope-cache-');
+    const saved = { dir: process.env.IMGSCOPE_CACHE_DIR, on: process.env.IMGSCOPE_CACHE };
+    Object.assign(process.env, { IMGSCOPE_CACHE: 'on', IMGSCOPE_CACHE_DIR: cacheDir });
+    const cold: string[] = [];
+    const warm: string[] = [];
+    let a: Analysis;
+    let b: Analysis;
+    try {
+      a = checkReport(await analyzeReference(`docker-daemon:${IMAGE}`, { onProgress: (m) => cold.push(m) }));
+      const entries = readdirSync(path.join(cacheDir, 'v1'));
+      expect(entries.filter((f) => f.endsWith('.layer'))).toHaveLength(a.layers.length);
+      expect(entries.filter((f) => f.endsWith('.json'))).toHaveLength(1); // the image record
+      b = checkReport(await analyzeReference(`docker-daemon:${IMAGE}`, { onProgress: (m) => warm.push(m) }));
+      // One damaged entry: the image is exported again (a partial hit saves nothing), same report.
+      const victim = path.join(cacheDir, 'v1', entries.find((f) => f.endsWith('.layer'))!);
+      writeFileSync(victim, 'damaged');
+      const again: string[] = [];
+      const c = checkReport(await analyzeReference(`docker-daemon:${IMAGE}`, { onProgress: (m) => again.push(m) }));
+      expect(again.some((m) => m.endsWith('from the layer cache'))).toBe(false);
+      expect({ ...c, generatedAt: '' }).toEqual({ ...a, generatedAt: '' });
+    } finally {
+      for (const [k, v] of [['IMGSCOPE_CACHE_DIR', saved.dir], ['IMGSCOPE_CACHE', saved.on]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+    expect(cold.some((m) => m.endsWith('from the layer cache'))).toBe(false);
+    // Every layer from the cache, and nothing else: no export was read.
+    expect(warm).toHaveLength(a.layers.length);
+    expect(warm.every((m) => m.endsWith('from the layer cache'))).toBe(true);
+    expect({ ...b, generatedAt: '' }).toEqual({ ...a, generatedAt: '' });
+    // The CLI (its own build fingerprint, so its own entries): the same report cold and warm.
+    const env = { ...process.env, IMGSCOPE_CACHE: 'on', IMGSCOPE_CACHE_DIR: cacheDir };
+    const run = async (): Promise<Analysis> => checkReport(JSON.parse((await execa('node', [CLI, 'analyze', `docker-daemon:${IMAGE}`, '-f', 'json'], { env })).stdout));
+    const c1 = await run();
+    const c2 = await run();
+    expect({ ...c2, generatedAt: '' }).toEqual({ ...c1, generatedAt: '' });
+    expect(c1.totals).toEqual(a.totals);
   });
 
   it('writes valid JSON and Markdown from the CLI for a daemon image', async () => {

@@ -8,6 +8,7 @@ import { loadImage } from '../../src/image/load.js';
 import { parsePlatform } from '../../src/image/platform.js';
 import { type BuiltImage, buildImage, tmpDir } from '../helpers/images.js';
 import { analyzeChecked } from '../helpers/report.js';
+import { analyzeReference } from '../../src/analysis.js';
 import { file, sha256hex } from '../helpers/tar.js';
 
 interface Served {
@@ -25,7 +26,7 @@ let registry: http.Server;
 let cdn: http.Server;
 let host = '';
 let served: Served;
-const seen = { tokenAuth: '' as string | undefined, cdnAuth: [] as Array<string | undefined>, tamper: false };
+const seen = { tokenAuth: '' as string | undefined, cdnAuth: [] as Array<string | undefined>, cdnGets: [] as string[], tamper: false };
 
 function listen(s: http.Server): Promise<number> {
   return new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as AddressInfo).port)));
@@ -59,6 +60,7 @@ beforeAll(async () => {
       res.writeHead(400).end('Only one auth mechanism allowed');
       return;
     }
+    seen.cdnGets.push(decodeURIComponent(req.url!.slice('/blob/'.length)));
     const b = blobs.get(decodeURIComponent(req.url!.slice('/blob/'.length)));
     if (!b) res.writeHead(404).end();
     else res.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(b);
@@ -127,6 +129,29 @@ describe('docker:// straight from a registry', () => {
     expect(seen.cdnAuth.every((h) => h === undefined)).toBe(true);
     const arm = await analyzeChecked(`docker://${host}/team/app@${served.indexDigest}`, { platform: parsePlatform('linux/arm64') });
     expect(arm.totals.finalBytes).toBe(6000);
+  });
+
+  it('downloads no layer blob twice when the layer cache has it', async () => {
+    const saved = { dir: process.env.IMGSCOPE_CACHE_DIR, on: process.env.IMGSCOPE_CACHE };
+    process.env.IMGSCOPE_CACHE_DIR = tmpDir('imgscope-cache-');
+    process.env.IMGSCOPE_CACHE = 'on';
+    try {
+      const ref = `docker://${host}/team/app:v1`;
+      const opts = { platform: parsePlatform('linux/amd64') };
+      const layerGets = (): number => seen.cdnGets.filter((d) => served.amd.layers.some((l) => l.digest === d)).length;
+      const g0 = layerGets();
+      const cold = await analyzeReference(ref, opts);
+      expect(layerGets() - g0).toBe(2);
+      const warm = await analyzeReference(ref, opts);
+      expect(layerGets() - g0).toBe(2); // the config is fetched again, the layers are not
+      expect({ ...warm, generatedAt: '' }).toEqual({ ...cold, generatedAt: '' });
+      expect(warm.totals.compressedBytes).toBe(served.amd.layers.reduce((t, l) => t + l.blob.length, 0));
+    } finally {
+      for (const [k, v] of [['IMGSCOPE_CACHE_DIR', saved.dir], ['IMGSCOPE_CACHE', saved.on]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 
   it('rejects a manifest whose bytes do not match the digest that names it', async () => {

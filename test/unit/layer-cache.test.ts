@@ -1,0 +1,180 @@
+import { readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Analysis, analyzeReference } from '../../src/analysis.js';
+import { decodeWalkedBlob, encodeWalkedBlob, LayerCache } from '../../src/image/layer-cache.js';
+import type { WalkedBlob } from '../../src/image/layer-reader.js';
+import { tmpDir, writeDockerArchiveLegacy, writeDockerArchiveV25, writeOciDir, type FixtureImage } from '../helpers/images.js';
+import { checkReport } from '../helpers/report.js';
+import { dir, file, hardlink, symlink, text } from '../helpers/tar.js';
+
+const fixture: FixtureImage = {
+  layers: [
+    {
+      entries: [
+        dir('var/lib/dpkg'),
+        text('var/lib/dpkg/status', 'Package: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13\nInstalled-Size: 20\n\n'),
+        text('var/lib/dpkg/info/zlib1g.list', '/usr/lib/libz.so.1\n'),
+        file('usr/lib/libz.so.1', 20_000),
+        symlink('usr/lib/libz.so', 'libz.so.1'),
+      ],
+      compression: 'gzip',
+      createdBy: 'ADD rootfs.tar /',
+    },
+    {
+      entries: [
+        text('usr/lib/python3/site-packages/tiny-1.0.dist-info/RECORD', 'tiny/__init__.py,,\ntiny/core.py,,\n'),
+        file('usr/lib/python3/site-packages/tiny/__init__.py', 10),
+        file('usr/lib/python3/site-packages/tiny/core.py', 4000),
+        hardlink('usr/lib/python3/site-packages/tiny/core2.py', 'usr/lib/python3/site-packages/tiny/core.py'),
+        file('app/weights/model.safetensors', 123_456),
+        file('app/caf\u00e9.txt', 7),
+      ],
+      compression: 'zstd',
+      createdBy: 'COPY . /app',
+    },
+  ],
+};
+
+const same = (a: Analysis): Analysis => ({ ...a, generatedAt: '' });
+
+describe('layer cache', () => {
+  let cacheDir: string;
+  const saved = { dir: process.env.IMGSCOPE_CACHE_DIR, on: process.env.IMGSCOPE_CACHE };
+  beforeEach(() => {
+    cacheDir = tmpDir('imgscope-cache-');
+    process.env.IMGSCOPE_CACHE_DIR = cacheDir;
+    process.env.IMGSCOPE_CACHE = 'on';
+  });
+  afterEach(() => {
+    for (const [k, v] of [['IMGSCOPE_CACHE_DIR', saved.dir], ['IMGSCOPE_CACHE', saved.on]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+  const entries = (): string[] => readdirSync(path.join(cacheDir, 'v1')).sort();
+
+  it('round-trips every field of a walked layer', () => {
+    const blob: WalkedBlob = {
+      compression: 'gzip',
+      blobSize: 777,
+      walk: {
+        tarBytes: 10240,
+        fileBytes: 15,
+        files: 2,
+        endMarker: null,
+        warnings: ['tar has no end-of-archive marker'],
+        entries: [
+          { path: '', type: 'dir', size: 0 },
+          { path: 'a/caf\u00e9 \u6f22.txt', type: 'file', size: 5, body: Buffer.from('hello') },
+          { path: 'a/empty', type: 'file', size: 0, body: Buffer.alloc(0) },
+          { path: 'a/link', type: 'symlink', size: 0, link: '../x' },
+          { path: 'a/hard', type: 'hardlink', size: 10, link: 'a/empty' },
+          { path: 'a/dev', type: 'other', size: 0 },
+          { path: 'a/x.so', type: 'file', size: 2 ** 40 + 3, probe: { elf: { status: 'ok', elf: { bits: 64, machine: 62, type: 3, needed: ['libc.so.6'], rpath: [], runpath: ['$ORIGIN'] } } } },
+        ],
+      },
+    };
+    const back = decodeWalkedBlob(encodeWalkedBlob('blob:sha256:ab', blob), 'blob:sha256:ab');
+    expect(back).toEqual(blob);
+    expect(back!.walk.entries[1]!.body).toBeInstanceOf(Buffer);
+    const enc = encodeWalkedBlob('k', { ...blob, walk: { ...blob.walk, entries: [] } });
+    expect(decodeWalkedBlob(enc, 'k')!.walk.entries).toEqual([]);
+    // Another key, a cut-short file or foreign bytes are misses, never a wrong layer.
+    const full = encodeWalkedBlob('k', blob);
+    expect(decodeWalkedBlob(full, 'other')).toBeUndefined();
+    expect(decodeWalkedBlob(full.subarray(0, full.length - 1), 'k')).toBeUndefined();
+    expect(decodeWalkedBlob(Buffer.from('not a cache entry at all'), 'k')).toBeUndefined();
+  });
+
+  it('OCI layout: the second analysis reads no layer blob and reports exactly the same', async () => {
+    const d = tmpDir();
+    const [built] = await writeOciDir(d, [{ img: fixture }]);
+    const cold = checkReport(await analyzeReference(`oci:${d}`));
+    expect(entries().filter((f) => f.endsWith('.layer'))).toHaveLength(2);
+    // Remove the layer blobs: only the cache can answer now.
+    for (const l of built!.layers) rmSync(path.join(d, 'blobs/sha256', l.digest.slice(7)));
+    const progress: string[] = [];
+    const warm = checkReport(await analyzeReference(`oci:${d}`, { onProgress: (m) => progress.push(m) }));
+    expect(same(warm)).toEqual(same(cold));
+    expect(progress.filter((m) => m.includes('from the layer cache'))).toHaveLength(2);
+    expect(warm.totals.finalBytes).toBe(cold.totals.finalBytes);
+    expect(cold.layers.map((l) => l.compression)).toEqual(['gzip', 'zstd']);
+    // --no-cache and --verify read the blobs, which are gone.
+    await expect(analyzeReference(`oci:${d}`, { noCache: true })).rejects.toThrow(/missing blob/);
+    await expect(analyzeReference(`oci:${d}`, { verifyLayers: true })).rejects.toThrow(/missing blob/);
+  });
+
+  it('docker save archives: Docker 25+ keys by blob digest, legacy uncompressed layer.tar by diff_id', async () => {
+    for (const write of [writeDockerArchiveV25, writeDockerArchiveLegacy]) {
+      rmSync(path.join(cacheDir, 'v1'), { recursive: true, force: true });
+      const f = path.join(tmpDir(), 'img.tar');
+      const built = await write(f, fixture);
+      const cold = checkReport(await analyzeReference(`docker-archive:${f}`));
+      expect(entries().filter((e) => e.endsWith('.layer'))).toHaveLength(2);
+      // Overwrite the start of the first layer's blob inside the archive (same length): reading it now
+      // fails, the cache answers with what was walked before.
+      const buf = readFileSync(f);
+      const blob = built.layers[0]!.blob;
+      const at = buf.indexOf(blob);
+      expect(at).toBeGreaterThan(0);
+      buf.fill(0x41, at, at + Math.min(100, blob.length));
+      writeFileSync(f, buf);
+      const warm = checkReport(await analyzeReference(`docker-archive:${f}`));
+      expect(same(warm)).toEqual(same(cold));
+      await expect(analyzeReference(`docker-archive:${f}`, { noCache: true })).rejects.toThrow(/layer 1/);
+    }
+  });
+
+  it('a damaged entry is a miss: it is removed and the layer walked again', async () => {
+    const d = tmpDir();
+    await writeOciDir(d, [{ img: fixture }]);
+    const cold = await analyzeReference(`oci:${d}`);
+    const layerFiles = entries().filter((f) => f.endsWith('.layer'));
+    for (const name of layerFiles) {
+      const p = path.join(cacheDir, 'v1', name);
+      writeFileSync(p, readFileSync(p).subarray(0, 100));
+    }
+    const again = await analyzeReference(`oci:${d}`);
+    expect(same(again)).toEqual(same(cold));
+    // Rewritten whole by the second run.
+    for (const name of layerFiles) expect(statSync(path.join(cacheDir, 'v1', name)).size).toBeGreaterThan(100);
+  });
+
+  it('entries of another build (fingerprint) are never read; the size limit evicts the oldest', () => {
+    const blob = (n: number): WalkedBlob => ({
+      compression: 'none',
+      blobSize: n,
+      walk: { tarBytes: n, fileBytes: 0, files: 0, endMarker: true, warnings: [], entries: [{ path: `f${n}`, type: 'file', size: n, body: Buffer.alloc(1000) }] },
+    });
+    const a = new LayerCache(cacheDir, 'build-a');
+    a.putLayer('blob:x', blob(1));
+    expect(a.getLayer('blob:x')!.blobSize).toBe(1);
+    expect(new LayerCache(cacheDir, 'build-b').getLayer('blob:x')).toBeUndefined();
+
+    const one = encodeWalkedBlob('blob:0', blob(0)).length;
+    const small = new LayerCache(path.join(cacheDir, 'small'), 'fp', 3 * one + 10);
+    const sdir = path.join(cacheDir, 'small', 'v1');
+    let before: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      small.putLayer(`blob:${i}`, blob(i));
+      const files = readdirSync(sdir);
+      expect(files.length).toBeLessThanOrEqual(3);
+      // Distinct modification times an hour apart, in write order (a clock tick could tie them).
+      const t = new Date(Date.now() - (10 - i) * 3600_000);
+      for (const f of files.filter((x) => !before.includes(x))) utimesSync(path.join(sdir, f), t, t);
+      before = files;
+    }
+    expect(small.getLayer('blob:0')).toBeUndefined();
+    expect(small.getLayer('blob:4')!.blobSize).toBe(4);
+  });
+
+  it('IMGSCOPE_CACHE=off turns it off', async () => {
+    process.env.IMGSCOPE_CACHE = 'off';
+    expect(LayerCache.open()).toBeUndefined();
+    const d = tmpDir();
+    await writeOciDir(d, [{ img: fixture }]);
+    await analyzeReference(`oci:${d}`);
+    expect(() => readdirSync(path.join(cacheDir, 'v1'))).toThrow();
+  });
+});
