@@ -9,6 +9,7 @@ import { assignOwners } from '../../src/attribute/owners.js';
 import { MergedFs } from '../../src/fs/filesystem.js';
 import { loadImage } from '../../src/image/load.js';
 import { buildFixture, docker, dockerAvailable, ensureBase, requireDocker, ROOT } from '../helpers/docker.js';
+import { withLayerCache } from '../helpers/cache.js';
 import { tmpDir } from '../helpers/images.js';
 import { startRegistry } from '../helpers/registry.js';
 import { analyzeChecked, checkReport } from '../helpers/report.js';
@@ -161,13 +162,11 @@ describe.skipIf(!available)('against a real Docker daemon', () => {
 
   it('analyses a daemon image again from the layer cache, without exporting it', async () => {
     const cacheDir = tmpDir('imgscope-cache-');
-    const saved = { dir: process.env.IMGSCOPE_CACHE_DIR, on: process.env.IMGSCOPE_CACHE };
-    Object.assign(process.env, { IMGSCOPE_CACHE: 'on', IMGSCOPE_CACHE_DIR: cacheDir });
     const cold: string[] = [];
     const warm: string[] = [];
-    let a: Analysis;
-    let b: Analysis;
-    try {
+    let a!: Analysis;
+    let b!: Analysis;
+    await withLayerCache(cacheDir, async () => {
       a = checkReport(await analyzeReference(`docker-daemon:${IMAGE}`, { onProgress: (m) => cold.push(m) }));
       const entries = readdirSync(path.join(cacheDir, 'v1'));
       expect(entries.filter((f) => f.endsWith('.layer'))).toHaveLength(a.layers.length);
@@ -180,12 +179,7 @@ describe.skipIf(!available)('against a real Docker daemon', () => {
       const c = checkReport(await analyzeReference(`docker-daemon:${IMAGE}`, { onProgress: (m) => again.push(m) }));
       expect(again.some((m) => m.endsWith('from the layer cache'))).toBe(false);
       expect({ ...c, generatedAt: '' }).toEqual({ ...a, generatedAt: '' });
-    } finally {
-      for (const [k, v] of [['IMGSCOPE_CACHE_DIR', saved.dir], ['IMGSCOPE_CACHE', saved.on]] as const) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    }
+    });
     expect(cold.some((m) => m.endsWith('from the layer cache'))).toBe(false);
     // Every layer from the cache, and nothing else: no export was read.
     expect(warm).toHaveLength(a.layers.length);

@@ -1,10 +1,11 @@
 import { readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Analysis, analyzeReference } from '../../src/analysis.js';
 import { decodeWalkedBlob, encodeWalkedBlob, LayerCache } from '../../src/image/layer-cache.js';
 import type { WalkedBlob } from '../../src/image/layer-reader.js';
 import { tmpDir, writeDockerArchiveLegacy, writeDockerArchiveV25, writeOciDir, type FixtureImage } from '../helpers/images.js';
+import { withLayerCache } from '../helpers/cache.js';
 import { checkReport } from '../helpers/report.js';
 import { dir, file, hardlink, symlink, text } from '../helpers/tar.js';
 
@@ -40,21 +41,16 @@ const same = (a: Analysis): Analysis => ({ ...a, generatedAt: '' });
 
 describe('layer cache', () => {
   let cacheDir: string;
-  const saved = { dir: process.env.IMGSCOPE_CACHE_DIR, on: process.env.IMGSCOPE_CACHE };
-  beforeEach(() => {
-    cacheDir = tmpDir('imgscope-cache-');
-    process.env.IMGSCOPE_CACHE_DIR = cacheDir;
-    process.env.IMGSCOPE_CACHE = 'on';
-  });
-  afterEach(() => {
-    for (const [k, v] of [['IMGSCOPE_CACHE_DIR', saved.dir], ['IMGSCOPE_CACHE', saved.on]] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  });
+  // Each test runs with the cache on, in a directory of its own.
+  const cached = (name: string, fn: () => Promise<void> | void): void => {
+    it(name, () => {
+      cacheDir = tmpDir('imgscope-cache-');
+      return withLayerCache(cacheDir, async () => fn());
+    });
+  };
   const entries = (): string[] => readdirSync(path.join(cacheDir, 'v1')).sort();
 
-  it('round-trips every field of a walked layer', () => {
+  cached('round-trips every field of a walked layer', () => {
     const blob: WalkedBlob = {
       compression: 'gzip',
       blobSize: 777,
@@ -87,7 +83,7 @@ describe('layer cache', () => {
     expect(decodeWalkedBlob(Buffer.from('not a cache entry at all'), 'k')).toBeUndefined();
   });
 
-  it('OCI layout: the second analysis reads no layer blob and reports exactly the same', async () => {
+  cached('OCI layout: the second analysis reads no layer blob and reports exactly the same', async () => {
     const d = tmpDir();
     const [built] = await writeOciDir(d, [{ img: fixture }]);
     const cold = checkReport(await analyzeReference(`oci:${d}`));
@@ -105,7 +101,7 @@ describe('layer cache', () => {
     await expect(analyzeReference(`oci:${d}`, { verifyLayers: true })).rejects.toThrow(/missing blob/);
   });
 
-  it('docker save archives: Docker 25+ keys by blob digest, legacy uncompressed layer.tar by diff_id', async () => {
+  cached('docker save archives: Docker 25+ keys by blob digest, legacy uncompressed layer.tar by diff_id', async () => {
     for (const write of [writeDockerArchiveV25, writeDockerArchiveLegacy]) {
       rmSync(path.join(cacheDir, 'v1'), { recursive: true, force: true });
       const f = path.join(tmpDir(), 'img.tar');
@@ -126,7 +122,7 @@ describe('layer cache', () => {
     }
   });
 
-  it('a damaged entry is a miss: it is removed and the layer walked again', async () => {
+  cached('a damaged entry is a miss: it is removed and the layer walked again', async () => {
     const d = tmpDir();
     await writeOciDir(d, [{ img: fixture }]);
     const cold = await analyzeReference(`oci:${d}`);
@@ -141,7 +137,7 @@ describe('layer cache', () => {
     for (const name of layerFiles) expect(statSync(path.join(cacheDir, 'v1', name)).size).toBeGreaterThan(100);
   });
 
-  it('entries of another build (fingerprint) are never read; the size limit evicts the oldest', () => {
+  cached('entries of another build (fingerprint) are never read; the size limit evicts the oldest', () => {
     const blob = (n: number): WalkedBlob => ({
       compression: 'none',
       blobSize: n,
@@ -169,7 +165,7 @@ describe('layer cache', () => {
     expect(small.getLayer('blob:4')!.blobSize).toBe(4);
   });
 
-  it('IMGSCOPE_CACHE=off turns it off', async () => {
+  cached('IMGSCOPE_CACHE=off turns it off', async () => {
     process.env.IMGSCOPE_CACHE = 'off';
     expect(LayerCache.open()).toBeUndefined();
     const d = tmpDir();

@@ -9,6 +9,7 @@ import { parsePlatform } from '../../src/image/platform.js';
 import { type BuiltImage, buildImage, tmpDir } from '../helpers/images.js';
 import { analyzeChecked } from '../helpers/report.js';
 import { analyzeReference } from '../../src/analysis.js';
+import { withLayerCache } from '../helpers/cache.js';
 import { file, sha256hex } from '../helpers/tar.js';
 
 interface Served {
@@ -132,10 +133,7 @@ describe('docker:// straight from a registry', () => {
   });
 
   it('downloads no layer blob twice when the layer cache has it', async () => {
-    const saved = { dir: process.env.IMGSCOPE_CACHE_DIR, on: process.env.IMGSCOPE_CACHE };
-    process.env.IMGSCOPE_CACHE_DIR = tmpDir('imgscope-cache-');
-    process.env.IMGSCOPE_CACHE = 'on';
-    try {
+    await withLayerCache(tmpDir('imgscope-cache-'), async () => {
       const ref = `docker://${host}/team/app:v1`;
       const opts = { platform: parsePlatform('linux/amd64') };
       const layerGets = (): number => seen.cdnGets.filter((d) => served.amd.layers.some((l) => l.digest === d)).length;
@@ -146,12 +144,7 @@ describe('docker:// straight from a registry', () => {
       expect(layerGets() - g0).toBe(2); // the config is fetched again, the layers are not
       expect({ ...warm, generatedAt: '' }).toEqual({ ...cold, generatedAt: '' });
       expect(warm.totals.compressedBytes).toBe(served.amd.layers.reduce((t, l) => t + l.blob.length, 0));
-    } finally {
-      for (const [k, v] of [['IMGSCOPE_CACHE_DIR', saved.dir], ['IMGSCOPE_CACHE', saved.on]] as const) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    }
+    });
   });
 
   it('rejects a manifest whose bytes do not match the digest that names it', async () => {
