@@ -6,6 +6,7 @@ import { EXIT_INPUT, EXIT_RULE, ImgscopeError, inputError } from './errors.js';
 import { parsePlatform } from './image/platform.js';
 import { renderAnalysisMarkdown, renderAnalysisTable } from './render/analyze.js';
 import { writeFileAtomic } from './util/atomic.js';
+import { formatBytes } from './util/format.js';
 import { runCleanups } from './util/cleanup.js';
 
 type Format = 'table' | 'markdown' | 'json' | 'html';
@@ -356,6 +357,24 @@ export function buildProgram(): Command {
       else if (o.format === 'html') text = (await import('./render/html.js')).renderColdStartHtml(results);
       else text = results.map((c) => renderColdStartTable(c)).join('\n');
       await emit(text, o.output);
+    });
+  const cacheCmd = program
+    .command('cache')
+    .description('where the layer cache is and what it holds (see also: cache clear)')
+    .action(async () => {
+      const { defaultCacheDir, LayerCache, cacheDisabledByEnv } = await import('./image/layer-cache.js');
+      const u = new LayerCache(defaultCacheDir(), '').usage();
+      const state = cacheDisabledByEnv() ? ' (off: IMGSCOPE_CACHE)' : '';
+      process.stdout.write(`layer cache${state}: ${u.dir}\n${u.entries} entries, ${formatBytes(u.bytes)} of at most ${formatBytes(u.maxBytes)} (IMGSCOPE_CACHE_MAX)\n`);
+    });
+  cacheCmd
+    .command('clear')
+    .description('remove every entry of the layer cache')
+    .action(async () => {
+      const { defaultCacheDir, LayerCache } = await import('./image/layer-cache.js');
+      const c = new LayerCache(defaultCacheDir(), '');
+      const dir = c.usage().dir;
+      process.stdout.write(`removed ${formatBytes(c.clear())} from ${dir}\n`);
     });
   return program;
 }

@@ -15,7 +15,7 @@
  * fails an analysis: an unreadable entry is a miss (and is removed), a failed write is ignored.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -287,6 +287,33 @@ export class LayerCache {
       return;
     }
     this.evict();
+  }
+
+  /** Entries and bytes on disk (every build's entries: they share the size limit). */
+  usage(): { dir: string; entries: number; bytes: number; maxBytes: number } {
+    let entries = 0;
+    let bytes = 0;
+    try {
+      for (const name of readdirSync(this.dir)) {
+        if (name.endsWith('.tmp')) continue;
+        try {
+          bytes += statSync(path.join(this.dir, name)).size;
+          entries++;
+        } catch {
+          // removed meanwhile
+        }
+      }
+    } catch {
+      // no cache yet
+    }
+    return { dir: this.dir, entries, bytes, maxBytes: this.maxBytes };
+  }
+
+  /** Removes every entry; returns how many bytes that freed. */
+  clear(): number {
+    const { bytes } = this.usage();
+    rmSync(this.dir, { recursive: true, force: true });
+    return bytes;
   }
 
   /** Removes the least recently used entries until the cache fits its size (stray temp files too). */

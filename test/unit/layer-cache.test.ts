@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { type Analysis, analyzeReference } from '../../src/analysis.js';
 import { decodeWalkedBlob, encodeWalkedBlob, LayerCache } from '../../src/image/layer-cache.js';
@@ -7,6 +9,7 @@ import type { WalkedBlob } from '../../src/image/layer-reader.js';
 import { tmpDir, writeDockerArchiveLegacy, writeDockerArchiveV25, writeOciDir, type FixtureImage } from '../helpers/images.js';
 import { withLayerCache } from '../helpers/cache.js';
 import { checkReport } from '../helpers/report.js';
+import { formatBytes } from '../../src/util/format.js';
 import { dir, file, hardlink, symlink, text } from '../helpers/tar.js';
 
 const fixture: FixtureImage = {
@@ -37,6 +40,7 @@ const fixture: FixtureImage = {
   ],
 };
 
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const same = (a: Analysis): Analysis => ({ ...a, generatedAt: '' });
 
 describe('layer cache', () => {
@@ -163,6 +167,24 @@ describe('layer cache', () => {
     }
     expect(small.getLayer('blob:0')).toBeUndefined();
     expect(small.getLayer('blob:4')!.blobSize).toBe(4);
+  });
+
+  cached('the CLI fills it, says what it holds, and clears it', async () => {
+    const d = tmpDir();
+    await writeOciDir(d, [{ img: fixture }]);
+    const env = { IMGSCOPE_CACHE: 'on', IMGSCOPE_CACHE_DIR: cacheDir };
+    await execa('node', [CLI, 'analyze', `oci:${d}`, '-f', 'json'], { env });
+    const bytes = entries().reduce((t, f) => t + statSync(path.join(cacheDir, 'v1', f)).size, 0);
+    expect(entries()).toHaveLength(2);
+    const info = await execa('node', [CLI, 'cache'], { env });
+    expect(info.stdout).toContain(path.join(cacheDir, 'v1'));
+    expect(info.stdout).toContain(`2 entries, ${formatBytes(bytes)} of at most 2.00 GiB`);
+    const cleared = await execa('node', [CLI, 'cache', 'clear'], { env });
+    expect(cleared.stdout).toBe(`removed ${formatBytes(bytes)} from ${path.join(cacheDir, 'v1')}`);
+    expect((await execa('node', [CLI, 'cache'], { env })).stdout).toContain('0 entries, 0 B');
+    // --no-cache neither reads nor fills it.
+    await execa('node', [CLI, 'analyze', `oci:${d}`, '-f', 'json', '--no-cache'], { env });
+    expect((await execa('node', [CLI, 'cache'], { env })).stdout).toContain('0 entries');
   });
 
   cached('IMGSCOPE_CACHE=off turns it off', async () => {
