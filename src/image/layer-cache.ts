@@ -210,7 +210,12 @@ export class LayerCache {
   static open(opts: { disabled?: boolean } = {}): LayerCache | undefined {
     if (opts.disabled || cacheDisabledByEnv()) return undefined;
     const fp = walkFingerprint();
-    return fp ? new LayerCache(defaultCacheDir(), fp) : undefined;
+    if (!fp) return undefined;
+    try {
+      return new LayerCache(defaultCacheDir(), fp);
+    } catch {
+      return undefined; // no home directory to put it in
+    }
   }
 
   private file(key: string, ext: string): string {
