@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { envError, ImgscopeError, inputError } from '../errors.js';
+import { type CredentialLookup, lookupCredentials } from './credentials.js';
 import { sniffCompression } from './compression.js';
 import { isDigest, sha256, verifyBytes } from './digest.js';
 import { loadFromManifest, type ManifestStore, selectImageManifest, walkOpts } from './formats.js';
@@ -61,24 +59,6 @@ function scheme(host: string): 'http' | 'https' {
   if (h === 'localhost' || h === '::1' || /^127\./.test(h)) return 'http';
   const extra = (process.env.IMGSCOPE_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   return extra.includes(host) ? 'http' : 'https';
-}
-
-/** `user:password` for a registry from the Docker CLI's config.json (`auths`), when present. */
-export function dockerCredentials(domain: string): string | undefined {
-  const dir = process.env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker');
-  let cfg: { auths?: Record<string, { auth?: string; username?: string; password?: string }> };
-  try {
-    cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as typeof cfg;
-  } catch {
-    return undefined;
-  }
-  const keys = domain === 'docker.io' ? ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'] : [domain, `https://${domain}`, `http://${domain}`];
-  for (const k of keys) {
-    const e = cfg.auths?.[k];
-    if (e?.auth) return Buffer.from(e.auth, 'base64').toString('utf8');
-    if (e?.username && e.password) return `${e.username}:${e.password}`;
-  }
-  return undefined;
 }
 
 export interface Challenge {
@@ -163,10 +143,11 @@ export class RegistryClient {
   private readonly base: string;
   /** How errors name the image: the reference as the user wrote it. */
   readonly describe: string;
+  /** Looked up on the first 401 only: a helper may prompt (a keychain), and public images need none. */
+  private creds: CredentialLookup | undefined;
   constructor(
     readonly ref: RegistryRef,
     describe?: string,
-    private readonly credentials = dockerCredentials(ref.domain),
   ) {
     this.base = `${scheme(ref.host)}://${ref.host}`;
     this.describe = describe ?? `docker://${ref.domain}/${ref.repository}`;
@@ -197,21 +178,34 @@ export class RegistryClient {
   }
 
   private async authenticate(header: string | null): Promise<void> {
+    this.creds ??= lookupCredentials(this.ref.domain);
+    const cred = this.creds.credential;
+    const hint = this.creds.problem ? `; ${this.creds.problem}` : '';
+    const basic = cred?.username !== undefined ? `Basic ${Buffer.from(`${cred.username}:${cred.password ?? ''}`).toString('base64')}` : undefined;
     const challenges = parseWwwAuthenticate(header ?? '');
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer?.params.realm) {
       const u = new URL(bearer.params.realm);
-      if (bearer.params.service) u.searchParams.set('service', bearer.params.service);
-      u.searchParams.append('scope', `repository:${this.ref.repository}:pull`);
-      const headers: Record<string, string> = {};
-      if (this.credentials) headers.Authorization = `Basic ${Buffer.from(this.credentials).toString('base64')}`;
+      const scope = `repository:${this.ref.repository}:pull`;
       let res: Response;
       try {
-        res = await fetch(u, { headers });
+        if (cred?.identityToken) {
+          // OAuth2 (distribution's spec/auth/oauth.md): the identity token is a refresh token.
+          const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: cred.identityToken, client_id: 'imgscope', scope });
+          if (bearer.params.service) form.set('service', bearer.params.service);
+          res = await fetch(u, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form });
+        } else {
+          if (bearer.params.service) u.searchParams.set('service', bearer.params.service);
+          u.searchParams.append('scope', scope);
+          res = await fetch(u, { headers: basic ? { Authorization: basic } : {} });
+        }
       } catch (err) {
         throw envError(`${this.describe}: token service ${u.host} unreachable (${(err as Error).message})`, err);
       }
-      if (!res.ok) throw envError(`${this.describe}: token service refused (${await registryErrorText(res)})`);
+      if (!res.ok) {
+        const from = cred ? ` with the credentials from ${cred.source}` : ` (no credentials for ${this.ref.domain}: docker login ${this.ref.domain}${hint})`;
+        throw envError(`${this.describe}: token service refused${from} (${await registryErrorText(res)})`);
+      }
       const j = (await res.json()) as { token?: string; access_token?: string };
       const token = j.token ?? j.access_token;
       if (!token) throw envError(`${this.describe}: token service answered without a token`);
@@ -219,8 +213,11 @@ export class RegistryClient {
       return;
     }
     if (challenges.some((c) => c.scheme === 'basic')) {
-      if (!this.credentials) throw envError(`${this.describe}: the registry asks for credentials (docker login ${this.ref.domain})`);
-      this.authorization = `Basic ${Buffer.from(this.credentials).toString('base64')}`;
+      if (!basic) {
+        const why = cred?.identityToken ? `only an identity token is stored for it (${cred.source}), and it asks for a password` : `docker login ${this.ref.domain}${hint}`;
+        throw envError(`${this.describe}: the registry asks for credentials (${why})`);
+      }
+      this.authorization = basic;
       return;
     }
     throw envError(`${this.describe}: unauthorized, and no usable WWW-Authenticate challenge`);
@@ -235,7 +232,11 @@ export class RegistryClient {
       await res.body?.cancel();
       await this.authenticate(res.headers.get('www-authenticate'));
       res = await this.send(url, headers);
-      if (res.status === 401) throw envError(`${this.describe}: not authorized to pull (${await registryErrorText(res)})`);
+      if (res.status === 401) {
+        const c = this.creds?.credential;
+        const who = c ? `with the credentials from ${c.source}` : `anonymously (docker login ${this.ref.domain}${this.creds?.problem ? `; ${this.creds.problem}` : ''})`;
+        throw envError(`${this.describe}: not authorized to pull ${who} (${await registryErrorText(res)})`);
+      }
     }
     return res;
   }

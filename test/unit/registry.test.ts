@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -27,7 +27,7 @@ let registry: http.Server;
 let cdn: http.Server;
 let host = '';
 let served: Served;
-const seen = { tokenAuth: '' as string | undefined, cdnAuth: [] as Array<string | undefined>, cdnGets: [] as string[], tamper: false };
+const seen = { tokenAuth: '' as string | undefined, cdnAuth: [] as Array<string | undefined>, cdnGets: [] as string[], tokenPosts: [] as Array<Record<string, string>>, tamper: false };
 
 function listen(s: http.Server): Promise<number> {
   return new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as AddressInfo).port)));
@@ -71,10 +71,25 @@ beforeAll(async () => {
     const url = new URL(req.url!, `http://${req.headers.host}`);
     const challenge = `Bearer realm="http://${req.headers.host}/token",service="fake registry",scope="repository:team/app:pull,push"`;
     if (url.pathname === '/token') {
+      // Tokens only for alice's password (GET + Basic) or her refresh token (OAuth2 POST).
+      const answer = (ok: boolean): void => {
+        if (ok) res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ access_token: 'tok123', expires_in: 60 }));
+        else res.writeHead(401, { 'Content-Type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }));
+      };
+      if (req.method === 'POST') {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          const form = new URLSearchParams(body);
+          seen.tokenPosts.push(Object.fromEntries(form));
+          answer(form.get('grant_type') === 'refresh_token' && form.get('refresh_token') === 'refresh123' && form.get('service') === 'fake registry' && form.get('scope') === 'repository:team/app:pull');
+        });
+        return;
+      }
       seen.tokenAuth = req.headers.authorization;
       expect(url.searchParams.get('service')).toBe('fake registry');
       expect(url.searchParams.get('scope')).toBe('repository:team/app:pull');
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ access_token: 'tok123', expires_in: 60 }));
+      answer(req.headers.authorization === `Basic ${Buffer.from('alice:s3cret').toString('base64')}`);
       return;
     }
     if (req.headers.authorization !== 'Bearer tok123') {
@@ -145,6 +160,59 @@ describe('docker:// straight from a registry', () => {
       expect({ ...warm, generatedAt: '' }).toEqual({ ...cold, generatedAt: '' });
       expect(warm.totals.compressedBytes).toBe(served.amd.layers.reduce((t, l) => t + l.blob.length, 0));
     });
+  });
+
+  it('takes credentials from credential helpers (credsStore, credHelpers, identity tokens) and says why when none work', async () => {
+    const bin = tmpDir('imgscope-helpers-');
+    const asked = path.join(bin, 'asked');
+    const helper = (name: string, answer: string): void => {
+      const f = path.join(bin, `docker-credential-${name}`);
+      // The protocol: `get`, the server address on stdin, JSON on stdout; "credentials not found" + exit 1 otherwise.
+      writeFileSync(f, `#!/bin/sh\n[ "$1" = get ] || exit 2\nread -r server || true\necho "$server" >> '${asked}'\nif [ "$server" = '${host}' ]; then echo '${answer}'; else echo 'credentials not found in native keychain'; exit 1; fi\n`);
+      chmodSync(f, 0o755);
+    };
+    helper('fakestore', JSON.stringify({ ServerURL: host, Username: 'alice', Secret: 's3cret' }));
+    helper('tokens', JSON.stringify({ ServerURL: host, Username: '<token>', Secret: 'refresh123' }));
+    const saved = { cfg: process.env.DOCKER_CONFIG, path: process.env.PATH };
+    const useConfig = (cfg: object): void => {
+      const d = tmpDir('imgscope-dockercfg-');
+      writeFileSync(path.join(d, 'config.json'), JSON.stringify(cfg));
+      process.env.DOCKER_CONFIG = d;
+    };
+    process.env.PATH = `${bin}:${saved.path}`;
+    const ref = `docker://${host}/team/app:v1`;
+    const opts = { platform: parsePlatform('linux/amd64') };
+    try {
+      // Docker Desktop's shape: a store for everything, `auths` holding only placeholders.
+      useConfig({ credsStore: 'fakestore', auths: { [host]: {} } });
+      seen.tokenAuth = undefined;
+      expect((await loadImage(ref, opts)).layers).toHaveLength(2);
+      expect(seen.tokenAuth).toBe(`Basic ${Buffer.from('alice:s3cret').toString('base64')}`);
+      expect(readFileSync(asked, 'utf8')).toBe(`${host}\n`);
+
+      // A per-registry helper wins over the store; its identity token is an OAuth2 refresh token.
+      useConfig({ credsStore: 'fakestore', credHelpers: { [host]: 'tokens' } });
+      seen.tokenPosts.length = 0;
+      expect((await loadImage(ref, opts)).layers).toHaveLength(2);
+      expect(seen.tokenPosts).toEqual([{ grant_type: 'refresh_token', refresh_token: 'refresh123', client_id: 'imgscope', scope: 'repository:team/app:pull', service: 'fake registry' }]);
+
+      // The same refresh token written in config.json by `docker login`.
+      useConfig({ auths: { [host]: { identitytoken: 'refresh123' } } });
+      expect((await loadImage(ref, opts)).layers).toHaveLength(2);
+
+      // A helper that is not installed: the error says so.
+      useConfig({ credsStore: 'missing' });
+      await expect(loadImage(ref, opts)).rejects.toThrow(
+        new RegExp(`token service refused \\(no credentials for ${host.replace(/\./g, '\\.')}: docker login .*; docker-credential-missing \\(credsStore/credHelpers in .*config\\.json\\) is not on PATH\\) \\(UNAUTHORIZED: bad credentials\\)`),
+      );
+      // Wrong credentials: which ones were used.
+      helper('wrong', JSON.stringify({ ServerURL: host, Username: 'alice', Secret: 'nope' }));
+      useConfig({ credHelpers: { [host]: 'wrong' } });
+      await expect(loadImage(ref, opts)).rejects.toThrow(/token service refused with the credentials from docker-credential-wrong \(UNAUTHORIZED: bad credentials\)/);
+    } finally {
+      process.env.DOCKER_CONFIG = saved.cfg;
+      process.env.PATH = saved.path;
+    }
   });
 
   it('rejects a manifest whose bytes do not match the digest that names it', async () => {

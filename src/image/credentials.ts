@@ -1,0 +1,105 @@
+/**
+ * Registry credentials the way the Docker CLI finds them in its config.json (DOCKER_CONFIG, else
+ * ~/.docker): `credHelpers[<registry>]`, else `credsStore`, run as `docker-credential-<name> get`
+ * (the server address on stdin, `{"Username","Secret"}` on stdout; Username `<token>` means the
+ * Secret is an identity token, i.e. an OAuth2 refresh token); else the file's own `auths` entry
+ * (`auth` = base64 user:password, `username`/`password`, or `identitytoken`).
+ * Docker Desktop writes `"credsStore": "desktop"` and keeps `auths` empty: without helpers a
+ * private image could not be read on most laptops.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface RegistryCredential {
+  username?: string;
+  password?: string;
+  /** An OAuth2 refresh token (`docker login` to a registry that issues them). */
+  identityToken?: string;
+  /** Where it came from, for messages: "docker-credential-desktop", "config.json". */
+  source: string;
+}
+
+export interface CredentialLookup {
+  credential?: RegistryCredential;
+  /** Why a configured source gave nothing (helper missing or failing), for the unauthorized error. */
+  problem?: string;
+}
+
+interface DockerConfig {
+  auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>;
+  credsStore?: string;
+  credHelpers?: Record<string, string>;
+}
+
+const HUB_SERVER = 'https://index.docker.io/v1/';
+const HELPER_TIMEOUT_MS = 30_000;
+
+export function dockerConfigDir(): string {
+  return process.env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker');
+}
+
+/** The names a registry may be stored under, the helper's server address first. */
+function serverKeys(domain: string): string[] {
+  return domain === 'docker.io' ? [HUB_SERVER, 'index.docker.io', 'docker.io', 'registry-1.docker.io', 'https://index.docker.io'] : [domain, `https://${domain}`, `http://${domain}`];
+}
+
+export function lookupCredentials(domain: string): CredentialLookup {
+  let cfg: DockerConfig;
+  try {
+    cfg = JSON.parse(readFileSync(path.join(dockerConfigDir(), 'config.json'), 'utf8')) as DockerConfig;
+  } catch {
+    return {};
+  }
+  const keys = serverKeys(domain);
+  const helper = keys.map((k) => cfg.credHelpers?.[k]).find((h) => typeof h === 'string' && h !== '') ?? (cfg.credsStore || undefined);
+  let problem: string | undefined;
+  if (helper) {
+    const r = fromHelper(helper, keys[0]!);
+    if (r.credential) return r;
+    problem = r.problem;
+  }
+  for (const k of keys) {
+    const e = cfg.auths?.[k];
+    if (!e) continue;
+    if (e.identitytoken) return { credential: { identityToken: e.identitytoken, source: 'config.json' } };
+    if (e.auth) {
+      const s = Buffer.from(e.auth, 'base64').toString('utf8');
+      const i = s.indexOf(':');
+      if (i > 0) return { credential: { username: s.slice(0, i), password: s.slice(i + 1), source: 'config.json' } };
+    }
+    if (e.username && e.password) return { credential: { username: e.username, password: e.password, source: 'config.json' } };
+  }
+  return problem ? { problem } : {};
+}
+
+/** Runs `docker-credential-<helper> get` for `server`. A helper that has nothing for it is no problem. */
+function fromHelper(helper: string, server: string): CredentialLookup {
+  const prog = `docker-credential-${helper}`;
+  if (!/^[A-Za-z0-9._-]+$/.test(helper)) return { problem: `config.json names an invalid credential helper '${helper}'` };
+  const r = spawnSync(prog, ['get'], { input: server, encoding: 'utf8', timeout: HELPER_TIMEOUT_MS, stdio: ['pipe', 'pipe', 'pipe'] });
+  if (r.error) {
+    const code = (r.error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { problem: `${prog} (credsStore/credHelpers in ${path.join(dockerConfigDir(), 'config.json')}) is not on PATH` };
+    if (code === 'ETIMEDOUT') return { problem: `${prog} did not answer within ${HELPER_TIMEOUT_MS / 1000} s` };
+    return { problem: `${prog} could not run (${r.error.message})` };
+  }
+  const out = (r.stdout ?? '').trim();
+  if (r.status !== 0) {
+    // The helpers' own "not found" answer (docker-credential-helpers' ErrCredentialsNotFound).
+    if (/credentials not found/i.test(out) || /credentials not found/i.test(r.stderr ?? '')) return {};
+    const why = (out || (r.stderr ?? '').trim()).split('\n')[0]?.slice(0, 160) || `exit code ${r.status}`;
+    return { problem: `${prog} failed: ${why}` };
+  }
+  let j: { Username?: unknown; Secret?: unknown };
+  try {
+    j = JSON.parse(out) as typeof j;
+  } catch {
+    return { problem: `${prog} answered something other than JSON` };
+  }
+  if (typeof j.Secret !== 'string' || j.Secret === '') return {};
+  if (j.Username === '<token>') return { credential: { identityToken: j.Secret, source: prog } };
+  if (typeof j.Username !== 'string' || j.Username === '') return { problem: `${prog} answered without a username` };
+  return { credential: { username: j.Username, password: j.Secret, source: prog } };
+}
