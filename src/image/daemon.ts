@@ -1,6 +1,8 @@
 import Docker from 'dockerode';
 import { envError, ImgscopeError, inputError } from '../errors.js';
 import { StreamedArchive } from './archive.js';
+import { lookupCredentials } from './credentials.js';
+import { parseRegistryRef } from './registry.js';
 import { loadDockerArchive, walkOpts } from './formats.js';
 import { decodeWalkedBlob, type LayerCache } from './layer-cache.js';
 import type { ImageConfigJson, LoadedImage, LoadedLayer, LoadOptions } from './types.js';
@@ -26,11 +28,29 @@ export function daemonError(what: string, err: unknown): ImgscopeError {
   return envError(`Docker daemon error while ${what}: ${msg.trim()}`, err);
 }
 
+/**
+ * The X-Registry-Auth the Docker CLI would send for pulling NAME (its credential helpers or
+ * config.json, see credentials.ts): the daemon itself has no credentials.
+ */
+export function registryAuth(name: string): { username?: string; password?: string; identitytoken?: string; serveraddress: string } | undefined {
+  let domain: string;
+  try {
+    domain = parseRegistryRef(name).domain;
+  } catch {
+    return undefined; // not a pullable reference: the daemon says why
+  }
+  const c = lookupCredentials(domain).credential;
+  if (!c) return undefined;
+  const serveraddress = domain === 'docker.io' ? 'https://index.docker.io/v1/' : domain;
+  return c.identityToken ? { identitytoken: c.identityToken, serveraddress } : { username: c.username ?? '', password: c.password ?? '', serveraddress };
+}
+
 /** Pulls NAME through the daemon, following its progress stream to the end. */
 export async function pullImage(docker: Docker, name: string, onProgress?: (m: string) => void): Promise<void> {
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await docker.pull(name);
+    const authconfig = registryAuth(name);
+    stream = await docker.pull(name, authconfig ? { authconfig } : {});
   } catch (err) {
     throw daemonError(`pulling ${name}`, err);
   }

@@ -8,7 +8,9 @@ import { loadImage } from '../../src/image/load.js';
 import { parsePlatform } from '../../src/image/platform.js';
 import { type BuiltImage, buildImage, tmpDir } from '../helpers/images.js';
 import { analyzeChecked } from '../helpers/report.js';
+import Docker from 'dockerode';
 import { analyzeReference } from '../../src/analysis.js';
+import { pullImage } from '../../src/image/daemon.js';
 import { withLayerCache } from '../helpers/cache.js';
 import { file, sha256hex } from '../helpers/tar.js';
 
@@ -210,6 +212,45 @@ describe('docker:// straight from a registry', () => {
       useConfig({ credHelpers: { [host]: 'wrong' } });
       await expect(loadImage(ref, opts)).rejects.toThrow(/token service refused with the credentials from docker-credential-wrong \(UNAUTHORIZED: bad credentials\)/);
     } finally {
+      process.env.DOCKER_CONFIG = saved.cfg;
+      process.env.PATH = saved.path;
+    }
+  });
+
+  it('hands the same credentials to the daemon for --pull (X-Registry-Auth), as the Docker CLI does', async () => {
+    const bin = tmpDir('imgscope-helpers-');
+    const f = path.join(bin, 'docker-credential-pullstore');
+    writeFileSync(f, `#!/bin/sh\nread -r server || true\nif [ "$server" = '${host}' ]; then echo '{"Username":"alice","Secret":"s3cret"}'; elif [ "$server" = 'https://index.docker.io/v1/' ]; then echo '{"Username":"<token>","Secret":"hubrefresh"}'; else echo 'credentials not found in native keychain'; exit 1; fi\n`);
+    chmodSync(f, 0o755);
+    const cfg = tmpDir('imgscope-dockercfg-');
+    writeFileSync(path.join(cfg, 'config.json'), JSON.stringify({ credsStore: 'pullstore' }));
+    const saved = { cfg: process.env.DOCKER_CONFIG, path: process.env.PATH };
+    Object.assign(process.env, { DOCKER_CONFIG: cfg, PATH: `${bin}:${saved.path}` });
+    // A fake Engine API: records the pull request and answers with a progress stream.
+    const pulls: Array<{ url: string; auth: unknown }> = [];
+    const engine = http.createServer((req, res) => {
+      const raw = req.headers['x-registry-auth'];
+      pulls.push({ url: req.url!, auth: typeof raw === 'string' ? JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) : undefined });
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"Pulling"}\n{"status":"Status: Downloaded newer image"}\n');
+    });
+    const port = await listen(engine);
+    try {
+      const docker = new Docker({ host: '127.0.0.1', port, protocol: 'http' });
+      await pullImage(docker, `${host}/team/app:v1`);
+      await pullImage(docker, 'python:3.11-slim');
+      await pullImage(docker, 'quay.io/other/img:1');
+      expect(pulls.map((p) => p.url)).toEqual([
+        `/images/create?fromImage=${encodeURIComponent(`${host}/team/app`)}&tag=v1`,
+        '/images/create?fromImage=python&tag=3.11-slim',
+        '/images/create?fromImage=quay.io%2Fother%2Fimg&tag=1',
+      ]);
+      expect(pulls.map((p) => p.auth)).toEqual([
+        { username: 'alice', password: 's3cret', serveraddress: host },
+        { identitytoken: 'hubrefresh', serveraddress: 'https://index.docker.io/v1/' },
+        undefined,
+      ]);
+    } finally {
+      await new Promise((r) => engine.close(r));
       process.env.DOCKER_CONFIG = saved.cfg;
       process.env.PATH = saved.path;
     }
