@@ -586,7 +586,9 @@ export async function analyzeReference(
         layer.walk.entries = [];
       },
     });
-    return analyze(img, fs, opts);
+    const a = analyze(img, fs, opts);
+    await cache?.flush();
+    return a;
   } catch (err) {
     throw withContext(ref, err);
   }

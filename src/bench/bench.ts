@@ -7,8 +7,9 @@
  *
  * Env: BENCH_BYTES (default 2147483648), BENCH_FILES (default 100000), BENCH_LAYERS (default 4),
  * BENCH_DIR (default a temp dir, removed afterwards), BENCH_RUNS (default 2; the best run counts).
- * The targets are checked with the layer cache off (every layer read); a last row shows the gzip image
- * analysed again with its layers from the cache (for information, no target).
+ * The targets are checked on a first analysis as users get it by default: every layer read, and the
+ * (empty) layer cache filled on the way. Rows for information: --no-cache, and the gzip image analysed
+ * again with its layers from the cache.
  */
 import { execa } from 'execa';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,9 +35,14 @@ async function timeShell(cmd: string): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-/** Without a cache directory the layer cache is off: every run reads every layer (the cold figure). */
-async function imgscope(ref: string, walkOnly = false, cacheDir?: string): Promise<{ ms: number; maxRssBytes: number; finalBytes: number; files: number }> {
-  const env = cacheDir ? { IMGSCOPE_CACHE: 'on', IMGSCOPE_CACHE_DIR: cacheDir } : { IMGSCOPE_CACHE: 'off' };
+/**
+ * cache 'fill': a first analysis as users get it by default (an empty layer cache, filled on the way);
+ * 'off': --no-cache; 'warm': every layer from the cache filled before.
+ */
+async function imgscope(ref: string, walkOnly = false, cache: 'fill' | 'off' | 'warm' = 'off'): Promise<{ ms: number; maxRssBytes: number; finalBytes: number; files: number }> {
+  const cacheDir = path.join(dir, `layer-cache-${ref.split(':')[0]}`);
+  if (cache === 'fill') rmSync(cacheDir, { recursive: true, force: true });
+  const env = cache === 'off' ? { IMGSCOPE_CACHE: 'off' } : { IMGSCOPE_CACHE: 'on', IMGSCOPE_CACHE_DIR: cacheDir };
   const t0 = process.hrtime.bigint();
   const r = await execa('node', [runOne, ...(walkOnly ? ['--walk-only'] : []), ref], { env });
   const wall = Number(process.hrtime.bigint() - t0) / 1e6; // includes Node start-up, like the floors' process start
@@ -65,33 +71,33 @@ async function main(): Promise<number> {
   await timeShell([g.dockerArchive, ...g.layerTars, ...g.layerGz].map((f) => `cat ${f} > /dev/null`).join(' && '));
   const tarFloor = await best(async () => ({ ms: await timeShell(g.layerTars.map((t) => `tar -tf ${t}`).join(' && ')) }));
   const plainWalk = await best(() => imgscope(`docker-archive:${g.dockerArchive}`, true));
-  const plain = await best(() => imgscope(`docker-archive:${g.dockerArchive}`));
+  const plain = await best(() => imgscope(`docker-archive:${g.dockerArchive}`, false, 'fill'));
+  const plainOff = await best(() => imgscope(`docker-archive:${g.dockerArchive}`, false, 'off'));
   const gzFloor = await best(async () => ({ ms: await timeShell(g.layerGz.map((t) => `gzip -dc ${t} | tar -t`).join(' && ')) }));
-  const gz = await best(() => imgscope(`oci:${g.ociDir}`));
-  // Layer cache (image/layer-cache.ts): one run fills it, then the best run that reads it.
-  const cacheDir = path.join(dir, 'layer-cache');
-  await imgscope(`oci:${g.ociDir}`, false, cacheDir);
-  const gzWarm = await best(() => imgscope(`oci:${g.ociDir}`, false, cacheDir));
+  const gz = await best(() => imgscope(`oci:${g.ociDir}`, false, 'fill'));
+  const gzWarm = await best(() => imgscope(`oci:${g.ociDir}`, false, 'warm'));
 
   const rows: Array<[string, string, string, string, string]> = [
     ['uncompressed docker-archive, walk only', `${plainWalk.ms.toFixed(0)} ms`, formatBytes(plainWalk.maxRssBytes), `tar -tf: ${tarFloor.ms.toFixed(0)} ms`, (plainWalk.ms / tarFloor.ms).toFixed(2)],
-    ['uncompressed docker-archive, full analysis', `${plain.ms.toFixed(0)} ms`, formatBytes(plain.maxRssBytes), `tar -tf: ${tarFloor.ms.toFixed(0)} ms`, (plain.ms / tarFloor.ms).toFixed(2)],
-    ['gzip OCI layout, full analysis', `${gz.ms.toFixed(0)} ms`, formatBytes(gz.maxRssBytes), `gzip -dc | tar -t: ${gzFloor.ms.toFixed(0)} ms`, (gz.ms / gzFloor.ms).toFixed(2)],
-    ['gzip OCI layout, full analysis, layers from the layer cache', `${gzWarm.ms.toFixed(0)} ms`, formatBytes(gzWarm.maxRssBytes), `gzip -dc | tar -t: ${gzFloor.ms.toFixed(0)} ms`, (gzWarm.ms / gzFloor.ms).toFixed(2)],
+    ['uncompressed docker-archive, full analysis (first run: empty layer cache, filled)', `${plain.ms.toFixed(0)} ms`, formatBytes(plain.maxRssBytes), `tar -tf: ${tarFloor.ms.toFixed(0)} ms`, (plain.ms / tarFloor.ms).toFixed(2)],
+    ['uncompressed docker-archive, full analysis, --no-cache', `${plainOff.ms.toFixed(0)} ms`, formatBytes(plainOff.maxRssBytes), `tar -tf: ${tarFloor.ms.toFixed(0)} ms`, (plainOff.ms / tarFloor.ms).toFixed(2)],
+    ['gzip OCI layout, full analysis (first run: empty layer cache, filled)', `${gz.ms.toFixed(0)} ms`, formatBytes(gz.maxRssBytes), `gzip -dc | tar -t: ${gzFloor.ms.toFixed(0)} ms`, (gz.ms / gzFloor.ms).toFixed(2)],
+    ['gzip OCI layout, full analysis, again (layers from the layer cache)', `${gzWarm.ms.toFixed(0)} ms`, formatBytes(gzWarm.maxRssBytes), `gzip -dc | tar -t: ${gzFloor.ms.toFixed(0)} ms`, (gzWarm.ms / gzFloor.ms).toFixed(2)],
   ];
   process.stdout.write(`image: ${formatBytes(plain.finalBytes)} final, ${plain.files} files; best of ${runs} runs; ${os.cpus().length} CPUs\n`);
   process.stdout.write('| input | imgscope wall | imgscope peak RSS | floor (same bytes) | ratio |\n|---|---:|---:|---|---:|\n');
   for (const r of rows) process.stdout.write(`| ${r.join(' | ')} |\n`);
   const checks: Array<[string, boolean]> = [
-    ['peak RSS < 300 MB (uncompressed)', plain.maxRssBytes < 300e6],
-    ['peak RSS < 300 MB (gzip)', gz.maxRssBytes < 300e6],
+    ['peak RSS < 300 MB (uncompressed)', Math.max(plain.maxRssBytes, plainOff.maxRssBytes) < 300e6],
+    ['peak RSS < 300 MB (gzip)', Math.max(gz.maxRssBytes, gzWarm.maxRssBytes) < 300e6],
     ['uncompressed (full analysis) no slower than tar -tf', plain.ms <= tarFloor.ms],
     ['gzip within 1.5x of gzip -dc | tar -t', gz.ms <= 1.5 * gzFloor.ms],
   ];
   process.stdout.write('\n');
   for (const [name, ok] of checks) process.stdout.write(`${ok ? 'PASS' : 'FAIL'}  ${name}\n`);
-  if (plain.finalBytes !== gz.finalBytes || gzWarm.finalBytes !== gz.finalBytes) {
-    process.stdout.write(`FAIL  every source and the cache give the same final size (${plain.finalBytes}, ${gz.finalBytes}, ${gzWarm.finalBytes})\n`);
+  const finals = [plain, plainOff, gz, gzWarm].map((r) => r.finalBytes);
+  if (new Set(finals).size !== 1) {
+    process.stdout.write(`FAIL  every source and the cache give the same final size (${finals.join(', ')})\n`);
     return 1;
   }
   return checks.every(([, ok]) => ok) ? 0 : 1;

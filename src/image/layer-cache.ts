@@ -15,11 +15,13 @@
  * fails an analysis: an unreadable entry is a miss (and is removed), a failed write is ignored.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mkdir, open, rename } from 'node:fs/promises';
 import type { ProbeResult } from '../inspect/probe.js';
+import { onCleanup } from '../util/cleanup.js';
 import type { EntryType, LayerWalk, WalkedEntry } from '../walk/types.js';
 import type { Compression } from './compression.js';
 import type { WalkedBlob } from './layer-reader.js';
@@ -51,21 +53,29 @@ interface Header {
   probes: Array<[number, ProbeResult]>;
 }
 
-/** Encodes a walked layer: JSON header, then paths (NUL-separated UTF-8), types, sizes, bodies. */
-export function encodeWalkedBlob(key: string, blob: WalkedBlob): Buffer {
+/**
+ * Encodes a walked layer: JSON header, then paths (NUL-separated UTF-8), types, sizes, bodies, as
+ * chunks to be written together (no copy of the whole; this runs on the walk's critical path).
+ */
+export function encodeWalkedBlobChunks(key: string, blob: WalkedBlob): Buffer[] {
   const entries = blob.walk.entries;
   const n = entries.length;
-  const types = Buffer.alloc(n);
+  const types = Buffer.allocUnsafe(n);
   const sizes = new Float64Array(n);
   const links: Header['links'] = [];
   const bodyRefs: Header['bodies'] = [];
   const bodyBufs: Buffer[] = [];
   const probes: Header['probes'] = [];
   let bodyOff = 0;
-  const names: string[] = new Array<string>(n);
+  let units = 0;
+  for (let i = 0; i < n; i++) units += entries[i]!.path.length;
+  // UTF-8 needs at most 3 bytes per UTF-16 unit; written straight into one buffer (no joined string).
+  const paths = Buffer.allocUnsafe(units * 3 + n);
+  let pathsLength = 0;
   for (let i = 0; i < n; i++) {
     const e = entries[i]!;
-    names[i] = e.path;
+    if (i > 0) paths[pathsLength++] = 0;
+    pathsLength += paths.write(e.path, pathsLength, 'utf8');
     types[i] = TYPE_CODE.get(e.type) ?? 4;
     sizes[i] = e.size;
     if (e.link !== undefined) links.push([i, e.link]);
@@ -76,7 +86,6 @@ export function encodeWalkedBlob(key: string, blob: WalkedBlob): Buffer {
     }
     if (e.probe) probes.push([i, e.probe]);
   }
-  const paths = Buffer.from(names.join('\0'), 'utf8');
   const w = blob.walk;
   const header: Header = {
     key,
@@ -88,7 +97,7 @@ export function encodeWalkedBlob(key: string, blob: WalkedBlob): Buffer {
     endMarker: w.endMarker,
     warnings: w.warnings,
     n,
-    pathsLength: paths.length,
+    pathsLength,
     bodiesLength: bodyOff,
     links,
     bodies: bodyRefs,
@@ -98,7 +107,11 @@ export function encodeWalkedBlob(key: string, blob: WalkedBlob): Buffer {
   const fixed = Buffer.alloc(MAGIC.length + 4);
   MAGIC.copy(fixed, 0);
   fixed.writeUInt32LE(hbuf.length, MAGIC.length);
-  return Buffer.concat([fixed, hbuf, paths, types, Buffer.from(sizes.buffer, sizes.byteOffset, sizes.byteLength), ...bodyBufs]);
+  return [fixed, hbuf, paths.subarray(0, pathsLength), types, Buffer.from(sizes.buffer, sizes.byteOffset, sizes.byteLength), ...bodyBufs];
+}
+
+export function encodeWalkedBlob(key: string, blob: WalkedBlob): Buffer {
+  return Buffer.concat(encodeWalkedBlobChunks(key, blob));
 }
 
 /** The header of an entry and where its sections start, when the entry is whole and for `key`. */
@@ -261,7 +274,7 @@ export class LayerCache {
   }
 
   putLayer(key: string, blob: WalkedBlob): void {
-    this.write(this.file(key, 'layer'), encodeWalkedBlob(key, blob));
+    this.write(this.file(key, 'layer'), encodeWalkedBlobChunks(key, blob));
   }
 
   getRecord<T>(key: string): T | undefined {
@@ -277,20 +290,44 @@ export class LayerCache {
   }
 
   putRecord(key: string, value: unknown): void {
-    this.write(this.file(key, 'json'), Buffer.from(JSON.stringify({ key, value })));
+    this.write(this.file(key, 'json'), [Buffer.from(JSON.stringify({ key, value }))]);
   }
 
-  private write(file: string, data: Buffer): void {
-    if (data.length > this.maxBytes) return;
+  private readonly pending = new Set<Promise<void>>();
+
+  /**
+   * Writes atomically (temp file + rename) on libuv's threads, so the analysis goes on meanwhile;
+   * flush() waits for the writes. A temp file of an interrupted write is removed on Ctrl-C.
+   */
+  private write(file: string, chunks: Buffer[]): void {
+    const total = chunks.reduce((a, c) => a + c.length, 0);
+    if (total > this.maxBytes) return;
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      mkdirSync(this.dir, { recursive: true });
-      writeFileSync(tmp, data);
-      renameSync(tmp, file);
-    } catch {
-      tryUnlink(tmp);
-      return;
-    }
+    const forget = onCleanup(() => tryUnlink(tmp));
+    const p = (async () => {
+      try {
+        await mkdir(this.dir, { recursive: true });
+        const fh = await open(tmp, 'w');
+        try {
+          const { bytesWritten } = await fh.writev(chunks);
+          if (bytesWritten !== total) throw new Error('short write');
+        } finally {
+          await fh.close();
+        }
+        await rename(tmp, file);
+      } catch {
+        tryUnlink(tmp);
+      } finally {
+        forget();
+      }
+    })();
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Waits for pending writes, then evicts down to the size limit. Never throws. */
+  async flush(): Promise<void> {
+    while (this.pending.size) await Promise.all([...this.pending]);
     this.evict();
   }
 

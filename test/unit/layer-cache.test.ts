@@ -141,7 +141,7 @@ describe('layer cache', () => {
     for (const name of layerFiles) expect(statSync(path.join(cacheDir, 'v1', name)).size).toBeGreaterThan(100);
   });
 
-  cached('entries of another build (fingerprint) are never read; the size limit evicts the oldest', () => {
+  cached('entries of another build (fingerprint) are never read; the size limit evicts the oldest', async () => {
     const blob = (n: number): WalkedBlob => ({
       compression: 'none',
       blobSize: n,
@@ -149,6 +149,7 @@ describe('layer cache', () => {
     });
     const a = new LayerCache(cacheDir, 'build-a');
     a.putLayer('blob:x', blob(1));
+    await a.flush();
     expect(a.getLayer('blob:x')!.blobSize).toBe(1);
     expect(new LayerCache(cacheDir, 'build-b').getLayer('blob:x')).toBeUndefined();
 
@@ -158,6 +159,7 @@ describe('layer cache', () => {
     let before: string[] = [];
     for (let i = 0; i < 5; i++) {
       small.putLayer(`blob:${i}`, blob(i));
+      await small.flush();
       const files = readdirSync(sdir);
       expect(files.length).toBeLessThanOrEqual(3);
       // Distinct modification times an hour apart, in write order (a clock tick could tie them).
