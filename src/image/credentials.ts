@@ -45,31 +45,75 @@ function serverKeys(domain: string): string[] {
   return domain === 'docker.io' ? [HUB_SERVER, 'index.docker.io', 'docker.io', 'registry-1.docker.io', 'https://index.docker.io'] : [domain, `https://${domain}`, `http://${domain}`];
 }
 
-export function lookupCredentials(domain: string): CredentialLookup {
-  let cfg: DockerConfig;
+/**
+ * Podman/skopeo/buildah's auth files (containers-auth.json(5)), read before Docker's config as those
+ * tools do: REGISTRY_AUTH_FILE, else ${XDG_RUNTIME_DIR}/containers/auth.json; then
+ * ${XDG_CONFIG_HOME:-~/.config}/containers/auth.json.
+ */
+function containersAuthFiles(): string[] {
+  const out: string[] = [];
+  if (process.env.REGISTRY_AUTH_FILE) out.push(process.env.REGISTRY_AUTH_FILE);
+  else if (process.env.XDG_RUNTIME_DIR) out.push(path.join(process.env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
+  const xdg = process.env.XDG_CONFIG_HOME;
+  out.push(path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.config'), 'containers', 'auth.json'));
+  return out;
+}
+
+function readJson(file: string): DockerConfig | undefined {
   try {
-    cfg = JSON.parse(readFileSync(path.join(dockerConfigDir(), 'config.json'), 'utf8')) as DockerConfig;
+    const v = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return v && typeof v === 'object' ? (v as DockerConfig) : undefined;
   } catch {
-    return {};
+    return undefined;
   }
-  const keys = serverKeys(domain);
-  const helper = keys.map((k) => cfg.credHelpers?.[k]).find((h) => typeof h === 'string' && h !== '') ?? (cfg.credsStore || undefined);
+}
+
+/**
+ * Credentials for pulling `repository` from `domain`: the containers auth files, then the Docker CLI's
+ * config.json; the first file with something for the registry wins.
+ */
+export function lookupCredentials(domain: string, repository?: string): CredentialLookup {
+  let problem: string | undefined;
+  for (const f of containersAuthFiles()) {
+    const cfg = readJson(f);
+    if (!cfg) continue;
+    // Namespace entries (quay.io/team/img, quay.io/team) before the host's own, most specific first.
+    const full = repository ? `${domain}/${repository}` : domain;
+    const spaces = Object.keys(cfg.auths ?? {})
+      .filter((k) => k === full || (k !== domain && full.startsWith(`${k}/`)))
+      .sort((a, b) => b.length - a.length);
+    const r = fromConfig(cfg, spaces, domain, path.basename(f));
+    if (r.credential) return r;
+    problem ??= r.problem;
+  }
+  const cfg = readJson(path.join(dockerConfigDir(), 'config.json'));
+  if (!cfg) return problem ? { problem } : {};
+  const r = fromConfig(cfg, [], domain, 'config.json');
+  return r.credential || r.problem ? r : problem ? { problem } : {};
+}
+
+/** One config file: a credential helper for the registry (or the store for all), else its `auths`. */
+function fromConfig(cfg: DockerConfig, namespaces: string[], domain: string, source: string): CredentialLookup {
+  const keys = [...namespaces, ...serverKeys(domain)];
+  const helperKey = keys.find((k) => typeof cfg.credHelpers?.[k] === 'string' && cfg.credHelpers[k] !== '');
+  const helper = helperKey !== undefined ? cfg.credHelpers![helperKey]! : cfg.credsStore || undefined;
   let problem: string | undefined;
   if (helper) {
-    const r = fromHelper(helper, keys[0]!);
+    // Asked for the registry's server name, as the Docker CLI asks (Hub: https://index.docker.io/v1/).
+    const r = fromHelper(helper, serverKeys(domain)[0]!);
     if (r.credential) return r;
     problem = r.problem;
   }
   for (const k of keys) {
     const e = cfg.auths?.[k];
     if (!e) continue;
-    if (e.identitytoken) return { credential: { identityToken: e.identitytoken, source: 'config.json' } };
+    if (e.identitytoken) return { credential: { identityToken: e.identitytoken, source } };
     if (e.auth) {
       const s = Buffer.from(e.auth, 'base64').toString('utf8');
       const i = s.indexOf(':');
-      if (i > 0) return { credential: { username: s.slice(0, i), password: s.slice(i + 1), source: 'config.json' } };
+      if (i > 0) return { credential: { username: s.slice(0, i), password: s.slice(i + 1), source } };
     }
-    if (e.username && e.password) return { credential: { username: e.username, password: e.password, source: 'config.json' } };
+    if (e.username && e.password) return { credential: { username: e.username, password: e.password, source } };
   }
   return problem ? { problem } : {};
 }

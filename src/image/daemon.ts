@@ -33,13 +33,14 @@ export function daemonError(what: string, err: unknown): ImgscopeError {
  * config.json, see credentials.ts): the daemon itself has no credentials.
  */
 export function registryAuth(name: string): { username?: string; password?: string; identitytoken?: string; serveraddress: string } | undefined {
-  let domain: string;
+  let ref: { domain: string; repository: string };
   try {
-    domain = parseRegistryRef(name).domain;
+    ref = parseRegistryRef(name);
   } catch {
     return undefined; // not a pullable reference: the daemon says why
   }
-  const c = lookupCredentials(domain).credential;
+  const domain = ref.domain;
+  const c = lookupCredentials(domain, ref.repository).credential;
   if (!c) return undefined;
   const serveraddress = domain === 'docker.io' ? 'https://index.docker.io/v1/' : domain;
   return c.identityToken ? { identitytoken: c.identityToken, serveraddress } : { username: c.username ?? '', password: c.password ?? '', serveraddress };

@@ -178,7 +178,7 @@ export class RegistryClient {
   }
 
   private async authenticate(header: string | null): Promise<void> {
-    this.creds ??= lookupCredentials(this.ref.domain);
+    this.creds ??= lookupCredentials(this.ref.domain, this.ref.repository);
     const cred = this.creds.credential;
     const hint = this.creds.problem ? `; ${this.creds.problem}` : '';
     const basic = cred?.username !== undefined ? `Basic ${Buffer.from(`${cred.username}:${cred.password ?? ''}`).toString('base64')}` : undefined;

@@ -126,10 +126,15 @@ beforeAll(async () => {
   mkdirSync(cfgDir, { recursive: true });
   writeFileSync(path.join(cfgDir, 'config.json'), JSON.stringify({ auths: { [host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }));
   process.env.DOCKER_CONFIG = cfgDir;
+  // Hermetic: no podman/skopeo auth file of this machine takes part (each test that wants one sets it).
+  process.env.REGISTRY_AUTH_FILE = path.join(cfgDir, 'no-containers-auth.json');
+  process.env.XDG_CONFIG_HOME = cfgDir;
 });
 
 afterAll(async () => {
   delete process.env.DOCKER_CONFIG;
+  delete process.env.REGISTRY_AUTH_FILE;
+  delete process.env.XDG_CONFIG_HOME;
   await new Promise((r) => registry.close(r));
   await new Promise((r) => cdn.close(r));
 });
@@ -214,6 +219,31 @@ describe('docker:// straight from a registry', () => {
     } finally {
       process.env.DOCKER_CONFIG = saved.cfg;
       process.env.PATH = saved.path;
+    }
+  });
+
+  it("reads podman/skopeo's auth files first (REGISTRY_AUTH_FILE, namespace entries), then Docker's", async () => {
+    const b64 = (s: string): string => Buffer.from(s).toString('base64');
+    const saved = { cfg: process.env.DOCKER_CONFIG, file: process.env.REGISTRY_AUTH_FILE };
+    const dockerDir = tmpDir('imgscope-dockercfg-');
+    writeFileSync(path.join(dockerDir, 'config.json'), JSON.stringify({ auths: { [host]: { auth: b64('alice:wrong') } } }));
+    const authFile = path.join(tmpDir('imgscope-containers-'), 'auth.json');
+    const ref = `docker://${host}/team/app:v1`;
+    const opts = { platform: parsePlatform('linux/amd64') };
+    Object.assign(process.env, { DOCKER_CONFIG: dockerDir, REGISTRY_AUTH_FILE: authFile });
+    try {
+      // The most specific namespace entry wins over the host's; the auth file over Docker's config.
+      writeFileSync(authFile, JSON.stringify({ auths: { [host]: { auth: b64('bob:nope') }, [`${host}/team`]: { auth: b64('alice:s3cret') } } }));
+      expect((await loadImage(ref, opts)).layers).toHaveLength(2);
+      // An entry for another repository does not apply; Docker's config is read next (wrong here).
+      writeFileSync(authFile, JSON.stringify({ auths: { [`${host}/other`]: { auth: b64('alice:s3cret') } } }));
+      await expect(loadImage(ref, opts)).rejects.toThrow(/token service refused with the credentials from config\.json/);
+      // Nothing in the auth file: Docker's config.
+      writeFileSync(path.join(dockerDir, 'config.json'), JSON.stringify({ auths: { [`https://${host}`]: { username: 'alice', password: 's3cret' } } }));
+      expect((await loadImage(ref, opts)).layers).toHaveLength(2);
+    } finally {
+      process.env.DOCKER_CONFIG = saved.cfg;
+      process.env.REGISTRY_AUTH_FILE = saved.file;
     }
   });
 
