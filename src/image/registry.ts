@@ -137,6 +137,27 @@ async function registryErrorText(res: Response): Promise<string> {
   return `HTTP ${res.status}${text ? ` ${text.slice(0, 120).replace(/\s+/g, ' ')}` : ''}`;
 }
 
+let proxyFor: string | undefined;
+let proxyFetch: typeof fetch | undefined;
+
+/**
+ * fetch for registry requests: through HTTP_PROXY / HTTPS_PROXY (NO_PROXY honoured) when set, as
+ * docker pull and skopeo do. Node's own fetch ignores them before Node 24, so undici's proxy agent is
+ * loaded only then. Container probes (coldstart) never use this.
+ */
+async function registryFetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+  const e = process.env;
+  const key = [e.HTTPS_PROXY, e.https_proxy, e.HTTP_PROXY, e.http_proxy, e.NO_PROXY, e.no_proxy].join('\0');
+  if (!e.HTTPS_PROXY && !e.https_proxy && !e.HTTP_PROXY && !e.http_proxy) return fetch(input, init);
+  if (proxyFor !== key) {
+    const { fetch: undiciFetch, EnvHttpProxyAgent } = await import('undici');
+    const dispatcher = new EnvHttpProxyAgent();
+    proxyFetch = ((i: string | URL, o: RequestInit) => undiciFetch(i, { ...(o as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
+    proxyFor = key;
+  }
+  return proxyFetch!(input, init);
+}
+
 /** A minimal OCI distribution client: ping, token auth, manifests and blobs (FORMATS.md §6). */
 export class RegistryClient {
   private authorization: string | undefined;
@@ -162,7 +183,7 @@ export class RegistryClient {
       if (this.authorization && target.host === origin) h.Authorization = this.authorization;
       let res: Response;
       try {
-        res = await fetch(target, { headers: h, redirect: 'manual' });
+        res = await registryFetch(target, { headers: h, redirect: 'manual' });
       } catch (err) {
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
         throw envError(`${this.describe}: registry ${target.host} unreachable (${cause?.code ?? cause?.message ?? (err as Error).message})`, err);
@@ -193,11 +214,11 @@ export class RegistryClient {
           // OAuth2 (distribution's spec/auth/oauth.md): the identity token is a refresh token.
           const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: cred.identityToken, client_id: 'imgscope', scope });
           if (bearer.params.service) form.set('service', bearer.params.service);
-          res = await fetch(u, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form });
+          res = await registryFetch(u, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form });
         } else {
           if (bearer.params.service) u.searchParams.set('service', bearer.params.service);
           u.searchParams.append('scope', scope);
-          res = await fetch(u, { headers: basic ? { Authorization: basic } : {} });
+          res = await registryFetch(u, { headers: basic ? { Authorization: basic } : {} });
         }
       } catch (err) {
         throw envError(`${this.describe}: token service ${u.host} unreachable (${(err as Error).message})`, err);
@@ -270,7 +291,7 @@ export class RegistryClient {
     if (res.status === 404 && d.urls?.length) {
       await res.body?.cancel();
       for (const u of d.urls) {
-        const r = await fetch(u).catch(() => undefined);
+        const r = await registryFetch(u).catch(() => undefined);
         if (r?.ok) return r;
       }
     }

@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRegistryRef, parseWwwAuthenticate } from '../../src/image/registry.js';
@@ -15,6 +15,7 @@ import { withLayerCache } from '../helpers/cache.js';
 import { file, sha256hex } from '../helpers/tar.js';
 
 interface Served {
+  cdnHost: string;
   amd: BuiltImage;
   arm: BuiltImage;
   index: Buffer;
@@ -49,7 +50,7 @@ beforeAll(async () => {
       ],
     }),
   );
-  served = { amd, arm, index, indexDigest: `sha256:${sha256hex(index)}` };
+  served = { cdnHost: '', amd, arm, index, indexDigest: `sha256:${sha256hex(index)}` };
   const blobs = new Map<string, Buffer>();
   const manifests = new Map<string, Buffer>([[served.indexDigest, index], ['v1', index]]);
   for (const b of [amd, arm]) {
@@ -69,6 +70,7 @@ beforeAll(async () => {
     else res.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(b);
   });
   const cdnPort = await listen(cdn);
+  served.cdnHost = `127.0.0.1:${cdnPort}`;
   registry = http.createServer((req, res) => {
     const url = new URL(req.url!, `http://${req.headers.host}`);
     const challenge = `Bearer realm="http://${req.headers.host}/token",service="fake registry",scope="repository:team/app:pull,push"`;
@@ -283,6 +285,57 @@ describe('docker:// straight from a registry', () => {
       await new Promise((r) => engine.close(r));
       process.env.DOCKER_CONFIG = saved.cfg;
       process.env.PATH = saved.path;
+    }
+  });
+
+  it('goes through HTTP_PROXY when it is set (NO_PROXY honoured), as docker pull does', async () => {
+    // A forward proxy: CONNECT tunnels and absolute-form requests, each target recorded.
+    const through: string[] = [];
+    const proxy = http.createServer((req, res) => {
+      through.push(new URL(req.url!).host);
+      const u = new URL(req.url!);
+      const up = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode!, r.headers);
+        r.pipe(res);
+      });
+      req.pipe(up);
+    });
+    const tunnels = new Set<net.Socket>();
+    proxy.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+      through.push(req.url!);
+      tunnels.add(client);
+      const [h, p] = req.url!.split(':');
+      const up = net.connect(Number(p), h, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        up.write(head);
+        up.pipe(client);
+        client.pipe(up);
+      });
+      up.on('error', () => client.destroy());
+      client.on('error', () => up.destroy());
+    });
+    const pport = await listen(proxy);
+    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY };
+    const ref = `docker://${host}/team/app:v1`;
+    const opts = { platform: parsePlatform('linux/amd64') };
+    try {
+      Object.assign(process.env, { HTTP_PROXY: `http://127.0.0.1:${pport}`, NO_PROXY: '' });
+      const a = await loadImage(ref, opts);
+      expect(a.layers).toHaveLength(2);
+      // The registry, its token service (same host) and the blob host all went through the proxy.
+      expect(new Set(through)).toEqual(new Set([host, served.cdnHost]));
+      through.length = 0;
+      process.env.NO_PROXY = '127.0.0.1';
+      expect((await loadImage(ref, opts)).layers).toHaveLength(2);
+      expect(through).toEqual([]);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      for (const t of tunnels) t.destroy(); // upgraded sockets: the server no longer tracks them
+      proxy.closeAllConnections();
+      await new Promise((r) => proxy.close(r));
     }
   });
 
