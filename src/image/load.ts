@@ -1,5 +1,10 @@
-import { DirArchive, TarFileArchive } from './archive.js';
-import { loadDockerArchive, loadOciLayout } from './formats.js';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { PassThrough } from 'node:stream';
+import { ImgscopeError, inputError } from '../errors.js';
+import { DirArchive, StreamedArchive, TarFileArchive } from './archive.js';
+import { type Compression, decompressor, sniffCompression } from './compression.js';
+import { loadDockerArchive, loadOciLayout, walkOpts } from './formats.js';
 import { parseReference } from './reference.js';
 import type { LoadedImage, LoadOptions } from './types.js';
 
@@ -8,9 +13,14 @@ export async function loadImage(reference: string, opts: LoadOptions = {}): Prom
   const ref = parseReference(reference);
   switch (ref.transport) {
     case 'docker-archive':
-      return loadDockerArchive(new TarFileArchive(ref.path), reference, 'docker-archive', ref.tag, opts);
-    case 'oci-archive':
-      return loadOciLayout(new TarFileArchive(ref.path), reference, 'oci-archive', ref.tag, opts);
+    case 'oci-archive': {
+      const c = compressionOf(ref.path);
+      if (c === 'gzip' || c === 'zstd') return loadCompressedArchive(ref.path, c, reference, ref.transport, ref.tag, opts);
+      const files = new TarFileArchive(ref.path);
+      return ref.transport === 'docker-archive'
+        ? loadDockerArchive(files, reference, 'docker-archive', ref.tag, opts)
+        : loadOciLayout(files, reference, 'oci-archive', ref.tag, opts);
+    }
     case 'oci':
       return loadOciLayout(new DirArchive(ref.path), reference, 'oci', ref.tag, opts);
     case 'docker-daemon': {
@@ -23,4 +33,51 @@ export async function loadImage(reference: string, opts: LoadOptions = {}): Prom
       return loadFromRegistry(reference, ref.name, opts);
     }
   }
+}
+
+/** The compression of a whole archive file (`docker save … | gzip > img.tar.gz`); undefined when unreadable. */
+function compressionOf(file: string): Compression | 'unknown' | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return undefined; // TarFileArchive says why
+  }
+  try {
+    const head = Buffer.alloc(512);
+    const n = readSync(fd, head, 0, 512, 0);
+    return sniffCompression(head.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A gzip- or zstd-compressed `docker save` or OCI archive cannot be read by offset: it is inflated
+ * once, as a stream, and each layer walked as it passes (as the daemon's export is), nothing written
+ * to disk. Layers are held walked until the manifest (at the end of a docker save) says their order.
+ */
+async function loadCompressedArchive(
+  file: string,
+  c: 'gzip' | 'zstd',
+  reference: string,
+  transport: 'docker-archive' | 'oci-archive',
+  tag: string | undefined,
+  opts: LoadOptions,
+): Promise<LoadedImage> {
+  const inflated = new PassThrough();
+  const reading = pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), decompressor(c)!, inflated);
+  let archive: StreamedArchive;
+  try {
+    [archive] = await Promise.all([StreamedArchive.consume(file, inflated, walkOpts(opts), opts.onProgress), reading]);
+  } catch (err) {
+    reading.catch(() => undefined);
+    if (err instanceof ImgscopeError) throw err; // names the archive and the layer already
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e?.code === 'string' && e.code.startsWith('Z_')) throw inputError(`${file}: corrupt ${c} data: ${e.message}`, err);
+    throw inputError(`${file}: not a readable ${c}-compressed image archive: ${e?.message ?? String(err)}`, err);
+  }
+  const img = transport === 'docker-archive' ? await loadDockerArchive(archive, reference, transport, tag, opts) : await loadOciLayout(archive, reference, transport, tag, opts);
+  img.warnings.push(...archive.warnings);
+  return img;
 }

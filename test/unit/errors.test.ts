@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { type FixtureImage, tmpDir, writeDockerArchiveLegacy, writeOciDir } from '../helpers/images.js';
 import { checkReport } from '../helpers/report.js';
-import { file, packTar } from '../helpers/tar.js';
+import { file, gzip, packTar } from '../helpers/tar.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
@@ -50,6 +50,20 @@ describe('bad input: one line naming what and where, exit code, no partial outpu
     await writeDockerArchiveLegacy(p, one());
     truncateSync(p, 40000);
     await expectFailure(p, 2, /trunc\.tar: truncated tar: entry '[0-9a-f]+\/layer\.tar' needs \d+ bytes but only \d+ remain/);
+  });
+
+  it('a truncated or corrupt compressed archive (docker save | gzip)', async () => {
+    const p = path.join(tmpDir(), 'img.tar');
+    await writeDockerArchiveLegacy(p, one());
+    const gz = gzip(readFileSync(p));
+    const cut = path.join(tmpDir(), 'cut.tar.gz');
+    writeFileSync(cut, gz.subarray(0, Math.floor(gz.length / 2)));
+    await expectFailure(cut, 2, /cut\.tar\.gz: (corrupt gzip data: unexpected end of file|not a readable gzip-compressed image archive: .+)$/);
+    const bad = Buffer.from(gz);
+    for (let i = 40; i < 80; i++) bad[i] = 0x55;
+    const badPath = path.join(tmpDir(), 'bad.tar.gz');
+    writeFileSync(badPath, bad);
+    await expectFailure(badPath, 2, /bad\.tar\.gz: corrupt gzip data: /);
   });
 
   it('a truncated layer tar inside a valid archive', async () => {

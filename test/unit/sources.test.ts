@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyze } from '../../src/analysis.js';
@@ -7,7 +7,7 @@ import { loadImage } from '../../src/image/load.js';
 import { parsePlatform } from '../../src/image/platform.js';
 import { type FixtureImage, tmpDir, writeDockerArchiveLegacy, writeDockerArchiveV25, writeOciArchive, writeOciDir } from '../helpers/images.js';
 import { analyzeChecked, checkReport } from '../helpers/report.js';
-import { dir, file, gzip, hardlink, packTar, whiteout } from '../helpers/tar.js';
+import { dir, file, gzip, hardlink, packTar, whiteout, zstd } from '../helpers/tar.js';
 
 /** A three-layer image whose numbers are known by construction. */
 function sample(compression: 'none' | 'gzip' | 'zstd' = 'none'): FixtureImage {
@@ -89,6 +89,26 @@ describe('image sources', () => {
       expect(r.kinds).toEqual(reports[0]!.kinds);
       expect(r.totals.finalBytes).toBe(reports[0]!.totals.finalBytes);
     }
+  });
+
+  it('reads whole archives compressed with gzip or zstd (docker save | gzip), streamed, as the plain ones', async () => {
+    const d = tmpDir();
+    await writeDockerArchiveLegacy(path.join(d, 'l.tar'), sample());
+    await writeDockerArchiveV25(path.join(d, 'v.tar'), sample('gzip'));
+    await writeOciArchive(path.join(d, 'o.tar'), [{ img: sample('zstd') }]);
+    const plain = await analyzeChecked(`docker-archive:${d}/l.tar`);
+    writeFileSync(path.join(d, 'l.tar.gz'), gzip(readFileSync(path.join(d, 'l.tar'))));
+    writeFileSync(path.join(d, 'v.tar.zst'), await zstd(readFileSync(path.join(d, 'v.tar'))));
+    writeFileSync(path.join(d, 'o.tar.gz'), gzip(readFileSync(path.join(d, 'o.tar'))));
+    for (const ref of [`docker-archive:${d}/l.tar.gz`, `docker-archive:${d}/v.tar.zst`, `oci-archive:${d}/o.tar.gz`, `${d}/l.tar.gz`]) {
+      const r = await analyzeChecked(ref);
+      expect(r.totals).toMatchObject({ imageBytes: IMAGE, finalBytes: FINAL, wasteBytes: WASTE, layers: 3 });
+      expect(r.owners).toEqual(plain.owners);
+      expect(r.kinds).toEqual(plain.kinds);
+      expect(r.layers.map((l) => [l.bytes, l.files, l.visibleBytes, l.wasteBytes, l.createdBy])).toEqual(plain.layers.map((l) => [l.bytes, l.files, l.visibleBytes, l.wasteBytes, l.createdBy]));
+    }
+    // Tag selection works on a compressed archive too.
+    expect((await loadImage(`docker-archive:${d}/l.tar.gz:fixture:latest`)).tags).toEqual(['fixture:latest']);
   });
 
   it('sniffs a bare path: a directory is an OCI layout, a file a tar', async () => {
