@@ -207,8 +207,6 @@ function maxFromEnv(): number {
 }
 
 export class LayerCache {
-  hits = 0;
-  misses = 0;
   private readonly dir: string;
 
   constructor(
@@ -260,15 +258,12 @@ export class LayerCache {
     try {
       buf = readWhole(f);
     } catch {
-      this.misses++;
       return undefined;
     }
     if (!checkEntry(buf, key)) {
-      this.misses++;
       tryUnlink(f);
       return undefined;
     }
-    this.hits++;
     touch(f);
     return buf;
   }
