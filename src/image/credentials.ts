@@ -40,6 +40,11 @@ export function dockerConfigDir(): string {
   return process.env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker');
 }
 
+/** The server address the Docker CLI uses for a registry (Docker Hub: https://index.docker.io/v1/). */
+export function serverAddress(domain: string): string {
+  return domain === 'docker.io' ? HUB_SERVER : domain;
+}
+
 /** The names a registry may be stored under, the helper's server address first. */
 function serverKeys(domain: string): string[] {
   return domain === 'docker.io' ? [HUB_SERVER, 'index.docker.io', 'docker.io', 'registry-1.docker.io', 'https://index.docker.io'] : [domain, `https://${domain}`, `http://${domain}`];
@@ -100,7 +105,7 @@ function fromConfig(cfg: DockerConfig, namespaces: string[], domain: string, sou
   let problem: string | undefined;
   if (helper) {
     // Asked for the registry's server name, as the Docker CLI asks (Hub: https://index.docker.io/v1/).
-    const r = fromHelper(helper, serverKeys(domain)[0]!);
+    const r = fromHelper(helper, serverAddress(domain));
     if (r.credential) return r;
     problem = r.problem;
   }

@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import { envError, ImgscopeError, inputError } from '../errors.js';
 import { StreamedArchive } from './archive.js';
-import { lookupCredentials } from './credentials.js';
+import { lookupCredentials, serverAddress } from './credentials.js';
 import { parseRegistryRef } from './registry.js';
 import { loadDockerArchive, walkOpts } from './formats.js';
 import { decodeWalkedBlob, type LayerCache } from './layer-cache.js';
@@ -42,7 +42,7 @@ export function registryAuth(name: string): { username?: string; password?: stri
   const domain = ref.domain;
   const c = lookupCredentials(domain, ref.repository).credential;
   if (!c) return undefined;
-  const serveraddress = domain === 'docker.io' ? 'https://index.docker.io/v1/' : domain;
+  const serveraddress = serverAddress(domain);
   return c.identityToken ? { identitytoken: c.identityToken, serveraddress } : { username: c.username ?? '', password: c.password ?? '', serveraddress };
 }
 

@@ -4,6 +4,7 @@ import type { WalkOptions } from '../walk/types.js';
 import type { ArchiveFiles } from './archive.js';
 import { compressionFromMediaType } from './compression.js';
 import type { WalkedBlob } from './layer-reader.js';
+import type { LayerCache } from './layer-cache.js';
 import { isDigest, sha256, verifyBytes } from './digest.js';
 import { formatPlatform, hostPlatform, isAttestation, platformMatches } from './platform.js';
 import {
@@ -58,6 +59,34 @@ export async function inOrder<T>(
     pending.delete(i);
     consume(v, i);
   }
+}
+
+/**
+ * A layer from the layer cache under `blob:<getKey>`, else walked (errors named by `what`) and
+ * stored under `blob:<putKey(walked)>` when that is known.
+ */
+async function cachedWalk(
+  cache: LayerCache | undefined,
+  getKey: string | undefined,
+  walk: () => Promise<WalkedBlob>,
+  putKey: (w: WalkedBlob) => string | undefined,
+  what: string,
+  onHit: () => void,
+): Promise<WalkedBlob> {
+  const hit = cache && getKey ? cache.getLayer(`blob:${getKey}`) : undefined;
+  if (hit) {
+    onHit();
+    return hit;
+  }
+  let w: WalkedBlob;
+  try {
+    w = await walk();
+  } catch (err) {
+    throw withContext(what, err);
+  }
+  const key = cache ? putKey(w) : undefined;
+  if (key) cache!.putLayer(`blob:${key}`, w);
+  return w;
 }
 
 function blobPath(digest: string): string {
@@ -172,17 +201,14 @@ export async function loadDockerArchive(
       const stored = blobHex ? `sha256:${blobHex}` : undefined;
       // (A streamed archive, the daemon's export, has walked every layer already: only stores.)
       const getKey = cache && files.streamsLayer ? (stored ?? (diffId && !files.streamsLayer(name, false) ? diffId : undefined)) : undefined;
-      let w = getKey ? cache!.getLayer(`blob:${getKey}`) : undefined;
-      if (w) opts.onProgress?.(`layer ${i + 1}/${item.Layers.length}: from the layer cache`);
-      else {
-        try {
-          w = await files.walkLayer(name, { digest, verifyUncompressed: opts.verifyLayers }, walkOpts(opts));
-        } catch (err) {
-          throw withContext(`${where}: layer ${i + 1} (${name})`, err);
-        }
-        const key = stored ?? (w.compression === 'none' ? diffId : undefined);
-        if (cache && key) cache.putLayer(`blob:${key}`, w);
-      }
+      const w = await cachedWalk(
+        cache,
+        getKey,
+        () => files.walkLayer(name, { digest, verifyUncompressed: opts.verifyLayers }, walkOpts(opts)),
+        (walked) => stored ?? (walked.compression === 'none' ? diffId : undefined),
+        `${where}: layer ${i + 1} (${name})`,
+        () => opts.onProgress?.(`layer ${i + 1}/${item.Layers.length}: from the layer cache`),
+      );
       const layer: LoadedLayer = {
         compression: w.compression,
         // docker save stores layers uncompressed: what a pull transfers is unknown unless the blob is compressed.
@@ -329,17 +355,14 @@ export async function loadFromManifest(
     async (k) => {
       const { d, i } = wanted[k]!;
       opts.onProgress?.(`layer ${i + 1}/${mlayers.length}: ${d.digest}`);
-      const cache = opts.verifyLayers ? undefined : opts.cache;
-      let w = cache?.getLayer(`blob:${d.digest}`);
-      if (w) opts.onProgress?.(`layer ${i + 1}/${mlayers.length}: from the layer cache`);
-      else {
-        try {
-          w = await store.walkLayer(d, i, opts);
-        } catch (err) {
-          throw withContext(`${where}: layer ${i + 1} (${d.digest})`, err);
-        }
-        cache?.putLayer(`blob:${d.digest}`, w);
-      }
+      const w = await cachedWalk(
+        opts.verifyLayers ? undefined : opts.cache,
+        d.digest,
+        () => store.walkLayer(d, i, opts),
+        () => d.digest,
+        `${where}: layer ${i + 1} (${d.digest})`,
+        () => opts.onProgress?.(`layer ${i + 1}/${mlayers.length}: from the layer cache`),
+      );
       const layer: LoadedLayer = { digest: d.digest, compression: w.compression, compressedBytes: d.size, walk: w.walk };
       const diffId = diffIds[i];
       if (diffId) layer.diffId = diffId;
