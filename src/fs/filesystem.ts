@@ -17,14 +17,14 @@ export interface FsNode {
   type: EntryType;
   /** Index of the layer that last wrote this path. */
   layer: number;
-  inode?: Inode;
-  link?: string;
-  body?: Buffer;
+  inode: Inode | undefined;
+  link: string | undefined;
+  body: Buffer | undefined;
   /** Partial-read results for this file (ELF dependencies, fatbin architectures). */
-  probe?: ProbeResult;
+  probe: ProbeResult | undefined;
   /** Owner claimed by a package database (set by attribution). */
-  owner?: string;
-  children?: Map<string, FsNode>;
+  owner: string | undefined;
+  children: Map<string, FsNode> | undefined;
   /** dive-style occurrence stats for this path: cumulative size, smallest size, occurrences. */
   cum: number;
   min: number;
@@ -73,10 +73,40 @@ export interface VisibleFile {
 }
 
 const TOP_WASTE = 25;
+
+/**
+ * A copy of `s` that does not share storage with a longer string. A name sliced from a tar entry's
+ * path keeps the whole path alive (V8 slices strings of 13+ characters by reference); the tree keeps
+ * names for the image's lifetime and the entry paths are garbage once the layer is merged.
+ */
+function ownString(s: string): string {
+  if (s.length < 13) return s;
+  const c = s.charAt(0) + s.slice(1);
+  c.charCodeAt(0); // flattens the concatenation: one sequential string of its own
+  return c;
+}
 const MAX_LINK_HOPS = 40;
 
-function newNode(name: string, type: EntryType, layer: number): FsNode {
-  return { name, type, layer, cum: 0, min: -1, n: 0 };
+/**
+ * Every field is set here, in one order, so all nodes share one hidden class with in-object fields:
+ * adding `inode`/`children`/`owner` later would give each node an out-of-object property array
+ * (about 40 bytes a path) and make every access site polymorphic.
+ */
+function newNode(name: string, type: EntryType, layer: number, children?: Map<string, FsNode>): FsNode {
+  return {
+    name,
+    type,
+    layer,
+    inode: undefined,
+    link: undefined,
+    body: undefined,
+    probe: undefined,
+    owner: undefined,
+    children,
+    cum: 0,
+    min: -1,
+    n: 0,
+  };
 }
 
 /**
@@ -92,7 +122,7 @@ function newNode(name: string, type: EntryType, layer: number): FsNode {
  * issue #684). A path deleted and re-created later starts a new record here.
  */
 export class MergedFs {
-  readonly root: FsNode = { ...newNode('', 'dir', -1), children: new Map() };
+  readonly root: FsNode = newNode('', 'dir', -1, new Map());
   readonly layers: LayerFsStats[] = [];
   readonly topWaste: WastedPath[] = [];
   orphanHardlinks = 0;
@@ -140,7 +170,8 @@ export class MergedFs {
         existing.layer = L; // directory over directory: attributes only
         continue;
       }
-      const node = newNode(name, e.type, L);
+      const key = ownString(name);
+      const node = newNode(key, e.type, L, e.type === 'dir' ? new Map() : undefined);
       if (existing) {
         node.cum = existing.cum;
         node.min = existing.min;
@@ -148,9 +179,7 @@ export class MergedFs {
         existing.n = 0; // its occurrences move to the new node
         this.remove(parent, existing, join(dirname(e.path), name), L, 'overwritten');
       }
-      if (e.type === 'dir') {
-        node.children = new Map();
-      } else if (e.type === 'file' || (e.type === 'hardlink' && e.size > 0)) {
+      if (e.type === 'file' || (e.type === 'hardlink' && e.size > 0)) {
         node.inode = { layer: L, size: e.size, refs: 1, primary: node, charged: false };
       } else if (e.type === 'hardlink') {
         const target = e.link !== undefined ? this.lookup(e.link, false) : undefined;
@@ -171,7 +200,7 @@ export class MergedFs {
       if (e.body) node.body = e.body;
       if (e.probe) node.probe = e.probe;
       if (e.type !== 'dir') this.occur(node, e.type === 'file' ? e.size : e.type === 'hardlink' ? e.size : 0);
-      parent.children!.set(name, node);
+      parent.children!.set(key, node);
     }
   }
 
@@ -282,7 +311,7 @@ export class MergedFs {
       }
       if (!child || !child.children) {
         if (child) this.remove(cur, child, childPath, layer, 'overwritten');
-        child = { ...newNode(part, 'dir', layer), children: new Map() };
+        child = newNode(part, 'dir', layer, new Map());
         cur.children!.set(part, child);
       }
       cur = child;
@@ -362,9 +391,16 @@ export class MergedFs {
     if (this.finished) return;
     this.finished = true;
     const out: VisibleFile[] = [];
+    // Paths are built with join: a flat string, where a template literal makes a cons string that a
+    // regex later flattens into a second copy.
+    const pair: string[] = ['', ''];
     const visit = (n: FsNode, p: string): void => {
       if (n.children) {
-        for (const c of n.children.values()) visit(c, `${p}/${c.name}`);
+        for (const c of n.children.values()) {
+          pair[0] = p;
+          pair[1] = c.name;
+          visit(c, pair.join('/'));
+        }
         return;
       }
       this.flushDive(n);
