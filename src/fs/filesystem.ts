@@ -73,6 +73,7 @@ export interface VisibleFile {
 }
 
 const TOP_WASTE = 25;
+const MAX_LINK_HOPS = 40;
 
 /**
  * A copy of `s` that does not share storage with a longer string. A name sliced from a tar entry's
@@ -85,7 +86,6 @@ function ownString(s: string): string {
   c.charCodeAt(0); // flattens the concatenation: one sequential string of its own
   return c;
 }
-const MAX_LINK_HOPS = 40;
 
 /**
  * Every field is set here, in one order, so all nodes share one hidden class with in-object fields:
