@@ -148,6 +148,8 @@ export interface AnalyzeOptions {
   networkBytesPerSec?: number;
   /** Unpack rate for seconds-saved estimates (bytes/s). */
   unpackBytesPerSec?: number;
+  /** Called once per file of the final filesystem with its owner and kind (coldstart's working set). */
+  onFile?: (path: string, owner: string, kind: Kind, layer: number) => void;
 }
 
 export interface CacheOptions {
@@ -278,6 +280,7 @@ export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOption
     const owner = owners[i]!;
     const layer = f.node.inode?.layer ?? f.node.layer;
     const kind = classify(f.path, owner, layer, ctx, f.node.name);
+    opts.onFile?.(f.path, owner, kind, layer);
     const b = f.bytes;
     finalBytes += b;
     kindBytes.set(kind, (kindBytes.get(kind) ?? 0) + b);

@@ -15,6 +15,7 @@ interface CompareCliOptions {
   names?: string;
   baseline: string;
   coldstart?: boolean;
+  cold?: boolean;
   runs: string;
   format: Format;
   output?: string;
@@ -25,6 +26,9 @@ interface CompareCliOptions {
 
 interface ColdStartCliOptions {
   runs: string;
+  bandwidth?: string;
+  traceFiles?: boolean;
+  platform?: string;
   warmup: string;
   gpus?: string;
   http?: string;
@@ -238,7 +242,8 @@ export function buildProgram(): Command {
     .argument('<input...>', 'image references and/or saved reports (analyze/coldstart --format json)')
     .option('--names <a,b,c>', 'labels for the compared images, in order')
     .option('--baseline <n>', 'which image the others are compared with (1-based)', '1')
-    .option('--coldstart', 'also measure the cold start of image inputs (HEALTHCHECK readiness)')
+    .option('--coldstart', 'also time image inputs from container create to ready with the image present (warm start; HEALTHCHECK readiness)')
+    .option('--cold', 'with --coldstart: remove each image and pull it before each run (cold start: pull + start → ready)')
     .option('--runs <n>', 'cold-start runs with --coldstart', '5')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'markdown', 'json', 'html']).default('table'))
     .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')
@@ -249,34 +254,34 @@ export function buildProgram(): Command {
   addGateOptions(cmp).action(async (inputs: string[], o: CompareCliOptions & GateCliOptions & ModelCliOptions) => {
     await modelOptions(o);
     const { compare } = await import('./compare.js');
-    const { loadReportFile, matchColdStart } = await import('./reports.js');
+    const { loadReportFile, matchColdStarts } = await import('./reports.js');
     const { renderComparisonMarkdown, renderComparisonTable } = await import('./render/compare.js');
     const onProgress = progress(o.quiet);
-    const items: Array<{ analysis: Analysis; coldStart: import('./coldstart/engine.js').ColdStart | null }> = [];
+    const items: Array<{ analysis: Analysis; starts: import('./coldstart/engine.js').ColdStart[] }> = [];
     const coldStarts: import('./coldstart/engine.js').ColdStart[] = [];
     for (const input of inputs) {
       if (input.endsWith('.json') && existsSync(input)) {
         const r = loadReportFile(input);
-        for (const a of r.analyses) items.push({ analysis: a, coldStart: null });
+        for (const a of r.analyses) items.push({ analysis: a, starts: [] });
         coldStarts.push(...r.coldStarts);
         continue;
       }
       const a = await analyzeRef(input, { ...o, ...(o.platform ? { platform: o.platform } : {}), ...(onProgress ? { onProgress } : {}) });
-      let cs = null;
-      if (o.coldstart) {
+      const starts = [];
+      if (o.coldstart || o.cold) {
         const { coldStart } = await import('./coldstart/engine.js');
-        cs = await coldStart(input, { runs: Number(o.runs) || 5, warmup: 1, timeoutS: 120, cold: false, env: [], publish: [], imports: false, healthIntervalMs: 100, ...(onProgress ? { onProgress } : {}) });
+        starts.push(await coldStart(input, { runs: Number(o.runs) || 5, warmup: o.cold ? 0 : 1, timeoutS: 120, cold: !!o.cold, env: [], publish: [], imports: false, healthIntervalMs: 100, ...(onProgress ? { onProgress } : {}) }));
       }
-      items.push({ analysis: a, coldStart: cs });
+      items.push({ analysis: a, starts });
     }
     if (onProgress) process.stderr.write('\r\x1b[K');
-    for (const it of items) it.coldStart ??= matchColdStart(it.analysis, coldStarts) ?? null;
+    for (const it of items) if (it.starts.length === 0) it.starts = matchColdStarts(it.analysis, coldStarts);
     if (items.length < 2) throw inputError(`compare needs at least two images or analysis reports, got ${items.length}`);
     const names = o.names ? o.names.split(',').map((n) => n.trim()) : items.map((i) => i.analysis.image.tags[0] ?? i.analysis.image.reference);
     if (names.length !== items.length) throw inputError(`--names has ${names.length} labels for ${items.length} images`);
     const baseline = Number(o.baseline) - 1;
     if (!Number.isInteger(baseline) || baseline < 0 || baseline >= items.length) throw inputError(`--baseline must be between 1 and ${items.length}, got '${o.baseline}'`);
-    const c = compare(items.map((it, i) => ({ name: names[i]!, analysis: it.analysis, coldStart: it.coldStart })), baseline, toolVersion());
+    const c = compare(items.map((it, i) => ({ name: names[i]!, analysis: it.analysis, starts: it.starts })), baseline, toolVersion());
     const text =
       o.format === 'json' ? JSON.stringify(c, null, 2) + '\n'
       : o.format === 'markdown' ? renderComparisonMarkdown(c)
@@ -300,15 +305,18 @@ export function buildProgram(): Command {
 
   program
     .command('coldstart')
-    .description('time container start to ready (create, start, first passing probe; pull with --cold) over repeated runs')
-    .argument('<ref...>', 'image name in the Docker daemon (docker-daemon:NAME also accepted)')
+    .description('time what a node pays to run the image: pull (with --cold), create, start, first passing probe, over repeated runs')
+    .argument('<ref...>', 'image name in the Docker daemon (docker-daemon:NAME also accepted; docker://NAME with --cold)')
     .option('--runs <n>', 'measured runs', '5')
     .option('--warmup <n>', 'runs before measuring (discarded)', '1')
     .option('--gpus <spec>', 'GPU request as docker run --gpus: all | N | "device=0,1" | driver=…,count=…,capabilities=…')
     .option('--http <url>', 'readiness: poll this URL every 10 ms (publish the port with -p)')
     .option('--log <regex>', 'readiness: first log line matching REGEX')
     .option('--timeout <s>', 'seconds a run may take to become ready', '120')
-    .option('--cold', 'remove the image and pull it again before each run (pull becomes a timed phase)')
+    .option('--cold', 'remove the image under every reference and pull it before each run (pull becomes a timed phase); references are restored afterwards')
+    .option('--bandwidth <rate>', 'with --cold: pull through a relay on 127.0.0.1 limited to RATE (e.g. 100MB/s; plain-HTTP registries)')
+    .option('--trace-files', 'one extra run under fatrace (root, local daemon): the image files opened before ready')
+    .option('--platform <os/arch[/variant]>', 'with --cold: platform to pull when the daemon does not have the image')
     .option('--env <K=V>', 'environment variable for the container (repeatable)', (v: string, a: string[]) => [...a, v], [] as string[])
     .option('-p, --publish <[ip:]host:container>', 'publish a port, on 127.0.0.1 unless an address is given (repeatable)', (v: string, a: string[]) => [...a, v], [] as string[])
     .option('--health-interval <ms>', 'HEALTHCHECK interval used for the measurement', '100')
@@ -329,6 +337,7 @@ export function buildProgram(): Command {
       const timeoutS = Number(o.timeout);
       if (!(timeoutS > 0)) throw inputError(`--timeout must be a positive number of seconds, got '${o.timeout}'`);
       for (const e of o.env) if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(e)) throw inputError(`--env '${e}': expected KEY=VALUE`);
+      const { networkBytesPerSec } = await modelOptions({ ...(o.bandwidth !== undefined ? { bandwidth: o.bandwidth } : {}) });
       const results = [];
       for (const ref of refs) {
         results.push(
@@ -340,6 +349,9 @@ export function buildProgram(): Command {
             ...(o.log ? { log: o.log } : {}),
             timeoutS,
             cold: !!o.cold,
+            ...(networkBytesPerSec !== undefined ? { bandwidthBytesPerSec: networkBytesPerSec } : {}),
+            ...(o.platform ? { platform: parsePlatform(o.platform) } : {}),
+            ...(o.traceFiles ? { traceFiles: true } : {}),
             env: o.env,
             publish: o.publish,
             imports: o.imports,

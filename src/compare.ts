@@ -2,14 +2,17 @@ import type { Analysis } from './analysis.js';
 import { type Kind, KINDS } from './attribute/kinds.js';
 import type { ColdStart } from './coldstart/engine.js';
 import { type Severity, SEVERITIES } from './findings/rules.js';
+import { summarize } from './coldstart/stats.js';
 import { shortenStep } from './util/format.js';
 
 export interface ComparisonInput {
   name: string;
   analysis: Analysis;
-  coldStart?: ColdStart | null;
+  /** The image's coldstart measurements: a cold one (`cold` set) and/or a warm one. */
+  starts?: ColdStart[];
 }
 
+/** One image's row (docs/coldstart.md "In the comparison"); times are medians over measured runs, ms. */
 export interface ComparisonRow {
   name: string;
   reference: string;
@@ -17,9 +20,20 @@ export interface ComparisonRow {
   compressedBytes: number | null;
   finalBytes: number;
   wasteBytes: number;
-  /** Median total cold start, ms (null when not measured). */
+  /** Pull request → last layer unpacked, on a daemon the image was removed from (null: no cold run). */
+  pullMs: number | null;
+  /** Compressed bytes the cold pull downloaded (median over runs; less than compressedBytes when layers were shared). */
+  downloadedBytes: number | null;
+  /** Create request → ready: after the pull in a cold run, else in a warm run. */
+  startToReadyMs: number | null;
+  /** Pull + start → ready, per run, median (null: no cold run). */
   coldStartMs: number | null;
-  vsBaseline: { imageBytes: number; imageRatio: number | null; coldStartMs: number | null };
+  /** Create request → ready with the image already present (null: no warm run). */
+  warmStartMs: number | null;
+  /** Bytes of the image's files opened before ready (coldstart --trace-files), and their share of finalBytes. */
+  workingSetBytes: number | null;
+  workingSetShare: number | null;
+  vsBaseline: { imageBytes: number; imageRatio: number | null; coldStartMs: number | null; warmStartMs: number | null };
 }
 
 export interface OwnerDelta {
@@ -86,9 +100,10 @@ function stepBytes(a: Analysis): Map<string, number> {
  */
 export function compare(inputs: ComparisonInput[], baseline: number, version: string): Comparison {
   const base = inputs[baseline]!;
-  const baseCold = base.coldStart?.phases.total.median ?? null;
-  const rows: ComparisonRow[] = inputs.map((i) => {
-    const cold = i.coldStart?.phases.total.median ?? null;
+  const times = inputs.map((i) => startTimes(i.starts ?? []));
+  const bt = times[baseline]!;
+  const rows: ComparisonRow[] = inputs.map((i, idx) => {
+    const t = times[idx]!;
     return {
       name: i.name,
       reference: i.analysis.image.reference,
@@ -96,11 +111,12 @@ export function compare(inputs: ComparisonInput[], baseline: number, version: st
       compressedBytes: i.analysis.totals.compressedBytes,
       finalBytes: i.analysis.totals.finalBytes,
       wasteBytes: i.analysis.totals.wasteBytes,
-      coldStartMs: cold,
+      ...t,
       vsBaseline: {
         imageBytes: i.analysis.totals.imageBytes - base.analysis.totals.imageBytes,
         imageRatio: base.analysis.totals.imageBytes > 0 ? i.analysis.totals.imageBytes / base.analysis.totals.imageBytes : null,
-        coldStartMs: cold !== null && baseCold !== null ? cold - baseCold : null,
+        coldStartMs: t.coldStartMs !== null && bt.coldStartMs !== null ? t.coldStartMs - bt.coldStartMs : null,
+        warmStartMs: t.warmStartMs !== null && bt.warmStartMs !== null ? t.warmStartMs - bt.warmStartMs : null,
       },
     };
   });
@@ -137,6 +153,27 @@ export function compare(inputs: ComparisonInput[], baseline: number, version: st
       };
     });
   return { schemaVersion: 1, kind: 'comparison', tool: { name: 'imgscope', version }, generatedAt: new Date().toISOString(), baseline, rows, kinds, diffs, findings: findingsAcross(inputs) };
+}
+
+type StartTimes = Pick<ComparisonRow, 'pullMs' | 'downloadedBytes' | 'startToReadyMs' | 'coldStartMs' | 'warmStartMs' | 'workingSetBytes' | 'workingSetShare'>;
+
+/** Create → ready of each run (reports written before startToReady existed: create + start + ready). */
+const toReady = (c: ColdStart): number => summarize(c.runs.map((r) => r.startToReady ?? r.create + r.start + r.ready)).median;
+
+/** The comparison's timing columns from an image's cold and warm measurements (the last of each kind wins). */
+export function startTimes(starts: ColdStart[]): StartTimes {
+  const cold = starts.filter((s) => s.cold).pop();
+  const warm = starts.filter((s) => !s.cold).pop();
+  const ws = [cold, warm].find((s) => s?.workingSet)?.workingSet ?? null;
+  return {
+    pullMs: cold?.phases.pull?.median ?? null,
+    downloadedBytes: cold?.pulls?.length ? summarize(cold.pulls.map((p) => p.downloadedBytes)).median : null,
+    startToReadyMs: cold ? toReady(cold) : warm ? toReady(warm) : null,
+    coldStartMs: cold ? cold.phases.total.median : null,
+    warmStartMs: warm ? warm.phases.total.median : null,
+    workingSetBytes: ws?.bytes ?? null,
+    workingSetShare: ws?.share ?? null,
+  };
 }
 
 /** One row per finding id across the images, worst severity first, then by the largest saving. */

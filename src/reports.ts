@@ -49,8 +49,8 @@ function refKey(ref: string): string {
   return normalizeTag(ref.replace(/^docker-daemon:/, '').replace(/^docker:\/\//, ''));
 }
 
-/** Finds the cold-start measurement of an analyzed image (by reference or tag). */
-export function matchColdStart(a: Analysis, coldStarts: ColdStart[]): ColdStart | undefined {
+/** The cold-start measurements (cold and warm) of an analyzed image, matched by reference or tag. */
+export function matchColdStarts(a: Analysis, coldStarts: ColdStart[]): ColdStart[] {
   const keys = new Set([a.image.reference, ...a.image.tags].map(refKey));
-  return coldStarts.find((c) => keys.has(refKey(c.reference)));
+  return coldStarts.filter((c) => keys.has(refKey(c.reference)));
 }

@@ -1,12 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
+import { analyzeReference } from '../analysis.js';
 import { envError, ImgscopeError, inputError } from '../errors.js';
-import { daemonError, dockerClient, pullImage } from '../image/daemon.js';
+import { daemonError, dockerClient } from '../image/daemon.js';
+import { isPlainHttpRegistry, parseRegistryRef } from '../image/registry.js';
+import type { Platform } from '../image/types.js';
 import { onCleanup } from '../util/cleanup.js';
+import { formatRate } from '../util/format.js';
+import { ColdPull, type ColdRecord } from './cold.js';
 import type { DeviceRequest } from './gpus.js';
 import { type ImportProfile, parseImportTimes } from './imports.js';
+import { pullBreakdown, pullRecorded, type PullTrace } from './pull.js';
+import { type Relay, startRelay } from './relay.js';
 import { type Stats, summarize } from './stats.js';
+import { FileTracer, hostFileSize, type WorkingSet, workingSet as workingSetOf } from './trace.js';
 
 export const LABEL = 'imgscope';
 
@@ -20,25 +28,39 @@ export interface ColdStartOptions {
   http?: string;
   log?: string;
   timeoutS: number;
+  /** Remove the image under every reference and pull it before each run (cold.ts). */
   cold: boolean;
+  /** With cold: pull through a relay limited to this many bytes per second (relay.ts). */
+  bandwidthBytesPerSec?: number;
+  /** Platform of the image to pull when the daemon does not hold it yet. */
+  platform?: Platform;
   env: string[];
   publish: string[];
   imports: boolean;
+  /** One extra run under fatrace: the files opened before ready (trace.ts). */
+  traceFiles?: boolean;
   /** Health check interval used for the measurement (the image's own is usually 30 s). */
   healthIntervalMs: number;
   onProgress?: (msg: string) => void;
 }
 
+/** One measured run, in milliseconds (docs/coldstart.md "Phases"). */
 export interface RunPhases {
-  /** Only with --cold: image removed, then pulled through the daemon. */
+  /** Only with --cold: pull request → last layer unpacked. */
   pull?: number;
+  /** Only with --cold: first layer download message → last layer downloaded (inside pull). */
+  download?: number;
+  /** Only with --cold: first layer extract message → last layer unpacked (inside pull; overlaps download). */
+  extract?: number;
   /** Create request sent → `create` event. */
   create: number;
   /** `create` event → `start` event. */
   start: number;
   /** `start` event → first passing readiness probe. */
   ready: number;
-  /** Everything, from the first request to ready. */
+  /** Create request → ready: create + start + ready. */
+  startToReady: number;
+  /** Everything: pull (when cold) + startToReady. */
   total: number;
 }
 
@@ -51,8 +73,16 @@ export interface ColdStart {
   /** Milliseconds per measured run. */
   runs: RunPhases[];
   /** Milliseconds: median, p90, min, max per phase over the measured runs. */
-  phases: { pull?: Stats; create: Stats; start: Stats; ready: Stats; total: Stats };
+  phases: { pull?: Stats; download?: Stats; extract?: Stats; create: Stats; start: Stats; ready: Stats; startToReady: Stats; total: Stats };
+  /** With --cold: what was removed, shared and restored; null for a warm start. */
+  cold: ColdRecord | null;
+  /** With --cold: each measured run's pull, layer by layer (aligned with runs); null for a warm start. */
+  pulls: PullTrace[] | null;
   imports: ImportProfile | null;
+  /** With --trace-files: the files opened before ready; null otherwise or when tracing was impossible (see notes). */
+  workingSet: WorkingSet | null;
+  /** What the user should know about this measurement (each also printed on stderr as it happens). */
+  notes: string[];
 }
 
 /** Wall-clock nanoseconds with hrtime resolution, comparable with the Engine's event `timeNano`. */
@@ -199,42 +229,43 @@ function gpuRuntimeError(ref: string, flag: string, err: unknown): ImgscopeError
   return undefined;
 }
 
-/**
- * Times container start to ready over repeated runs (DESIGN.md "Cold start"): phase timestamps come
- * from the Engine's event stream (`timeNano`), readiness from the image's HEALTHCHECK run at a short
- * interval, an HTTP URL polled every 10 ms, or a log line. Every container is labelled `imgscope` and
- * removed, also on errors, timeouts and Ctrl-C.
- */
-export async function coldStart(reference: string, opts: ColdStartOptions): Promise<ColdStart> {
-  const docker = dockerClient();
-  if (/^(docker-archive|oci|oci-archive):/.test(reference) || reference.startsWith('docker://')) {
-    throw inputError(`${reference}: coldstart runs containers through the Docker daemon: give an image name (docker-daemon:NAME), or a registry name with --cold`);
-  }
-  const name = reference.replace(/^docker-daemon:/, '');
-  if (opts.runs < 1) throw inputError('--runs must be at least 1');
-  let info: Docker.ImageInspectInfo;
-  try {
-    info = await docker.getImage(name).inspect();
-  } catch (err) {
-    const e = daemonError(`inspecting ${name}`, err);
-    if ((err as { statusCode?: number }).statusCode !== 404) throw e;
-    if (!opts.cold) throw inputError(`image '${name}' is not in the Docker daemon (use --cold to pull it from its registry)`);
-    await pullImage(docker, name, opts.onProgress);
-    info = await docker.getImage(name).inspect();
-  }
-  const hc = info.Config?.Healthcheck as { Test?: string[] } | undefined;
-  let readiness: ColdStart['readiness'];
-  if (opts.http) readiness = { kind: 'http', url: opts.http, note: 'HTTP GET polled every 10 ms from the host until it answers 2xx/3xx' };
-  else if (opts.log) readiness = { kind: 'log', pattern: opts.log, note: 'first log line matching the pattern (stdout or stderr)' };
-  else if (hc?.Test && hc.Test.length > 0 && hc.Test[0] !== 'NONE') {
-    readiness = {
+/** The readiness probe a run waits for: --http, --log, or the image's own HEALTHCHECK. */
+function chooseReadiness(reference: string, hc: { Test?: string[] } | null | undefined, opts: ColdStartOptions): ColdStart['readiness'] {
+  if (opts.http) return { kind: 'http', url: opts.http, note: 'HTTP GET polled every 10 ms from the host until it answers 2xx/3xx' };
+  if (opts.log) return { kind: 'log', pattern: opts.log, note: 'first log line matching the pattern (stdout or stderr)' };
+  if (hc?.Test && hc.Test.length > 0 && hc.Test[0] !== 'NONE') {
+    return {
       kind: 'healthcheck',
       test: hc.Test,
       note: `the image's HEALTHCHECK, run every ${opts.healthIntervalMs} ms for the measurement (detection lags by up to one interval plus the check's own run time)`,
     };
-  } else {
-    throw inputError(`${reference}: the image has no HEALTHCHECK; give a readiness probe with --http URL (and -p) or --log REGEX`);
   }
+  throw inputError(`${reference}: the image has no HEALTHCHECK; give a readiness probe with --http URL (and -p) or --log REGEX`);
+}
+
+/** A relay's stand-in name for NAME: same repository and tag or digest, the relay's address as registry. */
+function relayName(name: string, relayAddress: string): string {
+  const r = parseRegistryRef(name);
+  return `${relayAddress}/${r.repository}${r.digest ? `@${r.digest}` : `:${r.tag}`}`;
+}
+
+/**
+ * Times what a node pays to run the image over repeated runs (docs/coldstart.md): with `cold`, the
+ * image is removed under every reference and pulled (pull, then create → start → ready), else only
+ * create → start → ready with the image present (a warm start). Phase timestamps come from the
+ * Engine's event stream (`timeNano`) and the pull's progress stream; readiness from the image's
+ * HEALTHCHECK run at a short interval, an HTTP URL polled every 10 ms, or a log line. Every container
+ * is labelled `imgscope` and removed, the relay closed and the user's tags restored, also on errors,
+ * timeouts and Ctrl-C.
+ */
+export async function coldStart(reference: string, opts: ColdStartOptions): Promise<ColdStart> {
+  const docker = dockerClient();
+  if (/^(docker-archive|oci|oci-archive):/.test(reference) || (reference.startsWith('docker://') && !opts.cold)) {
+    throw inputError(`${reference}: coldstart runs containers through the Docker daemon: give an image name (docker-daemon:NAME), or a registry name with --cold`);
+  }
+  const name = reference.replace(/^docker-daemon:/, '').replace(/^docker:\/\//, '');
+  if (opts.runs < 1) throw inputError('--runs must be at least 1');
+  if (opts.bandwidthBytesPerSec !== undefined && !opts.cold) throw inputError(`${reference}: --bandwidth shapes the pull: it needs --cold`);
   let logRe: RegExp | undefined;
   if (opts.log) {
     try {
@@ -242,6 +273,41 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
     } catch (err) {
       throw inputError(`--log '${opts.log}': invalid regular expression: ${(err as Error).message}`);
     }
+  }
+
+  const notes: string[] = [];
+  const note = (msg: string): void => {
+    notes.push(msg);
+    process.stderr.write(`imgscope: ${reference}: ${msg}\n`);
+  };
+  const cold = opts.cold ? await ColdPull.prepare(docker, name, { ...(opts.platform ? { platform: opts.platform } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }) : undefined;
+  let info: Docker.ImageInspectInfo | undefined;
+  let hc: { Test?: string[] } | null | undefined;
+  if (cold && !cold.before) hc = cold.registry.runConfig?.Healthcheck;
+  else {
+    try {
+      info = await docker.getImage(name).inspect();
+    } catch (err) {
+      const e = daemonError(`inspecting ${name}`, err);
+      if ((err as { statusCode?: number }).statusCode !== 404) throw e;
+      throw inputError(`image '${name}' is not in the Docker daemon (use --cold to pull it from its registry)`);
+    }
+    hc = info.Config?.Healthcheck as { Test?: string[] } | undefined;
+  }
+  const readiness = chooseReadiness(reference, hc, opts);
+
+  let relay: Relay | undefined;
+  let pullName = name;
+  if (cold && opts.bandwidthBytesPerSec !== undefined) {
+    const r = parseRegistryRef(name);
+    if (!isPlainHttpRegistry(r.host)) {
+      throw inputError(
+        `${reference}: --bandwidth pulls through a relay on 127.0.0.1, which works for plain-HTTP registries only (loopback, or IMGSCOPE_INSECURE_REGISTRIES); ${r.domain} speaks HTTPS`,
+      );
+    }
+    const [host, port] = [r.host.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), Number(/:(\d+)$/.exec(r.host)?.[1] ?? 80)];
+    relay = await startRelay({ host, port }, opts.bandwidthBytesPerSec);
+    pullName = relayName(name, relay.address);
   }
 
   const session = randomUUID();
@@ -252,18 +318,29 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
   };
   const unregister = onCleanup(removeAll);
   const events = new EventLog();
-  await events.open(docker, session, nowNs());
   const { exposed, bindings } = parsePublish(opts.publish);
 
-  const runOnce = async (i: number, extraEnv: string[]): Promise<{ phases: RunPhases; container: Docker.Container }> => {
-    let pullMs: number | undefined;
-    if (opts.cold) {
-      opts.onProgress?.(`run ${i}: removing and pulling ${name}`);
-      await docker.getImage(name).remove({ force: true }).catch(() => undefined);
-      const t = nowNs();
-      await pullImage(docker, name, opts.onProgress);
-      pullMs = ms(nowNs() - t);
-    }
+  /** Removes the image, pulls it timed, gives its references back. */
+  const coldPull = async (i: number): Promise<PullTrace> => {
+    opts.onProgress?.(`run ${i}: removing ${name} and pulling it${relay ? ` through a ${formatRate(opts.bandwidthBytesPerSec!)} relay` : ''}`);
+    await cold!.evict();
+    cold!.pulledAs = pullName;
+    const wire0 = relay?.bytesDown() ?? 0;
+    const rec = await pullRecorded(docker, pullName, nowNs, { authFor: name, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    const trace = pullBreakdown(pullName, rec.start, rec.end, rec.events, cold!.registry.layers);
+    if (relay) trace.relay = { bytesPerSec: opts.bandwidthBytesPerSec!, wireBytes: relay.bytesDown() - wire0 };
+    await cold!.finish();
+    return trace;
+  };
+
+  interface RunResult {
+    phases: RunPhases;
+    container: Docker.Container;
+    pull?: PullTrace;
+    window: { from: bigint; to: bigint };
+  }
+  const runOnce = async (i: number, extraEnv: string[], withPull: boolean): Promise<RunResult> => {
+    const pull = withPull ? await coldPull(i) : undefined;
     const spec: Docker.ContainerCreateOptions = {
       Image: name,
       Env: [...opts.env, ...extraEnv],
@@ -318,40 +395,91 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
     const created = (await events.wait(c.id, ['create'], nowNs() + 2_000_000_000n))?.t;
     const started = (await events.wait(c.id, ['start'], nowNs() + 2_000_000_000n))?.t;
     if (created === undefined || started === undefined) throw envError(`${reference}: run ${i}: the Engine sent no create/start event`);
+    const toReady = ms(readyNs - tReq);
     const phases: RunPhases = {
-      ...(pullMs !== undefined ? { pull: pullMs } : {}),
+      ...(pull ? { pull: pull.totalMs, download: pull.downloadMs, extract: pull.extractMs } : {}),
       create: ms(created - tReq),
       start: ms(started - created),
       ready: ms(readyNs - started),
-      total: ms(readyNs - tReq) + (pullMs ?? 0),
+      startToReady: toReady,
+      total: toReady + (pull?.totalMs ?? 0),
     };
-    return { phases, container: c };
+    return { phases, container: c, ...(pull ? { pull } : {}), window: { from: tReq, to: readyNs } };
   };
 
   const runs: RunPhases[] = [];
+  const pulls: PullTrace[] = [];
   let imports: ImportProfile | null = null;
+  let workingSet: WorkingSet | null = null;
+  const done = async (r: RunResult): Promise<void> => {
+    await r.container.remove({ force: true }).catch(() => undefined);
+    live.delete(r.container);
+  };
   try {
+    await events.open(docker, session, nowNs());
     const total = opts.warmup + opts.runs;
     for (let i = 1; i <= total; i++) {
       opts.onProgress?.(`${reference}: run ${i}/${total}${i <= opts.warmup ? ' (warm-up)' : ''}`);
-      const { phases, container } = await runOnce(i, []);
-      await container.remove({ force: true }).catch(() => undefined);
-      live.delete(container);
-      if (i > opts.warmup) runs.push(phases);
+      const r = await runOnce(i, [], !!cold);
+      await done(r);
+      if (i > opts.warmup) {
+        runs.push(r.phases);
+        if (r.pull) pulls.push(r.pull);
+      }
     }
+    info ??= await docker.getImage(name).inspect();
     if (opts.imports) {
       opts.onProgress?.(`${reference}: import profile run`);
-      const { container } = await runOnce(total + 1, ['PYTHONPROFILEIMPORTTIME=1']);
-      const raw = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+      const r = await runOnce(total + 1, ['PYTHONPROFILEIMPORTTIME=1'], false);
+      const raw = (await r.container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
       imports = parseImportTimes(demuxLogs(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))).stderr);
-      await container.remove({ force: true }).catch(() => undefined);
-      live.delete(container);
+      await done(r);
     }
+    if (opts.traceFiles) workingSet = await traceRun(total + 2);
   } finally {
     events.close();
     await removeAll();
+    await relay?.close();
     unregister();
   }
+
+  /** One more run under fatrace: the files the container opened from create to ready. */
+  async function traceRun(i: number): Promise<WorkingSet | null> {
+    let tracer: FileTracer;
+    try {
+      tracer = await FileTracer.start(docker, info!.RootFS?.Layers ?? []);
+    } catch (err) {
+      if (!(err instanceof ImgscopeError)) throw err;
+      note(`${err.message}; no working set, the timings are unaffected`);
+      return null;
+    }
+    let r: RunResult;
+    let ns: string | null = null;
+    try {
+      opts.onProgress?.(`${reference}: traced run (files opened before ready)`);
+      r = await runOnce(i, [], false);
+      const pid = (await r.container.inspect().catch(() => undefined))?.State?.Pid;
+      if (pid) ns = FileTracer.namespaceOf(pid);
+      await done(r);
+    } finally {
+      await tracer.stop();
+    }
+    if (!ns) {
+      note('--trace-files: the container\'s PID namespace could not be read (it exited at once); no working set');
+      return null;
+    }
+    opts.onProgress?.(`${reference}: attributing the files opened`);
+    const wanted = new Set(tracer.events.map((e) => e.path));
+    const attr = new Map<string, { owner: string; kind: string }>();
+    const a = await analyzeReference(`docker-daemon:${name}`, {
+      onFile: (p, owner, kind) => {
+        if (wanted.has(p)) attr.set(p, { owner, kind });
+      },
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    return workingSetOf(tracer.events, { ns, ...r.window }, hostFileSize, (p) => attr.get(p), { finalBytes: a.totals.finalBytes, imageBytes: a.totals.imageBytes });
+  }
+
   const pick = (k: keyof RunPhases): Stats => summarize(runs.map((r) => r[k]!));
   return {
     reference,
@@ -361,13 +489,18 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
     warmupRuns: opts.warmup,
     runs,
     phases: {
-      ...(opts.cold ? { pull: pick('pull') } : {}),
+      ...(cold ? { pull: pick('pull'), download: pick('download'), extract: pick('extract') } : {}),
       create: pick('create'),
       start: pick('start'),
       ready: pick('ready'),
+      startToReady: pick('startToReady'),
       total: pick('total'),
     },
+    cold: cold ? cold.record() : null,
+    pulls: cold ? pulls : null,
     imports,
+    workingSet,
+    notes,
   };
 }
 

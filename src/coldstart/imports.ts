@@ -1,15 +1,22 @@
-/** Python's `-X importtime` / PYTHONPROFILEIMPORTTIME lines, summed per top-level package. */
+/**
+ * Python's `-X importtime` / PYTHONPROFILEIMPORTTIME lines, summed per top-level package
+ * (docs/coldstart.md "Imports"). Each line gives a module's self time (its own code) and a cumulative
+ * time (self plus the modules it imported first). Only self times add up: a package's cost is the sum
+ * of its modules' self times wherever they were imported from. Cumulative times are not reported:
+ * whichever package happens to import a dependency first is charged for it, so they neither add up
+ * nor compare.
+ */
 export interface ImportRow {
   package: string;
-  /** Sum of self times of every module of the package, ms. */
+  /** Sum of the self times of every module of the package, ms. */
   selfMs: number;
-  /** Cumulative time of the package's first top-level import, ms (what `import pkg` cost). */
-  cumulativeMs: number;
+  /** selfMs / the profile's total. */
+  share: number;
   modules: number;
 }
 
 export interface ImportProfile {
-  /** Sum of all self times, ms. */
+  /** Sum of all self times, ms: the whole import cost of the run. */
   totalMs: number;
   packages: ImportRow[];
 }
@@ -25,21 +32,18 @@ export function parseImportTimes(text: string): ImportProfile | null {
     if (!m) continue;
     found = true;
     const self = Number(m[1]) / 1000;
-    const cumulative = Number(m[2]) / 1000;
-    const name = m[3]!;
-    const top = name.split('.')[0]!;
+    const top = m[3]!.split('.')[0]!;
     total += self;
     let r = rows.get(top);
     if (!r) {
-      r = { package: top, selfMs: 0, cumulativeMs: 0, modules: 0 };
+      r = { package: top, selfMs: 0, share: 0, modules: 0 };
       rows.set(top, r);
     }
     r.selfMs += self;
     r.modules++;
-    // The package's own top module line carries what importing the package cost (its dependencies included).
-    if (name === top) r.cumulativeMs = Math.max(r.cumulativeMs, cumulative);
   }
   if (!found) return null;
+  for (const r of rows.values()) r.share = total > 0 ? r.selfMs / total : 0;
   const packages = [...rows.values()].sort((a, b) => b.selfMs - a.selfMs || (a.package < b.package ? -1 : 1));
   return { totalMs: total, packages };
 }

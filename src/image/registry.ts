@@ -5,7 +5,7 @@ import { sniffCompression } from './compression.js';
 import { isDigest, sha256, verifyBytes } from './digest.js';
 import { loadFromManifest, type ManifestStore, selectImageManifest, walkOpts } from './formats.js';
 import { peekStream, walkLayerStream, type WalkedBlob } from './layer-reader.js';
-import { type Descriptor, type LoadedImage, type LoadOptions, MT } from './types.js';
+import { type Descriptor, type ImageConfigJson, type LoadedImage, type LoadOptions, MT } from './types.js';
 
 /** A parsed `docker://` reference (docker's reference grammar). */
 export interface RegistryRef {
@@ -54,6 +54,10 @@ export function parseRegistryRef(name: string): RegistryRef {
 }
 
 /** Loopback registries speak plain HTTP (as dockerd assumes); IMGSCOPE_INSECURE_REGISTRIES adds more. */
+export function isPlainHttpRegistry(host: string): boolean {
+  return scheme(host) === 'http';
+}
+
 function scheme(host: string): 'http' | 'https' {
   const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
   if (h === 'localhost' || h === '::1' || /^127\./.test(h)) return 'http';
@@ -343,4 +347,71 @@ export async function loadFromRegistry(reference: string, name: string, opts: Lo
     if (err instanceof ImgscopeError) throw err;
     throw envError(`${where}: ${(err as Error).message}`, err);
   }
+}
+
+/** What a registry serves under a name, for one platform: enough to tell which image a pull brings. */
+export interface ResolvedImage {
+  /** Digest of what the name points at (an index or a manifest). */
+  topDigest: string;
+  /** Digest of the chosen image manifest. */
+  manifestDigest: string;
+  configDigest: string;
+  layers: Array<{ digest: string; size: number; mediaType?: string }>;
+  /** The config's rootfs.diff_ids (uncompressed layer digests), in stacking order. */
+  diffIds: string[];
+  /** The config's `config` (Healthcheck, Env, …). */
+  runConfig: ImageConfigJson['config'];
+}
+
+/** Resolves NAME (docker's reference syntax) on its registry down to one platform's manifest. */
+export async function resolveRegistryImage(name: string, opts: Pick<LoadOptions, 'platform'> = {}): Promise<ResolvedImage> {
+  const ref = parseRegistryRef(name);
+  const client = new RegistryClient(ref, name);
+  const store: ManifestStore = {
+    where: client.describe,
+    chooseHint: 'name a platform with --platform',
+    readManifest: async (d, what) => {
+      const m = await client.manifest(d.digest);
+      verifyBytes(`${client.describe}: ${what} ${d.digest}`, m.body, d.digest, d.size);
+      return m.body;
+    },
+    readBlob: () => Promise.reject(new Error('not used')),
+    walkLayer: () => Promise.reject(new Error('not used')),
+  };
+  const top = await client.manifest(ref.digest ?? ref.tag!);
+  let body = top.body;
+  let manifestDigest = top.digest;
+  if (top.mediaType === MT.ociIndex || top.mediaType === MT.dockerList) {
+    const index = JSON.parse(top.body.toString('utf8')) as { manifests?: Descriptor[] | null };
+    const chosen = await selectImageManifest(store, index.manifests ?? [], opts);
+    body = await store.readManifest(chosen, 'manifest');
+    manifestDigest = chosen.digest;
+  }
+  let m: { config?: Descriptor; layers?: Descriptor[] };
+  try {
+    m = JSON.parse(body.toString('utf8')) as typeof m;
+  } catch {
+    throw inputError(`${client.describe}: manifest ${manifestDigest} is not JSON`);
+  }
+  if (!m.config?.digest || !Array.isArray(m.layers)) throw inputError(`${client.describe}: manifest ${manifestDigest} has no config or layers`);
+  const res = await client.blobResponse(m.config);
+  const cfgBuf = Buffer.from(await res.arrayBuffer());
+  verifyBytes(`${client.describe}: config ${m.config.digest}`, cfgBuf, m.config.digest, m.config.size);
+  let diffIds: string[];
+  let runConfig: ImageConfigJson['config'];
+  try {
+    const cfg = JSON.parse(cfgBuf.toString('utf8')) as ImageConfigJson;
+    diffIds = cfg.rootfs?.diff_ids ?? [];
+    runConfig = cfg.config;
+  } catch {
+    throw inputError(`${client.describe}: config ${m.config.digest} is not JSON`);
+  }
+  return {
+    diffIds,
+    runConfig,
+    topDigest: top.digest,
+    manifestDigest,
+    configDigest: m.config.digest,
+    layers: m.layers.map((l) => ({ digest: l.digest, size: l.size, ...(l.mediaType ? { mediaType: l.mediaType } : {}) })),
+  };
 }

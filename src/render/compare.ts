@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import type { Comparison, ComparisonRow } from '../compare.js';
-import { formatBytes } from '../util/format.js';
+import { formatBytes, formatMs, formatPercent } from '../util/format.js';
 import { formatSaving, UNITS_NOTE } from './analyze.js';
 
 function signedBytes(n: number): string {
@@ -14,28 +14,41 @@ function vsBaseline(r: ComparisonRow, isBase: boolean): string {
     const pct = (r.vsBaseline.imageRatio - 1) * 100;
     parts.push(`${pct >= 0 ? '+' : '−'}${Math.abs(pct).toFixed(1)}% size`);
   }
-  if (r.vsBaseline.coldStartMs !== null) {
-    const d = r.vsBaseline.coldStartMs;
-    parts.push(`${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(0)} ms start`);
-  }
+  const d = r.vsBaseline.coldStartMs ?? r.vsBaseline.warmStartMs;
+  if (d !== null) parts.push(`${d >= 0 ? '+' : '−'}${formatMs(Math.abs(d))} ${r.vsBaseline.coldStartMs !== null ? 'cold start' : 'warm start'}`);
   return parts.join(', ');
 }
 
-const cold = (ms: number | null): string => (ms === null ? 'n/a' : `${ms.toFixed(0)} ms`);
+const readAtStart = (r: ComparisonRow): string => (r.workingSetBytes === null ? 'n/a' : `${formatBytes(r.workingSetBytes)} (${formatPercent(r.workingSetShare)})`);
 
-/** The document-style rows: Approach | Image size | Compressed (pull) | Final | Cold start | vs baseline. */
+/** The document-style rows, one per image (COMPARISON_HEAD names the columns, COMPARISON_NOTE says what each measured). */
 export function comparisonRows(c: Comparison): string[][] {
   return c.rows.map((r, i) => [
     r.name,
     formatBytes(r.imageBytes),
     formatBytes(r.compressedBytes),
     formatBytes(r.finalBytes),
-    cold(r.coldStartMs),
+    formatMs(r.pullMs),
+    formatMs(r.startToReadyMs),
+    formatMs(r.coldStartMs),
+    formatMs(r.warmStartMs),
+    readAtStart(r),
     vsBaseline(r, i === c.baseline),
   ]);
 }
 
-export const COMPARISON_HEAD = ['Approach', 'Image size', 'Compressed (pull)', 'Final', 'Cold start (median)', 'vs baseline'];
+export const COMPARISON_HEAD = ['Approach', 'Image size', 'Compressed', 'Final', 'Pull', 'Start → ready', 'Cold start', 'Warm start', 'Read at start', 'vs baseline'];
+
+export const COMPARISON_NOTE = [
+  `${UNITS_NOTE}; times are medians over the measured runs.`,
+  'Image size: the layers\' uncompressed bytes. Compressed: what a pull transfers. Final: bytes visible in the container.',
+  'Pull: pull request → last layer unpacked, on a daemon the image was removed from (coldstart --cold; layers other images share stay, and each coldstart report lists them).',
+  'Start → ready: container create request → first passing readiness probe, right after that pull.',
+  'Cold start: pull + start → ready, what a node that never saw the image pays.',
+  'Warm start: create → ready with the image already present.',
+  'Read at start: bytes of the image\'s files the container opened before ready (coldstart --trace-files), and their share of the final size.',
+  'n/a: not measured.',
+].join(' ');
 
 function t(head: string[]): Table.Table {
   return new Table({ head, style: { head: [], border: [], compact: true }, colAligns: ['left', ...head.slice(1).map(() => 'right' as const)] });
@@ -50,7 +63,7 @@ export function findingRows(c: Comparison): string[][] {
 }
 
 export function renderComparisonTable(c: Comparison): string {
-  const out: string[] = [`(${UNITS_NOTE}; cold start = median of the measured runs, container create to ready)`];
+  const out: string[] = [COMPARISON_NOTE];
   const main = t(COMPARISON_HEAD);
   for (const r of comparisonRows(c)) main.push(r);
   out.push(main.toString());
@@ -86,7 +99,7 @@ export function renderComparisonMarkdown(c: Comparison): string {
   const right = (n: number): string[] => [':---', ...Array.from({ length: n - 1 }, () => '---:')];
   const out: string[] = ['## imgscope comparison', ''];
   out.push(md(COMPARISON_HEAD, comparisonRows(c), right(COMPARISON_HEAD.length)), '');
-  out.push(`${UNITS_NOTE}. Image size: the layers' uncompressed bytes; compressed: what a pull transfers (n/a when the source keeps layers uncompressed); final: bytes visible in the container; cold start: median time from container create to ready.`, '');
+  out.push(COMPARISON_NOTE, '');
   out.push('### What differs, by kind', '');
   const kh = ['Kind', ...c.rows.map((r) => r.name)];
   out.push(md(kh, c.kinds.filter((k) => k.bytes.some((b) => b > 0)).map((k) => [k.kind, ...k.bytes.map((b, i) => (i === c.baseline ? formatBytes(b) : `${formatBytes(b)} (${signedBytes(k.delta[i]!)})`))]), right(kh.length)));

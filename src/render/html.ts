@@ -7,7 +7,8 @@ import type { ColdStart } from '../coldstart/engine.js';
 import type { Comparison } from '../compare.js';
 import { formatBytes, formatPercent, shortenStep } from '../util/format.js';
 import { cudaLines, formatSaving, UNITS_NOTE } from './analyze.js';
-import { comparisonRows, COMPARISON_HEAD, findingRows } from './compare.js';
+import { renderColdStartHtmlBody } from './coldstart.js';
+import { comparisonRows, COMPARISON_HEAD, COMPARISON_NOTE, findingRows } from './compare.js';
 
 export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -141,7 +142,7 @@ export function renderAnalysisHtml(list: Analysis[], topN = 15): string {
 }
 
 export function renderComparisonHtml(c: Comparison): string {
-  const out: string[] = ['<h1>imgscope comparison</h1>', `<p class="sub">${esc(UNITS_NOTE)}; cold start: median, container create to ready</p>`];
+  const out: string[] = ['<h1>imgscope comparison</h1>', `<p class="sub">${esc(COMPARISON_NOTE)}</p>`];
   out.push(table(COMPARISON_HEAD.map((h, i) => (i ? num(h) : h)), comparisonRows(c).map((r) => r.map((v, i) => (i ? num(v) : v)))));
   out.push('<h2>By kind</h2>');
   out.push(
@@ -174,16 +175,6 @@ export function renderComparisonHtml(c: Comparison): string {
 }
 
 export function renderColdStartHtml(list: ColdStart[]): string {
-  const out: string[] = [];
-  for (const c of list) {
-    out.push(`<h1>${esc(c.reference)}</h1>`, `<p class="sub">${c.runs.length} runs after ${c.warmupRuns} warm-up; readiness: ${esc(c.readiness.kind)} (${esc(c.readiness.note)})${c.gpus ? `; GPU request ${esc(JSON.stringify(c.gpus))}` : ''}</p>`);
-    const phases = (['pull', 'create', 'start', 'ready', 'total'] as const).filter((p) => c.phases[p]);
-    const f = (v: number): string => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
-    out.push(table(['Phase (ms)', num('median'), num('p90'), num('min'), num('max')], phases.map((p) => { const s = c.phases[p]!; return [p, num(f(s.median)), num(f(s.p90)), num(f(s.min)), num(f(s.max))]; })));
-    if (c.imports) {
-      out.push(`<h2>Python imports (${f(c.imports.totalMs)} ms in all)</h2>`);
-      out.push(table(['Package', num('self ms'), num('import ms'), num('modules')], c.imports.packages.slice(0, 15).map((r) => [code(r.package), num(f(r.selfMs)), num(r.cumulativeMs ? f(r.cumulativeMs) : ''), num(String(r.modules))])));
-    }
-  }
+  const out = list.flatMap((c, i) => [...(i ? ['<hr>'] : []), ...renderColdStartHtmlBody(c)]);
   return page(list.length === 1 ? `imgscope coldstart: ${list[0]!.reference}` : 'imgscope coldstart', out);
 }

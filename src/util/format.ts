@@ -34,3 +34,16 @@ export function shortenStep(createdBy: string | undefined, max = 60): string {
   if (s.length > max) s = s.slice(0, max - 1) + '…';
   return s;
 }
+
+/** A rate in decimal units, as network speeds are given: 100 MB/s, 12.5 MB/s, 800 kB/s. */
+export function formatRate(bytesPerSec: number): string {
+  const units: Array<[number, string]> = [[1e9, 'GB/s'], [1e6, 'MB/s'], [1e3, 'kB/s']];
+  for (const [div, u] of units) if (bytesPerSec >= div) return `${Number((bytesPerSec / div).toPrecision(3))} ${u}`;
+  return `${Math.round(bytesPerSec)} B/s`;
+}
+
+/** Milliseconds for a table: seconds with one decimal from 10 s up, else whole milliseconds. */
+export function formatMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return 'n/a';
+  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`;
+}

@@ -32,14 +32,31 @@ const multi = makeAnalysis({
   owners: { 'pip:torch': 450 * MiB, unowned: 400 * MiB, 'pip:fastapi': 100 * MiB },
   steps: [['ADD file:fedcba9876543210fedc in /', 1 * GiB - 5], ['COPY --from=builder /install /usr/local', 5]],
 });
-const cold = (ref: string, median: number): ColdStart =>
-  ({ reference: ref, phases: { total: { median, p90: median, min: median, max: median, n: 1 } } }) as unknown as ColdStart;
+const st = (v: number) => ({ median: v, p90: v, min: v, max: v, n: 1 });
+/** A cold measurement: one run whose pull took `pull` ms and whose start → ready took `toReady` ms. */
+const cold = (ref: string, pull: number, toReady: number, downloaded: number): ColdStart =>
+  ({
+    reference: ref,
+    runs: [{ pull, create: 10, start: 20, ready: toReady - 30, startToReady: toReady, total: pull + toReady }],
+    phases: { pull: st(pull), total: st(pull + toReady) },
+    cold: { imageIdBefore: null, removedReferences: [], deletedImages: 0, sharedLayers: [], notRestored: [] },
+    pulls: [{ downloadedBytes: downloaded }],
+    workingSet: null,
+  }) as unknown as ColdStart;
+/** A warm measurement written before startToReady existed (create + start + ready only). */
+const warm = (ref: string, toReady: number, workingSetBytes?: number): ColdStart =>
+  ({
+    reference: ref,
+    runs: [{ create: 10, start: 20, ready: toReady - 30, total: toReady }],
+    phases: { total: st(toReady) },
+    ...(workingSetBytes !== undefined ? { workingSet: { bytes: workingSetBytes, share: 0.25 } } : {}),
+  }) as unknown as ColdStart;
 
 describe('compare', () => {
   const c = compare(
     [
-      { name: 'naive', analysis: naive, coldStart: cold('app:naive', 1200) },
-      { name: 'multi-stage', analysis: multi, coldStart: cold('app:multi', 900) },
+      { name: 'naive', analysis: naive, starts: [cold('app:naive', 40_000, 1200, 900 * MiB), warm('app:naive', 1100)] },
+      { name: 'multi-stage', analysis: multi, starts: [warm('app:multi', 900, 100 * MiB), cold('app:multi', 9000, 1000, 300 * MiB)] },
     ],
     0,
     '0.0.0',
@@ -47,8 +64,13 @@ describe('compare', () => {
 
   it('computes deltas against the baseline', () => {
     expect(c.rows.map((r) => [r.name, r.imageBytes, r.vsBaseline.imageBytes, r.vsBaseline.imageRatio, r.coldStartMs, r.vsBaseline.coldStartMs])).toEqual([
-      ['naive', 2 * GiB, 0, 1, 1200, 0],
-      ['multi-stage', GiB, -GiB, 0.5, 900, -300],
+      ['naive', 2 * GiB, 0, 1, 41_200, 0],
+      ['multi-stage', GiB, -GiB, 0.5, 10_000, -31_200],
+    ]);
+    // pull and start → ready from the cold run, warm start from the warm one (create + start + ready when older)
+    expect(c.rows.map((r) => [r.pullMs, r.startToReadyMs, r.warmStartMs, r.downloadedBytes, r.workingSetBytes, r.vsBaseline.warmStartMs])).toEqual([
+      [40_000, 1200, 1100, 900 * MiB, null, 0],
+      [9000, 1000, 900, 300 * MiB, 100 * MiB, -200],
     ]);
     const k = Object.fromEntries(c.kinds.map((r) => [r.kind, r.delta[1]]));
     expect(k).toMatchObject({ toolchain: -500 * MiB, caches: -300 * MiB, python: 50 * MiB, system: -200 * MiB });
@@ -72,7 +94,7 @@ describe('compare', () => {
     expect(lines[start + 1]).toMatch(/^\| :--- \| ---: /);
     const body = lines.slice(start + 2, start + 2 + c.rows.length).map(parse);
     expect(body).toEqual(comparisonRows(c));
-    expect(body[1]).toEqual(['multi-stage', '1.00 GiB', '341 MiB', '950 MiB', '900 ms', '−50.0% size, −300 ms start']);
+    expect(body[1]).toEqual(['multi-stage', '1.00 GiB', '341 MiB', '950 MiB', '9000 ms', '1000 ms', '10.0 s', '900 ms', '100 MiB (25.0%)', '−50.0% size, −31.2 s cold start']);
   });
 
   it('lines up the findings of every image, worst first, in JSON, table and Markdown', () => {

@@ -1,0 +1,301 @@
+/**
+ * `coldstart --cold`: make the daemon a node that never saw the image, pull it, and give the user back
+ * every reference they had (docs/coldstart.md "A cold pull"). Before anything is removed, imgscope
+ * checks that removing can be undone: the registry must serve the very image the daemon holds (same
+ * image ID), and no container or child image may pin it. Layers that other images on the daemon also
+ * use cannot be evicted without touching those images: they are listed as shared, never passed off
+ * as downloaded.
+ */
+import { createHash } from 'node:crypto';
+import type Docker from 'dockerode';
+import { envError, ImgscopeError, inputError } from '../errors.js';
+import { daemonError } from '../image/daemon.js';
+import { resolveRegistryImage, type ResolvedImage } from '../image/registry.js';
+import type { Platform } from '../image/types.js';
+import { onCleanup } from '../util/cleanup.js';
+import { pullRecorded } from './pull.js';
+
+/** ChainID(n) = sha256(ChainID(n-1) + " " + DiffID(n)), ChainID(1) = DiffID(1) (docs/formats.md "Chain IDs"). */
+export function chainIds(diffIds: string[]): string[] {
+  const out: string[] = [];
+  for (const d of diffIds) {
+    const prev = out[out.length - 1];
+    out.push(prev === undefined ? d : `sha256:${createHash('sha256').update(`${prev} ${d}`).digest('hex')}`);
+  }
+  return out;
+}
+
+/** `repo:tag` → {repo, tag}; the colon after the last slash separates the tag (a registry port does not). */
+export function splitTag(ref: string): { repo: string; tag: string } | undefined {
+  if (ref.includes('@')) return undefined;
+  const colon = ref.lastIndexOf(':');
+  if (colon < 0 || colon < ref.lastIndexOf('/')) return { repo: ref, tag: 'latest' };
+  return { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) };
+}
+
+const short = (id: string): string => id.replace(/^sha256:/, '').slice(0, 12);
+
+export interface LocalImage {
+  id: string;
+  tags: string[];
+  digests: string[];
+  diffIds: string[];
+  platform: Platform;
+}
+
+export interface SharedLayer {
+  index: number;
+  diffId: string;
+  /** Other images on the daemon that hold this layer (their first tag, or `<untagged sha256:…>`). */
+  images: string[];
+}
+
+export interface ColdRecord {
+  /** The image as it was before the first removal (null: the daemon did not have it). */
+  imageIdBefore: string | null;
+  /** Every reference removed (tags and digest references), and restored afterwards. */
+  removedReferences: string[];
+  /** Images the removal deleted: the image and its untagged parents (the legacy builder's cache). */
+  deletedImages: number;
+  /** Layers still on the daemon after the removal, because other images use them. */
+  sharedLayers: SharedLayer[];
+  /** References that could not be put back, with why (empty when all came back). */
+  notRestored: Array<{ reference: string; why: string }>;
+}
+
+/** The daemon's images with their chain IDs, except `except`. */
+async function otherImagesByChain(docker: Docker, except: string | null): Promise<Map<string, string[]>> {
+  let list: Docker.ImageInfo[];
+  try {
+    list = await docker.listImages({ all: true });
+  } catch (err) {
+    throw daemonError('listing images', err);
+  }
+  const byChain = new Map<string, string[]>();
+  const todo = list.filter((i) => i.Id !== except);
+  const worker = async (): Promise<void> => {
+    for (let i = todo.shift(); i; i = todo.shift()) {
+      const info = await docker.getImage(i.Id).inspect().catch(() => undefined);
+      if (!info) continue; // removed meanwhile
+      const tag = (info.RepoTags ?? []).find((t) => t !== '<none>:<none>');
+      // tagged images first: they are the ones a reader knows
+      const label = tag ?? `~<untagged ${short(info.Id)}>`;
+      for (const c of chainIds(info.RootFS?.Layers ?? [])) {
+        const names = byChain.get(c);
+        if (names) names.push(label);
+        else byChain.set(c, [label]);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return byChain;
+}
+
+async function inspectLocal(docker: Docker, name: string): Promise<LocalImage | null> {
+  try {
+    const i = await docker.getImage(name).inspect();
+    return {
+      id: i.Id,
+      tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
+      digests: (i.RepoDigests ?? []).filter((d) => !d.startsWith('<none>@')),
+      diffIds: i.RootFS?.Layers ?? [],
+      platform: { os: i.Os, architecture: i.Architecture, ...((i as { Variant?: string }).Variant ? { variant: (i as { Variant?: string }).Variant! } : {}) },
+    };
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return null;
+    throw daemonError(`inspecting ${name}`, err);
+  }
+}
+
+/**
+ * One image to be pulled cold, possibly several times. `prepare` checks everything and removes
+ * nothing; `evict` removes every reference (and registers the restore, which also runs on errors
+ * and Ctrl-C); `restore` gives them back after the pull.
+ */
+export class ColdPull {
+  private sharedCache: SharedLayer[] | undefined;
+  private deleted = 0;
+  private readonly notRestored = new Map<string, string>();
+  private unregister: (() => void) | undefined;
+  /** The name the current pull goes through (a relay's address with --bandwidth). */
+  pulledAs: string | undefined;
+
+  private constructor(
+    private readonly docker: Docker,
+    /** The reference as the user gave it (what is pulled, unless a relay stands in). */
+    readonly name: string,
+    readonly before: LocalImage | null,
+    readonly registry: ResolvedImage,
+    private readonly onProgress?: (m: string) => void,
+  ) {}
+
+  static async prepare(docker: Docker, name: string, opts: { platform?: Platform; onProgress?: (m: string) => void } = {}): Promise<ColdPull> {
+    let before = await inspectLocal(docker, name);
+    const platform = opts.platform ?? before?.platform;
+    let registry: ResolvedImage;
+    try {
+      registry = await resolveRegistryImage(name, platform ? { platform } : {});
+    } catch (err) {
+      const e = err instanceof ImgscopeError ? err : envError(String((err as Error).message ?? err), err);
+      throw new ImgscopeError(`${name}: --cold: cannot read what the registry serves, so the image is left in place (${e.message})`, e.exitCode, { cause: err });
+    }
+    // Not under this name, but the daemon may hold the same image under others (its ID is the config digest).
+    before ??= await inspectLocal(docker, registry.configDigest);
+    if (before) {
+      const served = [registry.configDigest, registry.manifestDigest, registry.topDigest];
+      if (!served.includes(before.id)) {
+        throw inputError(
+          `${name}: --cold would replace your local image: the registry serves a different one (config ${short(registry.configDigest)}, local image ${short(before.id)}); push the local image first, or coldstart another tag`,
+        );
+      }
+      let users: Docker.ContainerInfo[];
+      try {
+        users = (await docker.listContainers({ all: true, filters: { ancestor: [before.id] } } as Docker.ContainerListOptions)).filter((c) => c.ImageID === before.id);
+      } catch (err) {
+        throw daemonError('listing containers', err);
+      }
+      if (users.length > 0) {
+        const names = users.slice(0, 3).map((c) => (c.Names?.[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''));
+        throw inputError(`${name}: --cold cannot remove the image: ${users.length} container(s) use it (${names.join(', ')}${users.length > 3 ? ', …' : ''}); remove them, or measure without --cold`);
+      }
+      const children = (await docker.listImages({ all: true }).catch((err: unknown) => Promise.reject(daemonError('listing images', err)))).filter((i) => i.ParentId === before.id);
+      if (children.length > 0) {
+        const label = (i: Docker.ImageInfo): string => (i.RepoTags ?? []).find((t) => t !== '<none>:<none>') ?? `<untagged ${short(i.Id)}>`;
+        throw inputError(`${name}: --cold cannot remove the image: it is the parent of ${children.length} other image(s) (${children.slice(0, 3).map(label).join(', ')}); remove them, or measure without --cold`);
+      }
+    }
+    return new ColdPull(docker, name, before, registry, opts.onProgress);
+  }
+
+  /** The image's layers (manifest order) with their chain IDs. */
+  get chain(): string[] {
+    return chainIds(this.before?.diffIds.length ? this.before.diffIds : this.registry.diffIds);
+  }
+
+  /**
+   * Removes the image under every reference it has, so that the daemon keeps only what other images
+   * share; returns the layers those images still hold.
+   */
+  async evict(): Promise<SharedLayer[]> {
+    const present = await inspectLocal(this.docker, this.name);
+    const id = present?.id ?? this.before?.id;
+    this.unregister ??= onCleanup(() => this.restore({ interrupted: true }));
+    if (id) {
+      let gone: Array<{ Deleted?: string }>;
+      try {
+        gone = (await this.docker.getImage(id).remove({ force: true })) as Array<{ Deleted?: string }>;
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode !== 404) throw daemonError(`removing ${this.name} (${short(id)}) for a cold pull`, err);
+        gone = [];
+      }
+      this.deleted = Math.max(this.deleted, gone.filter((g) => g.Deleted).length);
+      if (await inspectLocal(this.docker, id)) throw envError(`${this.name}: the daemon kept image ${short(id)} after removing it; a cold pull is impossible here`);
+    }
+    if (!this.sharedCache) {
+      const others = await otherImagesByChain(this.docker, id ?? null);
+      const diffIds = this.before?.diffIds.length ? this.before.diffIds : this.registry.diffIds;
+      this.sharedCache = this.chain
+        .map((c, index) => ({ index, diffId: diffIds[index]!, images: [...new Set(others.get(c) ?? [])].sort().map((n) => n.replace(/^~/, '')) }))
+        .filter((s) => s.images.length > 0);
+    }
+    return this.sharedCache;
+  }
+
+  /**
+   * After the pull: the pulled image must be the one removed; every removed tag is put back, the
+   * user's own name is tagged, a relay's name is dropped, digest references are fetched back from
+   * their registries (only their manifests: the layers are there). With `interrupted`, the image is
+   * pulled back first if the pull did not finish.
+   */
+  async restore(opts: { interrupted?: boolean } = {}): Promise<void> {
+    const docker = this.docker;
+    const pulledAs = this.pulledAs;
+    const before = this.before;
+    let manual: string[] = [];
+    const onAgain = (): void => {
+      process.stderr.write(`imgscope: stopped while restoring ${this.name}; to restore it by hand: ${manual.join(' && ')}\n`);
+      process.exit(130);
+    };
+    if (opts.interrupted) {
+      process.on('SIGINT', onAgain);
+      process.on('SIGTERM', onAgain);
+    }
+    try {
+      if (before) manual = [`docker pull ${this.name}`, ...before.tags.filter((t) => t !== this.name).map((t) => `docker tag ${this.name} ${t}`)];
+      let now = await inspectLocal(docker, pulledAs ?? this.name);
+      if (!now && before && opts.interrupted) {
+        process.stderr.write(`imgscope: pulling ${this.name} back to restore its tags (Ctrl-C again to stop and restore by hand)\n`);
+        await pullRecorded(docker, this.name, () => process.hrtime.bigint()).catch(() => undefined);
+        now = await inspectLocal(docker, this.name);
+      }
+      if (!now) {
+        if (before) for (const r of [...before.tags, ...before.digests]) this.notRestored.set(r, `the image is not on the daemon; ${manual.join(' && ')}`);
+        return;
+      }
+      if (before && now.id !== before.id) {
+        for (const r of [...before.tags, ...before.digests]) this.notRestored.set(r, `the registry served ${short(now.id)}, not the removed ${short(before.id)}`);
+        throw envError(`${this.name}: the registry served a different image (${short(now.id)}) than the one removed (${short(before.id)}) during the cold pull; your tags were not moved to it`);
+      }
+      const wantTags = new Set([...(before?.tags ?? [])]);
+      if (splitTag(this.name) && !this.name.includes('@')) wantTags.add(normalizeName(this.name));
+      for (const t of wantTags) {
+        if (now.tags.includes(t)) continue;
+        const s = splitTag(t)!;
+        try {
+          await docker.getImage(now.id).tag({ repo: s.repo, tag: s.tag });
+        } catch (err) {
+          this.notRestored.set(t, daemonError(`tagging ${t}`, err).message);
+        }
+      }
+      if (pulledAs && pulledAs !== this.name) {
+        const after = await inspectLocal(docker, now.id);
+        const relayRepo = pulledAs.replace(/[:@][^/]*$/, '');
+        for (const r of [...(after?.tags ?? []), ...(after?.digests ?? [])]) {
+          if (r.startsWith(`${relayRepo}:`) || r.startsWith(`${relayRepo}@`)) {
+            await docker.getImage(r).remove({ noprune: true }).catch(() => undefined);
+          }
+        }
+      }
+      const after = await inspectLocal(docker, now.id);
+      for (const d of before?.digests ?? []) {
+        if (after?.digests.includes(d)) continue;
+        try {
+          await pullRecorded(docker, d, () => process.hrtime.bigint());
+        } catch (err) {
+          this.notRestored.set(d, `${(err as Error).message}; docker pull ${d} restores it`);
+        }
+      }
+    } finally {
+      if (opts.interrupted) {
+        process.off('SIGINT', onAgain);
+        process.off('SIGTERM', onAgain);
+      }
+    }
+  }
+
+  /** Restores, then forgets the cleanup (the references are back). */
+  async finish(): Promise<void> {
+    await this.restore();
+    this.pulledAs = undefined;
+    this.unregister?.();
+    this.unregister = undefined;
+  }
+
+  record(): ColdRecord {
+    return {
+      imageIdBefore: this.before?.id ?? null,
+      removedReferences: this.before ? [...this.before.tags, ...this.before.digests] : [],
+      deletedImages: this.deleted,
+      sharedLayers: this.sharedCache ?? [],
+      notRestored: [...this.notRestored].map(([reference, why]) => ({ reference, why })),
+    };
+  }
+}
+
+/** docker's familiar name → the form `RepoTags` uses (`ubuntu` → `ubuntu:latest`, docker.io/library/ dropped). */
+export function normalizeName(name: string): string {
+  let n = name.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '').replace(/^index\.docker\.io\/library\//, '');
+  const s = splitTag(n);
+  if (s && !n.slice(n.lastIndexOf('/') + 1).includes(':')) n = `${n}:latest`;
+  return n;
+}

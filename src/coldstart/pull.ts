@@ -1,0 +1,243 @@
+/**
+ * A pull through the Docker daemon, timed layer by layer from its progress stream (docs/coldstart.md
+ * "The pull, layer by layer"). The stream carries no timestamps: each message is stamped when it
+ * arrives. Layers are named by the first 12 hex digits of their compressed blob digest, which is how
+ * the Engine names them in the stream.
+ */
+import type Docker from 'dockerode';
+import { envError } from '../errors.js';
+import { daemonError, registryAuth } from '../image/daemon.js';
+
+/** One message of `POST /images/create`'s JSON stream, with the time it arrived (ns, see nowNs). */
+export interface PullEvent {
+  t: bigint;
+  status?: string;
+  id?: string;
+  progressDetail?: { current?: number; total?: number };
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+/** What the registry's manifest says of one layer, in stacking order. */
+export interface ManifestLayer {
+  digest: string;
+  size: number;
+}
+
+export interface PullLayer {
+  /** 0-based, stacking order (the manifest's). */
+  index: number;
+  /** Compressed blob digest (from the manifest; the short id alone when no manifest was matched). */
+  digest: string;
+  /** Compressed size the manifest gives, bytes (null when the stream named a layer the manifest lacks). */
+  compressedBytes: number | null;
+  /** `downloaded`: fetched and unpacked in this pull; `present`: the daemon already had it ("Already exists"). */
+  status: 'downloaded' | 'present';
+  /**
+   * Bytes the daemon says it fetched for this layer: the blob size its progress messages carry
+   * (`progressDetail.total`, the length it read and verified). 0 for a present layer; null when the
+   * stream never gave a size (a layer too small to report progress).
+   */
+  downloadedBytes: number | null;
+  /** Milliseconds from the pull request: first download message, download complete, first extract message, layer unpacked. */
+  downloadStartMs: number | null;
+  downloadEndMs: number | null;
+  extractStartMs: number | null;
+  extractEndMs: number | null;
+}
+
+export interface PullTrace {
+  /** The name the daemon pulled (the relay's address replaces the registry's with --bandwidth). */
+  pulled: string;
+  /** Pull request sent → stream ended with the last layer unpacked, ms. */
+  totalMs: number;
+  /** First download message → last layer's download complete, ms (0 when nothing was downloaded). */
+  downloadMs: number;
+  /** First extract message → last layer unpacked, ms. Overlaps download: layers unpack while later ones download. */
+  extractMs: number;
+  /** Sum of downloadedBytes over downloaded layers (null entries count their manifest size; see `estimatedLayers`). */
+  downloadedBytes: number;
+  /** Compressed bytes of the layers the daemon already had. */
+  presentBytes: number;
+  /** Layers whose downloaded size the stream never gave (counted at the manifest's size). */
+  estimatedLayers: number;
+  layers: PullLayer[];
+  /** The manifest digest the daemon reported ("Digest: sha256:…"). */
+  digest: string | null;
+  /** With --bandwidth: the relay's rate and the bytes it carried from the registry (headers, manifests and config included). */
+  relay?: { bytesPerSec: number; wireBytes: number };
+}
+
+const ms = (ns: bigint): number => Number(ns) / 1e6;
+
+/**
+ * Folds a recorded progress stream into the per-layer breakdown (pure: the unit tests feed it
+ * recorded streams). `start` is when the pull request was sent; `manifest` lists the image's layers
+ * in order (their digests name the stream's short ids).
+ */
+export function pullBreakdown(pulled: string, start: bigint, end: bigint, events: PullEvent[], manifest: ManifestLayer[] | null): PullTrace {
+  interface Acc {
+    id: string;
+    present: boolean;
+    total: number | null;
+    dlStart: bigint | null;
+    dlEnd: bigint | null;
+    exStart: bigint | null;
+    exEnd: bigint | null;
+  }
+  const byId = new Map<string, Acc>();
+  let digest: string | null = null;
+  const acc = (id: string): Acc => {
+    let a = byId.get(id);
+    if (!a) byId.set(id, (a = { id, present: false, total: null, dlStart: null, dlEnd: null, exStart: null, exEnd: null }));
+    return a;
+  };
+  for (const ev of events) {
+    const s = ev.status ?? '';
+    const d = /^Digest: (sha256:[0-9a-f]{64})$/.exec(s);
+    if (d) digest = d[1]!;
+    if (!ev.id || !/^[0-9a-f]{12}$/.test(ev.id)) continue;
+    const a = acc(ev.id);
+    const total = ev.progressDetail?.total;
+    switch (s) {
+      case 'Already exists':
+        a.present = true;
+        break;
+      case 'Downloading':
+        a.dlStart ??= ev.t;
+        if (typeof total === 'number' && total > 0) a.total = Math.max(a.total ?? 0, total);
+        break;
+      case 'Verifying Checksum':
+        a.dlStart ??= ev.t;
+        break;
+      case 'Download complete':
+        a.dlStart ??= ev.t;
+        a.dlEnd = ev.t;
+        break;
+      case 'Extracting':
+        a.exStart ??= ev.t;
+        // the extract progress counts the compressed bytes read, against the same total
+        if (typeof total === 'number' && total > 0 && a.total === null) a.total = total;
+        break;
+      case 'Pull complete':
+        a.exStart ??= ev.t;
+        a.exEnd = ev.t;
+        break;
+      default:
+        break; // "Pulling fs layer", "Waiting", "Retrying in N seconds", ...
+    }
+  }
+  const rel = (t: bigint | null): number | null => (t === null ? null : ms(t - start));
+  const layers: PullLayer[] = [];
+  const used = new Set<string>();
+  const fromAcc = (index: number, dg: string, size: number | null, a: Acc | undefined): PullLayer => {
+    const present = a ? a.present && a.dlEnd === null && a.exEnd === null : false;
+    return {
+      index,
+      digest: dg,
+      compressedBytes: size,
+      status: present ? 'present' : 'downloaded',
+      downloadedBytes: present ? 0 : (a?.total ?? null),
+      downloadStartMs: rel(a?.dlStart ?? null),
+      downloadEndMs: rel(a?.dlEnd ?? null),
+      extractStartMs: rel(a?.exStart ?? null),
+      extractEndMs: rel(a?.exEnd ?? null),
+    };
+  };
+  if (manifest) {
+    manifest.forEach((l, i) => {
+      const short = l.digest.replace(/^sha256:/, '').slice(0, 12);
+      used.add(short);
+      layers.push(fromAcc(i, l.digest, l.size, byId.get(short)));
+    });
+  }
+  // Layers the stream named that the manifest did not (or no manifest at all): kept, in stream order.
+  for (const a of byId.values()) if (!used.has(a.id)) layers.push(fromAcc(layers.length, a.id, null, a));
+
+  const span = (pick: (l: PullLayer) => [number | null, number | null]): number => {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const l of layers) {
+      const [s, e] = pick(l);
+      if (s !== null) lo = Math.min(lo, s);
+      if (e !== null) hi = Math.max(hi, e);
+    }
+    return hi >= lo ? hi - lo : 0;
+  };
+  let downloadedBytes = 0;
+  let presentBytes = 0;
+  let estimatedLayers = 0;
+  for (const l of layers) {
+    if (l.status === 'present') presentBytes += l.compressedBytes ?? 0;
+    else if (l.downloadedBytes !== null) downloadedBytes += l.downloadedBytes;
+    else {
+      estimatedLayers++;
+      downloadedBytes += l.compressedBytes ?? 0;
+    }
+  }
+  return {
+    pulled,
+    totalMs: ms(end - start),
+    downloadMs: span((l) => [l.downloadStartMs, l.downloadEndMs]),
+    extractMs: span((l) => [l.extractStartMs, l.extractEndMs]),
+    downloadedBytes,
+    presentBytes,
+    estimatedLayers,
+    layers,
+    digest,
+  };
+}
+
+/**
+ * Pulls NAME through the daemon (with the credentials the Docker CLI would send) and records every
+ * progress message with its arrival time. `auth` names the reference whose credentials apply (the
+ * registry's own name when NAME is a relay's address).
+ */
+export async function pullRecorded(
+  docker: Docker,
+  name: string,
+  now: () => bigint,
+  opts: { authFor?: string; onProgress?: (m: string) => void } = {},
+): Promise<{ start: bigint; end: bigint; events: PullEvent[] }> {
+  const events: PullEvent[] = [];
+  const start = now();
+  let stream: NodeJS.ReadableStream;
+  try {
+    const authconfig = registryAuth(opts.authFor ?? name);
+    stream = await docker.pull(name, authconfig ? { authconfig } : {});
+  } catch (err) {
+    throw daemonError(`pulling ${name}`, err);
+  }
+  await new Promise<void>((resolve, reject) => {
+    let buf = '';
+    let failed: string | undefined;
+    const take = (line: string): void => {
+      if (!line.trim()) return;
+      let ev: Omit<PullEvent, 't'>;
+      try {
+        ev = JSON.parse(line) as Omit<PullEvent, 't'>;
+      } catch {
+        return;
+      }
+      const e: PullEvent = { ...ev, t: now() };
+      events.push(e);
+      if (e.error) failed ??= e.errorDetail?.message ?? e.error;
+      else if (e.id && e.status) opts.onProgress?.(`pull ${name}: ${e.id} ${e.status}`);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        take(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+    });
+    stream.on('error', (err: Error) => reject(envError(`pulling ${name} failed: ${err.message}`, err)));
+    stream.on('end', () => {
+      take(buf);
+      if (failed) reject(envError(`pulling ${name} failed: ${failed.trim()}`));
+      else resolve();
+    });
+  });
+  return { start, end: now(), events };
+}
