@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# npm run demo: builds the sample images, pushes them to a throwaway local registry (so imgscope can
-# read them straight from it and report what a pull transfers), analyzes each, times each one's cold
-# start, and writes reports/<sample>.{json,md}, reports/<sample>.coldstart.json and the comparison
-# reports/comparison.{md,json,html}.
+# npm run demo: builds the sample images, pushes them to a throwaway local registry, analyzes each
+# straight from it (so the reports know what a pull transfers), times each one's warm start (with the
+# files it opens before ready) and its cold start (pull + start -> ready on a daemon that holds none
+# of its layers), and writes reports/<sample>.{json,md}, reports/<sample>.{warmstart,coldstart}.json
+# and the comparison reports/comparison.{md,json,html}.
+#
+# To make every pull fully cold, the samples and their base are taken off the daemon while the cold
+# runs go (they are safe in the registry) and put back afterwards under their names, also when the
+# demo fails or is interrupted. This drops the samples' build cache (legacy-builder parent images):
+# the next `npm run demo` rebuilds them (about 7 minutes on a 2-core machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 docker info >/dev/null 2>&1 || bash scripts/setup-docker.sh
@@ -11,6 +17,14 @@ bash sample-images/build.sh
 
 PORT=${IMGSCOPE_DEMO_REGISTRY_PORT:-5055}
 REG="127.0.0.1:$PORT"
+COLD_RUNS=${IMGSCOPE_DEMO_COLD_RUNS:-3}
+WARM_RUNS=${IMGSCOPE_DEMO_WARM_RUNS:-5}
+BASE=${IMGSCOPE_BASE_IMAGE:-imgscope/debian-base:bookworm}
+samples=(cpu-naive cpu-multistage cpu-pruned gpu-devel gpu-runtime)
+names=naive,multi-stage,pruned,gpu-devel,gpu-runtime
+local_names=("$BASE")
+for s in "${samples[@]}"; do local_names+=("imgscope-sample/$s:latest"); done
+
 store=$(mktemp -d /tmp/imgscope-demo-registry.XXXXXX)
 cat >"$store/config.yml" <<CFG
 version: 0.1
@@ -24,27 +38,66 @@ http:
 CFG
 docker-registry serve "$store/config.yml" >"$store/registry.log" 2>&1 &
 regpid=$!
-trap 'kill $regpid 2>/dev/null || true; rm -rf "$store"' EXIT INT TERM
+
+# Puts back every local image the demo took off the daemon (from the registry), then drops the
+# registry's names and the registry itself.
+restore() {
+  local status=$?
+  trap - EXIT INT TERM
+  for n in "${local_names[@]}"; do
+    if ! docker image inspect "$n" >/dev/null 2>&1; then
+      echo "demo: restoring $n" >&2
+      docker pull -q "$REG/$n" >/dev/null && docker tag "$REG/$n" "$n" || echo "demo: could not restore $n (rebuild it: npm run samples)" >&2
+    fi
+    # the registry's tag and the digest references a pull from it left
+    for r in "$REG/$n" $(docker image inspect -f '{{range .RepoDigests}}{{.}} {{end}}' "$n" 2>/dev/null | tr ' ' '\n' | grep "^$REG/" || true); do
+      docker rmi "$r" >/dev/null 2>&1 || true
+    done
+  done
+  kill "$regpid" 2>/dev/null || true
+  rm -rf "$store"
+  exit "$status"
+}
+trap restore EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 node -e 'const u = process.argv[1]; (async () => { for (let i = 0; i < 100; i++) { try { if ((await fetch(u)).ok) return; } catch {} await new Promise((r) => setTimeout(r, 100)); } console.error(`demo: no registry at ${u}`); process.exit(3); })()' "http://$REG/v2/"
 
-samples=(cpu-naive cpu-multistage cpu-pruned gpu-devel gpu-runtime)
 mkdir -p reports
+for n in "${local_names[@]}"; do
+  echo "== pushing $n to $REG"
+  docker tag "$n" "$REG/$n"
+  docker push -q "$REG/$n" >/dev/null
+done
+
+probe_args() { # the naive image has no HEALTHCHECK: poll its HTTP endpoint instead
+  [ "$1" = cpu-naive ] && echo "--http http://127.0.0.1:18700/health -p 18700:8000" || true
+}
+
 for name in "${samples[@]}"; do
   ref="$REG/imgscope-sample/$name:latest"
-  echo "== $name"
-  docker tag "imgscope-sample/$name:latest" "$ref"
-  docker push -q "$ref" >/dev/null
+  echo "== $name: analyze, warm start"
   node dist/cli.js analyze "docker://$ref" --quiet --format json --output "reports/$name.json"
   node dist/cli.js analyze "docker://$ref" --quiet --format markdown --output "reports/$name.md"
-  probe=()
-  # the naive image has no HEALTHCHECK: poll its HTTP endpoint instead
-  [ "$name" = cpu-naive ] && probe=(--http "http://127.0.0.1:18700/health" -p 18700:8000)
-  node dist/cli.js coldstart "$ref" --quiet --runs 5 --warmup 1 "${probe[@]}" --format json --output "reports/$name.coldstart.json"
+  # shellcheck disable=SC2046
+  node dist/cli.js coldstart "imgscope-sample/$name:latest" --quiet --runs "$WARM_RUNS" --warmup 1 --trace-files $(probe_args "$name") \
+    --format json --output "reports/$name.warmstart.json"
 done
+
+echo "== taking the samples and their base off the daemon (they are in $REG)"
+for n in "${local_names[@]}"; do docker rmi "$n" "$REG/$n" >/dev/null; done
+for name in "${samples[@]}"; do
+  ref="$REG/imgscope-sample/$name:latest"
+  echo "== $name: cold start, $COLD_RUNS runs"
+  # shellcheck disable=SC2046
+  node dist/cli.js coldstart "$ref" --cold --quiet --runs "$COLD_RUNS" --warmup 0 --no-imports $(probe_args "$name") \
+    --format json --output "reports/$name.coldstart.json"
+  docker rmi "$ref" >/dev/null # the next sample's pull must not find this one's layers
+done
+
 args=()
 for name in "${samples[@]}"; do args+=("reports/$name.json"); done
-for name in "${samples[@]}"; do args+=("reports/$name.coldstart.json"); done
-names=naive,multi-stage,pruned,gpu-devel,gpu-runtime
+for name in "${samples[@]}"; do args+=("reports/$name.coldstart.json" "reports/$name.warmstart.json"); done
 node dist/cli.js compare "${args[@]}" --names "$names" --format markdown --output reports/comparison.md
 node dist/cli.js compare "${args[@]}" --names "$names" --format json --output reports/comparison.json
 node dist/cli.js compare "${args[@]}" --names "$names" --format html --output reports/comparison.html

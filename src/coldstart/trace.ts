@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, lstatSync, openSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { envError, ImgscopeError } from '../errors.js';
+import { envError } from '../errors.js';
 import { daemonError } from '../image/daemon.js';
 import { onCleanup } from '../util/cleanup.js';
 import { chainIds } from './cold.js';
@@ -38,6 +38,8 @@ export interface WorkingSet {
   byOwner: Array<WorkingSetGroup & { owner: string }>;
   /** The largest files opened (at most 20). */
   largest: Array<{ path: string; bytes: number; layer: number; owner: string; kind: string }>;
+  /** Every file opened, by path (no leading slash): what a lazy-pulling format (eStargz, SOCI) would prefetch. */
+  opened: Array<{ path: string; bytes: number; layer: number }>;
   /** Opens by processes that had exited before imgscope could check their PID namespace (left out). */
   unverifiedOpens: number;
 }
@@ -125,6 +127,7 @@ export function workingSet(
     byKind: group((f) => f.kind).map(({ key, ...g }) => ({ kind: key, ...g })).sort(byBytes),
     byOwner: group((f) => f.owner).map(({ key, ...g }) => ({ owner: key, ...g })).sort(byBytes).slice(0, 15),
     largest: [...files].sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : 1)).slice(0, 20),
+    opened: files.map((f) => ({ path: f.path, bytes: f.bytes, layer: f.layer })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     unverifiedOpens: unverified,
   };
 }
@@ -269,8 +272,4 @@ export function hostFileSize(p: string): { bytes: number; inode: string } | unde
   } catch {
     return undefined;
   }
-}
-
-export function isTraceUnavailable(err: unknown): err is ImgscopeError {
-  return err instanceof ImgscopeError;
 }

@@ -1,12 +1,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis } from '../../src/analysis.js';
 import type { ColdStart } from '../../src/coldstart/engine.js';
 import { BASE_IMAGE, docker, dockerAvailable, ensureBase, requireDocker, ROOT } from '../helpers/docker.js';
 import { tmpDir } from '../helpers/images.js';
-import { startRegistry } from '../helpers/registry.js';
+import { type LocalRegistry, startRegistry } from '../helpers/registry.js';
 import { analyzeChecked, checkColdStartReport, expectSchemaValid, kindBytes } from '../helpers/report.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -174,9 +174,13 @@ describe.skipIf(!available)('sample images and coldstart on a real daemon', () =
 
   it('compare --coldstart times image inputs; analyze budgets fail the job on a real image', async () => {
     const r = await execa('node', [CLI, 'compare', tag('cpu-multistage'), tag('cpu-pruned'), '--coldstart', '--runs', '1', '--quiet', '-f', 'json']);
-    const c = JSON.parse(r.stdout) as { rows: Array<{ coldStartMs: number | null; imageBytes: number }> };
+    const c = JSON.parse(r.stdout) as { rows: Array<{ coldStartMs: number | null; warmStartMs: number | null; startToReadyMs: number | null; imageBytes: number }> };
     expectSchemaValid(c);
-    expect(c.rows.map((row) => row.coldStartMs! > 0)).toEqual([true, true]);
+    // --coldstart alone times a warm start: the image stays; no cold figure is made up
+    expect(c.rows.map((row) => [row.warmStartMs! > 0, row.startToReadyMs === row.warmStartMs, row.coldStartMs])).toEqual([
+      [true, true, null],
+      [true, true, null],
+    ]);
     expect(c.rows[0]!.imageBytes).toBe(reports.get('cpu-multistage')!.totals.imageBytes);
     const gate = await execa('node', [CLI, 'analyze', tag('cpu-naive'), '--quiet', '-f', 'json', '--forbid-kind', 'toolchain', '--max-kind', 'caches=10MiB'], { reject: false });
     expect(gate.exitCode).toBe(1);
@@ -189,20 +193,166 @@ describe.skipIf(!available)('sample images and coldstart on a real daemon', () =
     expect(await leftovers()).toBe('');
   });
 
-  it('--cold removes the image and times the pull from a local registry', async () => {
-    const reg = await startRegistry();
-    const remote = `${reg.host}/imgscope-sample/cpu-pruned:latest`;
-    try {
-      await execa('skopeo', ['copy', '-q', '--dest-tls-verify=false', `docker-daemon:${tag('cpu-pruned')}`, `docker://${remote}`]);
+  it('--trace-files: the working set holds the interpreter and the model, no docs, and no more than the image', async () => {
+    const c = await coldstart([tag('cpu-multistage'), '--runs', '1', '--warmup', '0', '--no-imports', '--trace-files']);
+    expectPhases(c, 1);
+    const ws = c.workingSet!;
+    const opened = new Map(ws.opened.map((f) => [`/${f.path}`, f]));
+    // independently, inside the image: where python3 leads, and the files' sizes
+    const interp = (await docker('run', '--rm', '--entrypoint', 'readlink', tag('cpu-multistage'), '-f', '/usr/bin/python3')).trim();
+    const model = reports.get('cpu-multistage')!.evidence.models.map((m) => `/${m.path}`).find((p) => p.endsWith('.joblib'))!;
+    const sizes = (await docker('run', '--rm', '--entrypoint', 'stat', tag('cpu-multistage'), '-c', '%s %n', interp, model)).trim().split('\n').map((l) => l.split(' '));
+    for (const [size, file] of sizes) expect(opened.get(file!)?.bytes, file).toBe(Number(size));
+    expect([...opened.keys()].filter((p) => p.startsWith('/usr/share/doc/'))).toEqual([]);
+    expect(ws.bytes).toBe(ws.opened.reduce((s, f) => s + f.bytes, 0));
+    expect(ws.bytes).toBeLessThanOrEqual(reports.get('cpu-multistage')!.totals.finalBytes);
+    expect(ws.finalBytes).toBe(reports.get('cpu-multistage')!.totals.finalBytes);
+    expect(ws.byKind.find((k) => k.kind === 'model-weights')?.files).toBe(1);
+    expect(c.notes).toEqual([]);
+
+    // without fatrace on the PATH: one line says so, the timings still come out
+    const r = await execa(process.execPath, [CLI, 'coldstart', '--quiet', '-f', 'json', tag('cpu-multistage'), '--runs', '1', '--warmup', '0', '--no-imports', '--trace-files'], {
+      env: { PATH: '/nonexistent' },
+    });
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^imgscope: imgscope-sample\/cpu-multistage:latest: --trace-files needs fatrace and stdbuf on the PATH .*; no working set, the timings are unaffected$/);
+    const noTrace = checkColdStartReport(JSON.parse(r.stdout));
+    expectPhases(noTrace, 1);
+    expect(noTrace.workingSet).toBeNull();
+    expect(noTrace.notes).toHaveLength(1);
+    expect(await leftovers()).toBe('');
+  });
+
+  describe('--cold against a local registry', () => {
+    let reg: LocalRegistry;
+    let remote = '';
+    const second = 'imgscope-test/cold:second';
+    interface Refs {
+      Id: string;
+      RepoTags: string[];
+      RepoDigests: string[];
+    }
+    const refs = async (name: string): Promise<Refs> => JSON.parse(await docker('image', 'inspect', '--format', '{{json .}}', name)) as Refs;
+    const sorted = (a: string[]): string[] => [...a].sort();
+
+    beforeAll(async () => {
+      reg = await startRegistry();
+      remote = `${reg.host}/imgscope-test/cold:1`;
+      const ctx = tmpDir();
+      const { writeFileSync } = await import('node:fs');
+      const { randomBytes } = await import('node:crypto');
+      writeFileSync(path.join(ctx, 'a.bin'), randomBytes(2_000_000));
+      writeFileSync(path.join(ctx, 'b.bin'), randomBytes(300_000));
+      writeFileSync(
+        path.join(ctx, 'Dockerfile'),
+        `FROM ${BASE_IMAGE}\nCOPY a.bin /data/a.bin\nCOPY b.bin /data/b.bin\nHEALTHCHECK --interval=1s CMD test -f /data/a.bin\nCMD ["sleep", "600"]\n`,
+      );
+      await execa('docker', ['build', '-q', '-t', remote, ctx], { env: { DOCKER_BUILDKIT: '0' } });
+      await docker('push', '-q', remote);
+      await docker('tag', remote, second);
+    });
+    afterAll(async () => {
+      await execa('docker', ['rmi', '-f', remote, second], { reject: false });
+      await reg?.stop();
+    });
+
+    it('removes every reference, pulls, restores them; downloaded bytes are the registry manifest\'s unshared layers', async () => {
+      const before = await refs(remote);
+      expect(before.RepoTags.length).toBeGreaterThanOrEqual(2);
       const c = await coldstart([remote, '--cold', '--runs', '1', '--warmup', '0', '--no-imports']);
       expectPhases(c, 1);
-      expect(c.runs[0]!.pull).toBeGreaterThan(0);
-      expect(c.phases.pull!.median).toBe(c.runs[0]!.pull);
-    } finally {
-      await execa('docker', ['rmi', '-f', remote], { reject: false });
-      await reg.stop();
-    }
-    expect(await leftovers()).toBe('');
+      // both tags (and the digest reference) are back, on the same image
+      const after = await refs(remote);
+      expect(after.Id).toBe(before.Id);
+      expect((await refs(second)).Id).toBe(before.Id);
+      expect(sorted(after.RepoTags)).toEqual(sorted(before.RepoTags));
+      expect(sorted(after.RepoDigests)).toEqual(sorted(before.RepoDigests));
+      expect(sorted(c.cold!.removedReferences)).toEqual(sorted([...before.RepoTags, ...before.RepoDigests]));
+      expect(c.cold!.notRestored).toEqual([]);
+      // the registry's own word on the layers, fetched here, not through imgscope
+      const res = await fetch(`http://${reg.host}/v2/imgscope-test/cold/manifests/1`, { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+      const manifest = (await res.json()) as { config: { digest: string }; layers: Array<{ digest: string; size: number }> };
+      expect(manifest.config.digest).toBe(before.Id);
+      // the base layer stays: the base image holds it
+      expect(c.cold!.sharedLayers.map((s) => s.index)).toEqual([0]);
+      expect(c.cold!.sharedLayers[0]!.images).toContain(BASE_IMAGE);
+      const p = c.pulls![0]!;
+      expect(p.layers.map((l) => [l.digest, l.compressedBytes])).toEqual(manifest.layers.map((l) => [l.digest, l.size]));
+      expect(p.layers.map((l) => l.status)).toEqual(['present', 'downloaded', 'downloaded']);
+      expect(p.layers.slice(1).map((l) => l.downloadedBytes)).toEqual(manifest.layers.slice(1).map((l) => l.size));
+      expect(p.downloadedBytes).toBe(manifest.layers.slice(1).reduce((s, l) => s + l.size, 0));
+      expect(p.presentBytes).toBe(manifest.layers[0]!.size);
+      for (const l of p.layers.slice(1)) {
+        expect(l.downloadStartMs!).toBeLessThanOrEqual(l.downloadEndMs!);
+        expect(l.downloadEndMs!).toBeLessThanOrEqual(l.extractStartMs!);
+        expect(l.extractStartMs!).toBeLessThanOrEqual(l.extractEndMs!);
+        expect(l.extractEndMs!).toBeLessThanOrEqual(p.totalMs);
+      }
+      expect(c.runs[0]!.pull).toBe(p.totalMs);
+      expect(await leftovers()).toBe('');
+    });
+
+    it('--bandwidth: pulled through a relay no faster than the rate; the relay\'s name leaves no reference behind', async () => {
+      const before = await refs(remote);
+      const rate = 4_000_000;
+      const c = await coldstart([remote, '--cold', '--runs', '1', '--warmup', '0', '--no-imports', '--bandwidth', '4MB/s']);
+      const p = c.pulls![0]!;
+      expect(p.relay!.bytesPerSec).toBe(rate);
+      expect(p.relay!.wireBytes).toBeGreaterThanOrEqual(p.downloadedBytes);
+      // a lower bound (the first chunk passes before the first progress message)
+      expect(p.downloadMs).toBeGreaterThanOrEqual(((p.downloadedBytes - 65_536) / rate) * 1000);
+      const after = await refs(remote);
+      expect(after.Id).toBe(before.Id);
+      expect(sorted(after.RepoTags)).toEqual(sorted(before.RepoTags));
+      expect(sorted(after.RepoDigests)).toEqual(sorted(before.RepoDigests));
+    });
+
+    it('Ctrl-C in the middle of a cold pull: the image comes back under every reference, no container left', async () => {
+      const before = await refs(remote);
+      const child = execa('node', [CLI, 'coldstart', remote, '--cold', '--runs', '1', '--warmup', '0', '--no-imports', '--bandwidth', '500kB/s'], { reject: false });
+      // removed: the pull has begun
+      for (let i = 0; i < 200 && (await execa('docker', ['image', 'inspect', second], { reject: false })).exitCode === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 500));
+      child.kill('SIGINT');
+      const r = await child;
+      expect(r.exitCode).toBe(130);
+      expect(r.stderr).toContain(`pulling ${remote} back to restore its tags`);
+      const after = await refs(remote);
+      expect(after.Id).toBe(before.Id);
+      expect(sorted(after.RepoTags)).toEqual(sorted(before.RepoTags));
+      expect(await leftovers()).toBe('');
+    });
+
+    it('refuses, removing nothing, when a removal could not be undone', async () => {
+      const other = `${reg.host}/imgscope-test/elsewhere:1`;
+      // the registry serves one image, the daemon holds another under that name
+      await docker('tag', remote, other);
+      await docker('push', '-q', other);
+      await docker('tag', BASE_IMAGE, other);
+      const differs = await execa('node', [CLI, 'coldstart', other, '--cold', '--no-imports'], { reject: false });
+      expect(differs.exitCode).toBe(2);
+      expect(differs.stderr.trim()).toMatch(/^imgscope: .*elsewhere:1: --cold would replace your local image: the registry serves a different one/);
+      expect((await refs(other)).Id).toBe((await refs(BASE_IMAGE)).Id);
+      await docker('rmi', other);
+      // a container (even a stopped one) pins the image
+      const id = (await docker('create', '--label', 'imgscope-test=pin', remote)).trim();
+      try {
+        const pinned = await execa('node', [CLI, 'coldstart', remote, '--cold', '--no-imports'], { reject: false });
+        expect(pinned.exitCode).toBe(2);
+        expect(pinned.stderr.trim()).toMatch(/--cold cannot remove the image: 1 container\(s\) use it/);
+      } finally {
+        await docker('rm', id);
+      }
+      // nothing under that name in the registry
+      const missing = `${reg.host}/imgscope-test/nowhere:1`;
+      await docker('tag', BASE_IMAGE, missing);
+      const none = await execa('node', [CLI, 'coldstart', missing, '--cold', '--no-imports'], { reject: false });
+      expect(none.exitCode).toBe(2);
+      expect(none.stderr.trim()).toMatch(/--cold: cannot read what the registry serves, so the image is left in place \(.*not found/);
+      await docker('rmi', missing);
+      expect((await refs(remote)).RepoTags).toContain(second);
+    });
   });
 
   it('a container that never becomes healthy fails at the timeout with its logs, and leaves nothing behind', async () => {

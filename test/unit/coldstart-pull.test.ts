@@ -175,6 +175,7 @@ describe('the startup working set', () => {
     expect(w.byLayer).toEqual([{ layer: 0, files: 1, bytes: 6000 }, { layer: 3, files: 2, bytes: 300 }]);
     expect(w.byKind).toEqual([{ kind: 'system', files: 1, bytes: 6000 }, { kind: 'model-weights', files: 1, bytes: 300 }, { kind: 'other', files: 1, bytes: 0 }]);
     expect(w.largest.map((f) => f.path)).toEqual(['usr/bin/python3.11', 'app/model.joblib', 'app/model-link.joblib']);
+    expect(w.opened).toEqual([{ path: 'app/model-link.joblib', bytes: 0, layer: 3 }, { path: 'app/model.joblib', bytes: 300, layer: 3 }, { path: 'usr/bin/python3.11', bytes: 6000, layer: 0 }]);
   });
 });
 
