@@ -7,8 +7,8 @@
 #
 # To make every pull fully cold, the samples and their base are taken off the daemon while the cold
 # runs go (they are safe in the registry) and put back afterwards under their names, also when the
-# demo fails or is interrupted. This drops the samples' build cache (legacy-builder parent images):
-# the next `npm run demo` rebuilds them (about 7 minutes on a 2-core machine).
+# demo fails or is interrupted. This drops the samples' build cache (legacy-builder parent images and
+# builder stages): the next `npm run demo` rebuilds them (about 7 minutes on a 2-core machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 docker info >/dev/null 2>&1 || bash scripts/setup-docker.sh
@@ -85,7 +85,13 @@ for name in "${samples[@]}"; do
 done
 
 echo "== taking the samples and their base off the daemon (they are in $REG)"
+base_layer=$(docker image inspect -f '{{index .RootFS.Layers 0}}' "$BASE")
 for n in "${local_names[@]}"; do docker rmi "$n" "$REG/$n" >/dev/null; done
+# The multi-stage samples' builder stages (untagged, built on the same base) would keep the base
+# layer on the daemon: they are build cache only.
+for id in $(docker images -q --filter dangling=true); do
+  if [ "$(docker image inspect -f '{{index .RootFS.Layers 0}}' "$id" 2>/dev/null)" = "$base_layer" ]; then docker rmi "$id" >/dev/null; fi
+done
 for name in "${samples[@]}"; do
   ref="$REG/imgscope-sample/$name:latest"
   echo "== $name: cold start, $COLD_RUNS runs"

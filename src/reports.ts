@@ -49,8 +49,11 @@ function refKey(ref: string): string {
   return normalizeTag(ref.replace(/^docker-daemon:/, '').replace(/^docker:\/\//, ''));
 }
 
-/** The cold-start measurements (cold and warm) of an analyzed image, matched by reference or tag. */
+/**
+ * The cold-start measurements (cold and warm) of an analyzed image: the same image ID (the config
+ * digest, as the Docker Engine's classic store names images), or the same reference or tag.
+ */
 export function matchColdStarts(a: Analysis, coldStarts: ColdStart[]): ColdStart[] {
   const keys = new Set([a.image.reference, ...a.image.tags].map(refKey));
-  return coldStarts.filter((c) => keys.has(refKey(c.reference)));
+  return coldStarts.filter((c) => c.imageId === a.image.configDigest || keys.has(refKey(c.reference)));
 }

@@ -286,7 +286,8 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
   if (cold && !cold.before) hc = cold.registry.runConfig?.Healthcheck;
   else {
     try {
-      info = await docker.getImage(name).inspect();
+      // with --cold, the daemon may hold the image under other names only (cold.ts)
+      info = await docker.getImage(cold?.before?.id ?? name).inspect();
     } catch (err) {
       const e = daemonError(`inspecting ${name}`, err);
       if ((err as { statusCode?: number }).statusCode !== 404) throw e;
@@ -436,6 +437,7 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
       await done(r);
     }
     if (opts.traceFiles) workingSet = await traceRun(total + 2);
+    for (const n of cold?.record().notRestored ?? []) note(`--cold could not restore ${n.reference}: ${n.why}`);
   } finally {
     events.close();
     await removeAll();

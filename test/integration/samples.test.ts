@@ -308,6 +308,22 @@ describe.skipIf(!available)('sample images and coldstart on a real daemon', () =
       expect(sorted(after.RepoDigests)).toEqual(sorted(before.RepoDigests));
     });
 
+    it('a name the daemon lacks, for an image it holds under others: that image is the one removed and restored', async () => {
+      const before = await refs(remote);
+      const alias = `${reg.host}/imgscope-test/alias:1`;
+      await execa('skopeo', ['copy', '-q', '--dest-tls-verify=false', `docker://${remote}`, `docker://${alias}`, '--src-tls-verify=false']);
+      expect((await execa('docker', ['image', 'inspect', alias], { reject: false })).exitCode).not.toBe(0);
+      const c = await coldstart([alias, '--cold', '--runs', '1', '--warmup', '0', '--no-imports']);
+      expect(c.cold!.imageIdBefore).toBe(before.Id);
+      expect(sorted(c.cold!.removedReferences)).toEqual(sorted([...before.RepoTags, ...before.RepoDigests]));
+      expect(c.pulls![0]!.layers.map((l) => l.status)).toEqual(['present', 'downloaded', 'downloaded']);
+      const after = await refs(remote);
+      expect(after.Id).toBe(before.Id);
+      // the user's tags, and the name pulled, as docker pull leaves it
+      expect(sorted(after.RepoTags)).toEqual(sorted([...before.RepoTags, alias]));
+      await docker('rmi', alias);
+    });
+
     it('Ctrl-C in the middle of a cold pull: the image comes back under every reference, no container left', async () => {
       const before = await refs(remote);
       const child = execa('node', [CLI, 'coldstart', remote, '--cold', '--runs', '1', '--warmup', '0', '--no-imports', '--bandwidth', '500kB/s'], { reject: false });

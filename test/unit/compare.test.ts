@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { compare } from '../../src/compare.js';
+import { matchColdStarts } from '../../src/reports.js';
 import { evaluate, loadConfig, mergeRaw, parseFraction, parseRules, parseSize } from '../../src/gates.js';
 import { comparisonRows, COMPARISON_HEAD, findingRows, renderComparisonMarkdown } from '../../src/render/compare.js';
 import { computeFindings, SEVERITIES } from '../../src/findings/rules.js';
@@ -83,6 +84,14 @@ describe('compare', () => {
     expect(d.stepsOnlyHere).toEqual([{ step: 'COPY --from=builder /install /usr/local', bytes: 5 }]);
     expect(d.stepsOnlyInBaseline).toEqual([{ step: 'RUN apt-get install build-essential', bytes: GiB }]);
     expectSchemaValid(c);
+  });
+
+  it('matches saved cold-start reports to an analysis by image ID, or by reference and tag', () => {
+    const a = { ...naive, image: { ...naive.image, reference: 'docker://127.0.0.1:5055/app:naive', tags: ['127.0.0.1:5055/app:naive'], configDigest: `sha256:${'a'.repeat(64)}` } };
+    const byId = { ...warm('app:naive', 1), imageId: `sha256:${'a'.repeat(64)}` } as ColdStart; // timed under its local name
+    const byRef = { ...cold('127.0.0.1:5055/app:naive', 1, 1, 1), imageId: `sha256:${'b'.repeat(64)}` } as ColdStart;
+    const other = { ...warm('app:other', 1), imageId: `sha256:${'c'.repeat(64)}` } as ColdStart;
+    expect(matchColdStarts(a, [byId, other, byRef])).toEqual([byId, byRef]);
   });
 
   it('renders Markdown that parses back into the same rows', () => {
