@@ -221,6 +221,16 @@ describe.skipIf(!available)('sample images and coldstart on a real daemon', () =
     expectPhases(noTrace, 1);
     expect(noTrace.workingSet).toBeNull();
     expect(noTrace.notes).toHaveLength(1);
+
+    // not root (nobody, in the docker group so that it reaches the daemon): the same, for that reason
+    const gid = (await execa('getent', ['group', 'docker'], { reject: false })).stdout.split(':')[2];
+    if (gid) {
+      const u = await execa('setpriv', ['--reuid=65534', '--regid=65534', `--groups=${gid}`, process.execPath, CLI, 'coldstart', '--quiet', '-f', 'json', tag('cpu-multistage'), '--runs', '1', '--warmup', '0', '--no-imports', '--trace-files']);
+      expect(u.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^imgscope: imgscope-sample\/cpu-multistage:latest: --trace-files needs root \(.*\); no working set, the timings are unaffected$/)]);
+      const asNobody = checkColdStartReport(JSON.parse(u.stdout));
+      expectPhases(asNobody, 1);
+      expect(asNobody.workingSet).toBeNull();
+    }
     expect(await leftovers()).toBe('');
   });
 
