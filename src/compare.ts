@@ -24,6 +24,8 @@ export interface ComparisonRow {
   pullMs: number | null;
   /** Compressed bytes the cold pull downloaded (median over runs; less than compressedBytes when layers were shared). */
   downloadedBytes: number | null;
+  /** Compressed bytes of layers the daemon still held at the cold pull (shared with other images); 0: fully cold. */
+  presentBytes: number | null;
   /** Create request → ready: after the pull in a cold run, else in a warm run. */
   startToReadyMs: number | null;
   /** Pull + start → ready, per run, median (null: no cold run). */
@@ -155,7 +157,7 @@ export function compare(inputs: ComparisonInput[], baseline: number, version: st
   return { schemaVersion: 1, kind: 'comparison', tool: { name: 'imgscope', version }, generatedAt: new Date().toISOString(), baseline, rows, kinds, diffs, findings: findingsAcross(inputs) };
 }
 
-type StartTimes = Pick<ComparisonRow, 'pullMs' | 'downloadedBytes' | 'startToReadyMs' | 'coldStartMs' | 'warmStartMs' | 'workingSetBytes' | 'workingSetShare'>;
+type StartTimes = Pick<ComparisonRow, 'pullMs' | 'downloadedBytes' | 'presentBytes' | 'startToReadyMs' | 'coldStartMs' | 'warmStartMs' | 'workingSetBytes' | 'workingSetShare'>;
 
 /** Create → ready of each run (reports written before startToReady existed: create + start + ready). */
 const toReady = (c: ColdStart): number => summarize(c.runs.map((r) => r.startToReady ?? r.create + r.start + r.ready)).median;
@@ -168,6 +170,7 @@ export function startTimes(starts: ColdStart[]): StartTimes {
   return {
     pullMs: cold?.phases.pull?.median ?? null,
     downloadedBytes: cold?.pulls?.length ? summarize(cold.pulls.map((p) => p.downloadedBytes)).median : null,
+    presentBytes: cold?.pulls?.length ? summarize(cold.pulls.map((p) => p.presentBytes)).median : null,
     startToReadyMs: cold ? toReady(cold) : warm ? toReady(warm) : null,
     coldStartMs: cold ? cold.phases.total.median : null,
     warmStartMs: warm ? warm.phases.total.median : null,

@@ -19,6 +19,10 @@ function vsBaseline(r: ComparisonRow, isBase: boolean): string {
   return parts.join(', ');
 }
 
+/** The pull time, flagged when the daemon kept some of the image's layers (a partly warm pull). */
+const pullCell = (r: ComparisonRow): string =>
+  r.presentBytes && r.downloadedBytes !== null ? `${formatMs(r.pullMs)} (partly warm: ${formatBytes(r.presentBytes)} of ${formatBytes(r.presentBytes + r.downloadedBytes)} already there)` : formatMs(r.pullMs);
+
 const readAtStart = (r: ComparisonRow): string => (r.workingSetBytes === null ? 'n/a' : `${formatBytes(r.workingSetBytes)} (${formatPercent(r.workingSetShare)})`);
 
 /** The document-style rows, one per image (COMPARISON_HEAD names the columns, COMPARISON_NOTE says what each measured). */
@@ -28,7 +32,7 @@ export function comparisonRows(c: Comparison): string[][] {
     formatBytes(r.imageBytes),
     formatBytes(r.compressedBytes),
     formatBytes(r.finalBytes),
-    formatMs(r.pullMs),
+    pullCell(r),
     formatMs(r.startToReadyMs),
     formatMs(r.coldStartMs),
     formatMs(r.warmStartMs),
@@ -42,7 +46,7 @@ export const COMPARISON_HEAD = ['Approach', 'Image size', 'Compressed', 'Final',
 export const COMPARISON_NOTE = [
   `${UNITS_NOTE}; times are medians over the measured runs.`,
   'Image size: the layers\' uncompressed bytes. Compressed: what a pull transfers. Final: bytes visible in the container.',
-  'Pull: pull request → last layer unpacked, on a daemon the image was removed from (coldstart --cold; layers other images share stay, and each coldstart report lists them).',
+  'Pull: pull request → last layer unpacked, on a daemon the image was removed from (coldstart --cold); "partly warm" when the daemon kept layers that other images share (each coldstart report lists them).',
   'Start → ready: container create request → first passing readiness probe, right after that pull.',
   'Cold start: pull + start → ready, what a node that never saw the image pays.',
   'Warm start: create → ready with the image already present.',

@@ -263,7 +263,9 @@ describe.skipIf(!available)('sample images and coldstart on a real daemon', () =
       await docker('tag', remote, second);
     });
     afterAll(async () => {
-      await execa('docker', ['rmi', '-f', remote, second], { reject: false });
+      // by ID: the image also carries digest references of the names the tests pushed it under
+      const id = (await execa('docker', ['image', 'inspect', '-f', '{{.Id}}', remote], { reject: false })).stdout.trim();
+      await execa('docker', ['rmi', '-f', ...(id ? [id] : [remote, second])], { reject: false });
       await reg?.stop();
     });
 

@@ -41,7 +41,7 @@ const cold = (ref: string, pull: number, toReady: number, downloaded: number): C
     runs: [{ pull, create: 10, start: 20, ready: toReady - 30, startToReady: toReady, total: pull + toReady }],
     phases: { pull: st(pull), total: st(pull + toReady) },
     cold: { imageIdBefore: null, removedReferences: [], deletedImages: 0, sharedLayers: [], notRestored: [] },
-    pulls: [{ downloadedBytes: downloaded }],
+    pulls: [{ downloadedBytes: downloaded, presentBytes: ref === 'app:multi' ? 50 * MiB : 0 }],
     workingSet: null,
   }) as unknown as ColdStart;
 /** A warm measurement written before startToReady existed (create + start + ready only). */
@@ -103,7 +103,10 @@ describe('compare', () => {
     expect(lines[start + 1]).toMatch(/^\| :--- \| ---: /);
     const body = lines.slice(start + 2, start + 2 + c.rows.length).map(parse);
     expect(body).toEqual(comparisonRows(c));
-    expect(body[1]).toEqual(['multi-stage', '1.00 GiB', '341 MiB', '950 MiB', '9000 ms', '1000 ms', '10.0 s', '900 ms', '100 MiB (25.0%)', '−50.0% size, −31.2 s cold start']);
+    // a pull that found layers on the daemon says so
+    expect(c.rows.map((r) => r.presentBytes)).toEqual([0, 50 * MiB]);
+    expect(body[0]![4]).toBe('40.0 s');
+    expect(body[1]).toEqual(['multi-stage', '1.00 GiB', '341 MiB', '950 MiB', '9000 ms (partly warm: 50.0 MiB of 350 MiB already there)', '1000 ms', '10.0 s', '900 ms', '100 MiB (25.0%)', '−50.0% size, −31.2 s cold start']);
   });
 
   it('lines up the findings of every image, worst first, in JSON, table and Markdown', () => {
