@@ -213,7 +213,7 @@ export interface Analysis {
 
 const COPY_STEP = /(^|\s|\(nop\)\s+)(COPY|ADD)\s/;
 
-/** Maps non-empty history entries to layers (FORMATS.md §2); positional fallback when counts differ. */
+/** Maps non-empty history entries to layers (docs/formats.md "Configs and history"); positional fallback when counts differ. */
 export function mapHistory(img: LoadedImage): { rows: HistoryRow[]; stepOf: string[]; warnings: string[] } {
   const hist = img.config.history ?? [];
   const nonEmpty = hist.filter((h) => !h.empty_layer);

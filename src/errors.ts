@@ -1,5 +1,5 @@
 /**
- * Exit codes (DESIGN.md "CLI and exit codes"): 0 ok, 1 a budget or rule failed, 2 bad input or usage,
+ * Exit codes (docs/architecture.md "Errors and exit codes"): 0 ok, 1 a budget or rule failed, 2 bad input or usage,
  * 3 environment (no daemon, no GPU runtime, registry unreachable).
  */
 export const EXIT_OK = 0;

@@ -76,7 +76,7 @@ const DOCS =
   /^usr\/(local\/)?share\/(man|info|doc|gtk-doc|help|doc-base)\/|^usr\/share\/locale\/(?!locale\.alias$)|^usr\/share\/i18n\/locales\/|^usr\/lib\/locale\/(?!C\.)/;
 const APP_DIRS = /^(app|srv|code|workspace|project|opt\/app|opt\/service|usr\/src\/app|home\/[^/]+\/app)\//;
 /**
- * Refinement of DESIGN.md rule 1: weight-like extensions in package-manager databases and caches
+ * Refinement of rule 1 of README.md "Kinds": weight-like extensions in package-manager databases and caches
  * (apt's pkgcache.bin), firmware blobs and boot files are not model weights.
  */
 const NOT_WEIGHTS = /^(var\/(cache|lib)\/|(usr\/)?lib\/firmware\/|boot\/)/;
@@ -90,7 +90,7 @@ function managerOf(owner: string): string {
 }
 
 /**
- * Assigns exactly one kind to a file (DESIGN.md "Kinds"): the first rule that matches, in the
+ * Assigns exactly one kind to a file (README.md "Kinds"): the first rule that matches, in the
  * documented order. The owner view and the kind view are independent.
  */
 export function classify(path: string, owner: string, layer: number, ctx: KindContext, base: string = basename(path)): Kind {

@@ -1,5 +1,5 @@
 /**
- * Offline dynamic-loader resolution (FORMATS.md §10) inside the merged image: for each ELF file a
+ * Offline dynamic-loader resolution (docs/formats.md "ELF") inside the merged image: for each ELF file a
  * Python package installed, does every DT_NEEDED name resolve the way ld.so would look for it?
  *
  * Search order: a name with `/` is a path; DT_RPATH (only without DT_RUNPATH); LD_LIBRARY_PATH from the

@@ -32,7 +32,7 @@ export interface OwnerAssignment {
 const SITE_RE = /(^|\/)(site|dist)-packages\//;
 
 /**
- * Assigns every visible file exactly one owner (DESIGN.md "Owners"), first claim wins in this order:
+ * Assigns every visible file exactly one owner (README.md "Owners"), first claim wins in this order:
  * dpkg (status + info/*.list, distroless status.d), apk, pip (RECORD, installed-files.txt; a
  * dist-info that dpkg lists is the OS package's, not pip's), conda-meta; then `.pyc` files follow their `.py`, and files left unowned inside site-/dist-packages follow
  * the single owner of the nearest enclosing package directory (namespace dirs such as `nvidia/`,

@@ -1,4 +1,4 @@
-/** Parsers for package databases (FORMATS.md §8–9). Pure functions over file bodies. */
+/** Parsers for package databases (docs/formats.md "Python package records" and "dpkg"). Pure functions over file bodies. */
 
 /** RFC 822-style stanzas (dpkg status, status.d); continuation lines are joined with '\n'. */
 export function parseStanzas(text: string): Array<Map<string, string>> {

@@ -1,8 +1,8 @@
 /**
- * `coldstart --trace-files`: which files of the image a container opens before it is ready (docs/
- * coldstart.md "Startup working set"). fanotify cannot watch a container's overlay mount, but it can
- * watch the filesystem that holds the daemon's layer directories: an open through overlayfs shows up
- * as `<DockerRootDir>/overlay2/<cache-id>/diff/<path>` in the lower layer that holds the file. Debian's
+ * `coldstart --trace-files`: which files of the image a container opens before it is ready
+ * (docs/coldstart.md "Startup working set"). fanotify cannot watch a container's overlay mount, but it
+ * can watch the filesystem that holds the daemon's layer directories: an open through overlayfs shows
+ * up as `<DockerRootDir>/overlay2/<cache-id>/diff/<path>` in the layer whose copy is visible. Debian's
  * `fatrace` reports those events; imgscope keeps the ones whose process is in the container's PID
  * namespace, maps each cache-id back to the image layer (layerdb, docs/formats.md "Engine layer
  * stores") and sizes each file once.

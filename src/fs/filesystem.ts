@@ -110,7 +110,7 @@ function newNode(name: string, type: EntryType, layer: number, children?: Map<st
 }
 
 /**
- * The final filesystem of an image, built by applying layers in order (FORMATS.md §7): whiteouts and
+ * The final filesystem of an image, built by applying layers in order (docs/formats.md "Layer tars"): whiteouts and
  * opaque directories per the OCI rules, hardlinks sharing one inode (bytes counted once), and every
  * hidden byte charged once, as waste, to the layer that added it.
  *

@@ -5,7 +5,7 @@ import * as fzstd from 'fzstd';
 export type Compression = 'none' | 'gzip' | 'zstd';
 
 /**
- * Sniffs the compression from magic bytes (FORMATS.md §1: never trust the media type alone):
+ * Sniffs the compression from magic bytes (docs/formats.md "Compression": never trust the media type alone):
  * gzip 1f 8b, zstd 28 b5 2f fd, otherwise a plain tar (ustar at 257, or an old v7 header).
  */
 export function sniffCompression(head: Uint8Array): Compression | 'unknown' {

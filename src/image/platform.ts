@@ -36,7 +36,7 @@ export function platformMatches(want: Platform, have: Partial<Platform> | undefi
   return wv === undefined || hv === undefined || wv === hv;
 }
 
-/** BuildKit attestation manifests sit in indexes with platform unknown/unknown (FORMATS.md §6.7). */
+/** BuildKit attestation manifests sit in indexes with platform unknown/unknown (docs/formats.md "Indexes and platforms"). */
 export function isAttestation(d: Descriptor): boolean {
   if (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest') return true;
   return d.platform?.os === 'unknown' && d.platform?.architecture === 'unknown';

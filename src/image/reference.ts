@@ -21,7 +21,7 @@ function splitPathTag(rest: string): { path: string; tag?: string } {
 }
 
 /**
- * Reference syntax follows skopeo's transports (DESIGN.md): `docker-archive:PATH[:TAG]`,
+ * Reference syntax follows skopeo's transports (docs/architecture.md "References"): `docker-archive:PATH[:TAG]`,
  * `oci:DIR[:TAG]`, `oci-archive:PATH[:TAG]`, `docker-daemon:NAME[:TAG]`, `docker://NAME`.
  * A bare existing path is sniffed (directory = OCI layout, file = tar); a bare name means the daemon.
  */

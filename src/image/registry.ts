@@ -162,7 +162,7 @@ async function registryFetch(input: string | URL, init: RequestInit = {}): Promi
   return proxyFetch!(input, init);
 }
 
-/** A minimal OCI distribution client: ping, token auth, manifests and blobs (FORMATS.md §6). */
+/** A minimal OCI distribution client: ping, token auth, manifests and blobs (docs/formats.md "Registry pulls"). */
 export class RegistryClient {
   private authorization: string | undefined;
   private readonly base: string;

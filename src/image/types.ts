@@ -69,7 +69,7 @@ export interface LoadedLayer {
 }
 
 /**
- * The one image abstraction every source produces (DESIGN.md "Sources"); nothing downstream knows
+ * The one image abstraction every source produces (docs/architecture.md "Sources"); nothing downstream knows
  * where it came from.
  */
 export interface LoadedImage {

@@ -1,5 +1,5 @@
 /**
- * ELF dynamic-section reader (FORMATS.md §10): DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH, found through
+ * ELF dynamic-section reader (docs/formats.md "ELF"): DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH, found through
  * the program headers (section headers may be stripped), with DT_STRTAB's virtual address mapped to a
  * file offset through PT_LOAD. Section lookup by name (for `.nv_fatbin`) uses the section headers.
  *

@@ -1,5 +1,5 @@
 /**
- * CUDA fatbinary scanner (FORMATS.md §11). Reads container and entry *headers* only — no payload is
+ * CUDA fatbinary scanner (docs/formats.md "CUDA fatbinaries"). Reads container and entry *headers* only — no payload is
  * kept or decompressed — and sums the bytes per GPU architecture, SASS (cubin) and PTX apart.
  *
  * The scanner is a state machine fed with file bytes in ascending order. It ignores bytes before the

@@ -1,6 +1,6 @@
 /**
  * A minimal ustar/GNU/PAX header decoder for the seeking walker (tar-stream's decoder is internal to
- * its streaming extractor and cannot be driven with random access). FORMATS.md §7.
+ * its streaming extractor and cannot be driven with random access). docs/formats.md "Layer tars".
  */
 export class TarFormatError extends Error {}
 
