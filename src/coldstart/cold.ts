@@ -119,6 +119,8 @@ export class ColdPull {
   private unregister: (() => void) | undefined;
   /** The name the current pull goes through (a relay's address with --bandwidth). */
   pulledAs: string | undefined;
+  /** Stops the pull in flight (closing its stream makes the daemon cancel it), before an interrupted restore pulls again. */
+  stopPull: (() => Promise<void>) | undefined;
 
   private constructor(
     private readonly docker: Docker,
@@ -126,10 +128,9 @@ export class ColdPull {
     readonly name: string,
     readonly before: LocalImage | null,
     readonly registry: ResolvedImage,
-    private readonly onProgress?: (m: string) => void,
   ) {}
 
-  static async prepare(docker: Docker, name: string, opts: { platform?: Platform; onProgress?: (m: string) => void } = {}): Promise<ColdPull> {
+  static async prepare(docker: Docker, name: string, opts: { platform?: Platform } = {}): Promise<ColdPull> {
     let before = await inspectLocal(docker, name);
     const platform = opts.platform ?? before?.platform;
     let registry: ResolvedImage;
@@ -164,12 +165,12 @@ export class ColdPull {
         throw inputError(`${name}: --cold cannot remove the image: it is the parent of ${children.length} other image(s) (${children.slice(0, 3).map(label).join(', ')}); remove them, or measure without --cold`);
       }
     }
-    return new ColdPull(docker, name, before, registry, opts.onProgress);
+    return new ColdPull(docker, name, before, registry);
   }
 
-  /** The image's layers (manifest order) with their chain IDs. */
-  get chain(): string[] {
-    return chainIds(this.before?.diffIds.length ? this.before.diffIds : this.registry.diffIds);
+  /** The image's layers, bottom first: the daemon's record when it had the image, else the registry's config. */
+  private get diffIds(): string[] {
+    return this.before?.diffIds.length ? this.before.diffIds : this.registry.diffIds;
   }
 
   /**
@@ -193,9 +194,8 @@ export class ColdPull {
     }
     if (!this.sharedCache) {
       const others = await otherImagesByChain(this.docker, id ?? null);
-      const diffIds = this.before?.diffIds.length ? this.before.diffIds : this.registry.diffIds;
-      this.sharedCache = this.chain
-        .map((c, index) => ({ index, diffId: diffIds[index]!, images: [...new Set(others.get(c) ?? [])].sort().map((n) => n.replace(/^~/, '')) }))
+      this.sharedCache = chainIds(this.diffIds)
+        .map((c, index) => ({ index, diffId: this.diffIds[index]!, images: [...new Set(others.get(c) ?? [])].sort().map((n) => n.replace(/^~/, '')) }))
         .filter((s) => s.images.length > 0);
     }
     return this.sharedCache;
@@ -222,6 +222,7 @@ export class ColdPull {
     }
     try {
       if (before) manual = [`docker pull ${this.name}`, ...before.tags.filter((t) => t !== this.name).map((t) => `docker tag ${this.name} ${t}`)];
+      if (opts.interrupted) await this.stopPull?.().catch(() => undefined);
       let now = await inspectLocal(docker, pulledAs ?? this.name);
       if (!now && before && opts.interrupted) {
         process.stderr.write(`imgscope: pulling ${this.name} back to restore its tags (Ctrl-C again to stop and restore by hand)\n`);

@@ -280,7 +280,7 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
     notes.push(msg);
     process.stderr.write(`imgscope: ${reference}: ${msg}\n`);
   };
-  const cold = opts.cold ? await ColdPull.prepare(docker, name, { ...(opts.platform ? { platform: opts.platform } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }) : undefined;
+  const cold = opts.cold ? await ColdPull.prepare(docker, name, opts.platform ? { platform: opts.platform } : {}) : undefined;
   let info: Docker.ImageInspectInfo | undefined;
   let hc: { Test?: string[] } | null | undefined;
   if (cold && !cold.before) hc = cold.registry.runConfig?.Healthcheck;
@@ -313,7 +313,18 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
 
   const session = randomUUID();
   const live = new Set<Docker.Container>();
+  /** A create request in flight: Ctrl-C may come before its answer, and the daemon still makes the container. */
+  let creating: Promise<Docker.Container> | undefined;
   const removeAll = async (): Promise<void> => {
+    if (creating) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = await Promise.race([creating.catch(() => undefined), new Promise<undefined>((r) => (timer = globalThis.setTimeout(r, 10_000) as unknown as NodeJS.Timeout))]);
+      clearTimeout(timer);
+      if (late) live.add(late);
+    }
+    // by label too: whatever this session made, even if its answer never arrived
+    const labelled = await docker.listContainers({ all: true, filters: { label: [`${LABEL}.session=${session}`] } } as Docker.ContainerListOptions).catch(() => []);
+    for (const info of labelled) live.add(docker.getContainer(info.Id));
     await Promise.all([...live].map((c) => c.remove({ force: true }).catch(() => undefined)));
     live.clear();
   };
@@ -327,7 +338,14 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
     await cold!.evict();
     cold!.pulledAs = pullName;
     const wire0 = relay?.bytesDown() ?? 0;
-    const rec = await pullRecorded(docker, pullName, nowNs, { authFor: name, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    // interrupted mid-pull, the restore first stops this pull: else the daemon finishes it, at the relay's rate
+    cold!.stopPull = async () => {
+      (stream as { destroy?: () => void } | undefined)?.destroy?.();
+      await relay?.close();
+    };
+    let stream: NodeJS.ReadableStream | undefined;
+    const rec = await pullRecorded(docker, pullName, nowNs, { authFor: name, onStream: (s) => (stream = s), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    cold!.stopPull = undefined;
     const trace = pullBreakdown(pullName, rec.start, rec.end, rec.events, cold!.registry.layers);
     if (relay) trace.relay = { bytesPerSec: opts.bandwidthBytesPerSec!, wireBytes: relay.bytesDown() - wire0 };
     await cold!.finish();
@@ -365,9 +383,12 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
     const deadline = tReq + BigInt(Math.round(opts.timeoutS * 1e9));
     let c: Docker.Container;
     try {
-      c = await docker.createContainer(spec);
+      creating = docker.createContainer(spec);
+      c = await creating;
     } catch (err) {
       throw (opts.gpus && gpuRuntimeError(reference, opts.gpusFlag ?? 'all', err)) || daemonError(`creating a container of ${name}`, err);
+    } finally {
+      creating = undefined;
     }
     live.add(c);
     try {

@@ -197,7 +197,7 @@ export async function pullRecorded(
   docker: Docker,
   name: string,
   now: () => bigint,
-  opts: { authFor?: string; onProgress?: (m: string) => void } = {},
+  opts: { authFor?: string; onProgress?: (m: string) => void; onStream?: (s: NodeJS.ReadableStream) => void } = {},
 ): Promise<{ start: bigint; end: bigint; events: PullEvent[] }> {
   const events: PullEvent[] = [];
   const start = now();
@@ -208,6 +208,7 @@ export async function pullRecorded(
   } catch (err) {
     throw daemonError(`pulling ${name}`, err);
   }
+  opts.onStream?.(stream);
   await new Promise<void>((resolve, reject) => {
     let buf = '';
     let failed: string | undefined;

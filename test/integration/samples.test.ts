@@ -338,7 +338,7 @@ describe.skipIf(!available)('sample images and coldstart on a real daemon', () =
 
     it('Ctrl-C in the middle of a cold pull: the image comes back under every reference, no container left', async () => {
       const before = await refs(remote);
-      const child = execa('node', [CLI, 'coldstart', remote, '--cold', '--runs', '1', '--warmup', '0', '--no-imports', '--bandwidth', '500kB/s'], { reject: false });
+      const child = execa('node', [CLI, 'coldstart', remote, '--cold', '--runs', '1', '--warmup', '0', '--no-imports', '--bandwidth', '200kB/s'], { reject: false });
       // removed: the pull has begun
       for (let i = 0; i < 200 && (await execa('docker', ['image', 'inspect', second], { reject: false })).exitCode === 0; i++) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 500));
