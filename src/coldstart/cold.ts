@@ -9,11 +9,10 @@
 import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { envError, ImgscopeError, inputError } from '../errors.js';
-import { daemonError } from '../image/daemon.js';
+import { daemonError, pullRecorded } from '../image/daemon.js';
 import { resolveRegistryImage, type ResolvedImage } from '../image/registry.js';
 import type { Platform } from '../image/types.js';
 import { onCleanup } from '../util/cleanup.js';
-import { pullRecorded } from './pull.js';
 
 /** ChainID(n) = sha256(ChainID(n-1) + " " + DiffID(n)), ChainID(1) = DiffID(1) (docs/formats.md "Chain IDs"). */
 export function chainIds(diffIds: string[]): string[] {

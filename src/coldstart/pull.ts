@@ -1,22 +1,12 @@
 /**
  * A pull through the Docker daemon, timed layer by layer from its progress stream (docs/coldstart.md
- * "The pull, layer by layer"). The stream carries no timestamps: each message is stamped when it
- * arrives. Layers are named by the first 12 hex digits of their compressed blob digest, which is how
- * the Engine names them in the stream.
+ * "The pull, layer by layer"), as `pullRecorded` (image/daemon.ts) recorded it: each message stamped
+ * when it arrived. Layers are named by the first 12 hex digits of their compressed blob digest, which
+ * is how the Engine names them in the stream.
  */
-import type Docker from 'dockerode';
-import { envError } from '../errors.js';
-import { daemonError, registryAuth } from '../image/daemon.js';
+import type { PullEvent } from '../image/daemon.js';
 
-/** One message of `POST /images/create`'s JSON stream, with the time it arrived (ns, see nowNs). */
-export interface PullEvent {
-  t: bigint;
-  status?: string;
-  id?: string;
-  progressDetail?: { current?: number; total?: number };
-  error?: string;
-  errorDetail?: { message?: string };
-}
+export type { PullEvent } from '../image/daemon.js';
 
 /** What the registry's manifest says of one layer, in stacking order. */
 export interface ManifestLayer {
@@ -186,59 +176,4 @@ export function pullBreakdown(pulled: string, start: bigint, end: bigint, events
     layers,
     digest,
   };
-}
-
-/**
- * Pulls NAME through the daemon (with the credentials the Docker CLI would send) and records every
- * progress message with its arrival time. `auth` names the reference whose credentials apply (the
- * registry's own name when NAME is a relay's address).
- */
-export async function pullRecorded(
-  docker: Docker,
-  name: string,
-  now: () => bigint,
-  opts: { authFor?: string; onProgress?: (m: string) => void; onStream?: (s: NodeJS.ReadableStream) => void } = {},
-): Promise<{ start: bigint; end: bigint; events: PullEvent[] }> {
-  const events: PullEvent[] = [];
-  const start = now();
-  let stream: NodeJS.ReadableStream;
-  try {
-    const authconfig = registryAuth(opts.authFor ?? name);
-    stream = await docker.pull(name, authconfig ? { authconfig } : {});
-  } catch (err) {
-    throw daemonError(`pulling ${name}`, err);
-  }
-  opts.onStream?.(stream);
-  await new Promise<void>((resolve, reject) => {
-    let buf = '';
-    let failed: string | undefined;
-    const take = (line: string): void => {
-      if (!line.trim()) return;
-      let ev: Omit<PullEvent, 't'>;
-      try {
-        ev = JSON.parse(line) as Omit<PullEvent, 't'>;
-      } catch {
-        return;
-      }
-      const e: PullEvent = { ...ev, t: now() };
-      events.push(e);
-      if (e.error) failed ??= e.errorDetail?.message ?? e.error;
-      else if (e.id && e.status) opts.onProgress?.(`pull ${name}: ${e.id} ${e.status}`);
-    };
-    stream.on('data', (chunk: Buffer) => {
-      buf += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        take(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-      }
-    });
-    stream.on('error', (err: Error) => reject(envError(`pulling ${name} failed: ${err.message}`, err)));
-    stream.on('end', () => {
-      take(buf);
-      if (failed) reject(envError(`pulling ${name} failed: ${failed.trim()}`));
-      else resolve();
-    });
-  });
-  return { start, end: now(), events };
 }

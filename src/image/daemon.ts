@@ -46,26 +46,74 @@ export function registryAuth(name: string): { username?: string; password?: stri
   return c.identityToken ? { identitytoken: c.identityToken, serveraddress } : { username: c.username ?? '', password: c.password ?? '', serveraddress };
 }
 
-/** Pulls NAME through the daemon, following its progress stream to the end. */
-export async function pullImage(docker: Docker, name: string, onProgress?: (m: string) => void): Promise<void> {
+/** One message of `POST /images/create`'s JSON stream, with the time it arrived (ns, see nowNs). */
+export interface PullEvent {
+  t: bigint;
+  status?: string;
+  id?: string;
+  progressDetail?: { current?: number; total?: number };
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+/**
+ * Pulls NAME through the daemon (with the credentials the Docker CLI would send) and records every
+ * progress message with its arrival time. `auth` names the reference whose credentials apply (the
+ * registry's own name when NAME is a relay's address).
+ */
+export async function pullRecorded(
+  docker: Docker,
+  name: string,
+  now: () => bigint,
+  opts: { authFor?: string; onProgress?: (m: string) => void; onStream?: (s: NodeJS.ReadableStream) => void } = {},
+): Promise<{ start: bigint; end: bigint; events: PullEvent[] }> {
+  const events: PullEvent[] = [];
+  const start = now();
   let stream: NodeJS.ReadableStream;
   try {
-    const authconfig = registryAuth(name);
+    const authconfig = registryAuth(opts.authFor ?? name);
     stream = await docker.pull(name, authconfig ? { authconfig } : {});
   } catch (err) {
     throw daemonError(`pulling ${name}`, err);
   }
+  opts.onStream?.(stream);
   await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (err: Error | null, out: Array<{ error?: string }>) => {
-        const failed = out?.find((o) => o.error);
-        if (err || failed) reject(envError(`pulling ${name} failed: ${failed?.error ?? err?.message}`));
-        else resolve();
-      },
-      (ev: { status?: string; id?: string }) => onProgress?.(`pull ${name}: ${ev.id ?? ''} ${ev.status ?? ''}`),
-    );
+    let buf = '';
+    let failed: string | undefined;
+    const take = (line: string): void => {
+      if (!line.trim()) return;
+      let ev: Omit<PullEvent, 't'>;
+      try {
+        ev = JSON.parse(line) as Omit<PullEvent, 't'>;
+      } catch {
+        return;
+      }
+      const e: PullEvent = { ...ev, t: now() };
+      events.push(e);
+      if (e.error) failed ??= e.errorDetail?.message ?? e.error;
+      else if (e.id && e.status) opts.onProgress?.(`pull ${name}: ${e.id} ${e.status}`);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        take(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+    });
+    stream.on('error', (err: Error) => reject(envError(`pulling ${name} failed: ${err.message}`, err)));
+    stream.on('end', () => {
+      take(buf);
+      if (failed) reject(envError(`pulling ${name} failed: ${failed.trim()}`));
+      else resolve();
+    });
   });
+  return { start, end: now(), events };
+}
+
+/** Pulls NAME through the daemon, following its progress stream to the end. */
+export async function pullImage(docker: Docker, name: string, onProgress?: (m: string) => void): Promise<void> {
+  await pullRecorded(docker, name, () => 0n, onProgress ? { onProgress } : {});
 }
 
 /**
