@@ -393,6 +393,11 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  if (argv.length <= 2) {
+    // no command is a usage error: the help on stderr, exit 2 (a CI step that forgot its arguments fails)
+    program.outputHelp({ error: true });
+    return EXIT_INPUT;
+  }
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

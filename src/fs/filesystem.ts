@@ -239,14 +239,15 @@ export class MergedFs {
   private subtreeBytes(node: FsNode): number {
     let total = 0;
     const seen = new Set<Inode>();
-    const visit = (n: FsNode): void => {
+    // an explicit stack, never recursion: a layer may nest directories thousands deep
+    const stack: FsNode[] = [node];
+    for (let n = stack.pop(); n; n = stack.pop()) {
       if (n.inode && !seen.has(n.inode)) {
         seen.add(n.inode);
         total += n.inode.size;
       }
-      if (n.children) for (const c of n.children.values()) visit(c);
-    };
-    visit(node);
+      if (n.children) for (const c of n.children.values()) stack.push(c);
+    }
     return total;
   }
 
@@ -255,7 +256,12 @@ export class MergedFs {
     parent.children!.delete(node.name);
     this.dirCachePath = undefined;
     this.dirCacheNode = undefined;
-    const visit = (n: FsNode, p: string): void => {
+    // pre-order, children in insertion order, with an explicit stack (no recursion over path depth)
+    const nodes: FsNode[] = [node];
+    const paths: string[] = [path];
+    while (nodes.length > 0) {
+      const n = nodes.pop()!;
+      const p = paths.pop()!;
       this.flushDive(n);
       const ino = n.inode;
       if (ino) {
@@ -267,9 +273,8 @@ export class MergedFs {
       }
       n.body = undefined;
       n.probe = undefined;
-      if (n.children) for (const c of n.children.values()) visit(c, join(p, c.name));
-    };
-    visit(node, path);
+      if (n.children) pushChildren(n, p, nodes, paths);
+    }
   }
 
   private noteWaste(w: WastedPath): void {
@@ -393,20 +398,21 @@ export class MergedFs {
     const out: VisibleFile[] = [];
     // Paths are built with join: a flat string, where a template literal makes a cons string that a
     // regex later flattens into a second copy.
-    const pair: string[] = ['', ''];
-    const visit = (n: FsNode, p: string): void => {
+    // Tree order (pre-order, children in insertion order) with an explicit stack: a layer may nest
+    // directories thousands deep, more than the call stack holds.
+    const nodes: FsNode[] = [];
+    const paths: string[] = [];
+    pushChildren(this.root, '', nodes, paths);
+    while (nodes.length > 0) {
+      const n = nodes.pop()!;
+      const p = paths.pop()!;
       if (n.children) {
-        for (const c of n.children.values()) {
-          pair[0] = p;
-          pair[1] = c.name;
-          visit(c, pair.join('/'));
-        }
-        return;
+        pushChildren(n, p, nodes, paths);
+        continue;
       }
       this.flushDive(n);
       out.push({ path: p, node: n, bytes: 0 });
-    };
-    for (const c of this.root.children!.values()) visit(c, c.name);
+    }
     // Primary links first, then any surviving link of an inode whose primary was removed.
     for (const pass of [true, false]) {
       for (const f of out) {
@@ -451,7 +457,12 @@ export class MergedFs {
    */
   pythonBytecode(dirFilter: (dirPath: string) => boolean): { sources: number; missing: number; missingBytes: number; examples: string[]; dirs: Set<string> } {
     const out = { sources: 0, missing: 0, missingBytes: 0, examples: [] as string[], dirs: new Set<string>() };
-    const visit = (dir: FsNode, p: string): void => {
+    // pre-order over directories with an explicit stack (no recursion over path depth)
+    const dirs: FsNode[] = [this.root];
+    const dirPaths: string[] = [''];
+    while (dirs.length > 0) {
+      const dir = dirs.pop()!;
+      const p = dirPaths.pop()!;
       const kids = dir.children!;
       let stems: Set<string> | undefined;
       if (p !== '' && dirFilter(p)) {
@@ -472,15 +483,38 @@ export class MergedFs {
           }
         }
       }
-      for (const [name, n] of kids) if (n.children && n.type === 'dir') visit(n, p ? `${p}/${name}` : name);
-    };
-    visit(this.root, '');
+      const sub = [...kids].filter(([, n]) => n.children && n.type === 'dir');
+      for (let i = sub.length - 1; i >= 0; i--) {
+        dirs.push(sub[i]![1]);
+        dirPaths.push(p ? `${p}/${sub[i]![0]}` : sub[i]![0]);
+      }
+    }
     return out;
   }
 
   /** Body of a captured metadata file visible at `path`. */
   body(path: string): Buffer | undefined {
     return this.lookup(path, true)?.body;
+  }
+}
+
+/**
+ * Pushes a directory's children so that popping visits them in insertion order, each with its path
+ * (`dir/name`, or `name` at the root) built by Array.join: one flat string, where a template literal
+ * makes a cons string that a regex later flattens into a second copy.
+ */
+const PAIR: string[] = ['', ''];
+function pushChildren(dir: FsNode, dirPath: string, nodes: FsNode[], paths: string[]): void {
+  const kids = [...dir.children!.values()];
+  for (let i = kids.length - 1; i >= 0; i--) {
+    const c = kids[i]!;
+    nodes.push(c);
+    if (dirPath === '') paths.push(c.name);
+    else {
+      PAIR[0] = dirPath;
+      PAIR[1] = c.name;
+      paths.push(PAIR.join('/'));
+    }
   }
 }
 

@@ -35,6 +35,16 @@ function blobsOf(dir: string): string[] {
 }
 
 describe('bad input: one line naming what and where, exit code, no partial output', () => {
+  it('no command at all is a usage error: help on stderr, nothing on stdout, exit 2', async () => {
+    const r = await run([]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^Usage: imgscope /);
+    const help = await run(['--help']);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: imgscope /);
+  });
+
   it('writes the report atomically on success', async () => {
     const d = path.join(tmpDir(), 'ok');
     await writeOciDir(d, [{ img: one() }]);
