@@ -15,6 +15,7 @@
  * fails an analysis: an unreadable entry is a miss (and is removed), a failed write is ignored.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { closeSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,8 +28,10 @@ import type { Compression } from './compression.js';
 import type { WalkedBlob } from './layer-reader.js';
 
 /** Bumped when the entry encoding changes. */
-const FORMAT = 'imgscope-layer-cache-1';
-const MAGIC = Buffer.from('IMGSCLC1');
+const FORMAT = 'imgscope-layer-cache-2';
+const MAGIC = Buffer.from('IMGSCLC2');
+/** Every entry ends with the CRC-32 of everything before it: a damaged entry is a miss, never a wrong answer. */
+const TRAILER = 4;
 export const DEFAULT_CACHE_MAX = 2 * 1024 ** 3;
 
 const TYPES: readonly EntryType[] = ['file', 'hardlink', 'symlink', 'dir', 'other'];
@@ -107,7 +110,15 @@ export function encodeWalkedBlobChunks(key: string, blob: WalkedBlob): Buffer[] 
   const fixed = Buffer.alloc(MAGIC.length + 4);
   MAGIC.copy(fixed, 0);
   fixed.writeUInt32LE(hbuf.length, MAGIC.length);
-  return [fixed, hbuf, paths.subarray(0, pathsLength), types, Buffer.from(sizes.buffer, sizes.byteOffset, sizes.byteLength), ...bodyBufs];
+  const chunks = [fixed, hbuf, paths.subarray(0, pathsLength), types, Buffer.from(sizes.buffer, sizes.byteOffset, sizes.byteLength), ...bodyBufs];
+  let crc = 0;
+  // empty chunks skipped: Node's zlib.crc32 returns 0, not the running value, for an empty view of an
+  // empty ArrayBuffer (seen on Node 20.20)
+  for (const c of chunks) if (c.length > 0) crc = crc32(c, crc);
+  const trailer = Buffer.alloc(TRAILER);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  chunks.push(trailer);
+  return chunks;
 }
 
 export function encodeWalkedBlob(key: string, blob: WalkedBlob): Buffer {
@@ -116,10 +127,12 @@ export function encodeWalkedBlob(key: string, blob: WalkedBlob): Buffer {
 
 /** The header of an entry and where its sections start, when the entry is whole and for `key`. */
 function checkEntry(buf: Buffer, key: string): { h: Header; pos: number } | undefined {
-  if (buf.length < MAGIC.length + 4 || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+  if (buf.length < MAGIC.length + 4 + TRAILER || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+  const body = buf.length - TRAILER;
+  if (crc32(buf.subarray(0, body)) >>> 0 !== buf.readUInt32LE(body)) return undefined;
   const hlen = buf.readUInt32LE(MAGIC.length);
   let pos = MAGIC.length + 4;
-  if (pos + hlen > buf.length) return undefined;
+  if (pos + hlen > body) return undefined;
   let h: Header;
   try {
     h = JSON.parse(buf.toString('utf8', pos, pos + hlen)) as Header;
@@ -128,7 +141,7 @@ function checkEntry(buf: Buffer, key: string): { h: Header; pos: number } | unde
   }
   pos += hlen;
   if (h.key !== key || !Number.isInteger(h.n) || h.n < 0) return undefined;
-  if (buf.length !== pos + h.pathsLength + h.n + 8 * h.n + h.bodiesLength) return undefined;
+  if (body !== pos + h.pathsLength + h.n + 8 * h.n + h.bodiesLength) return undefined;
   const types = buf.subarray(pos + h.pathsLength, pos + h.pathsLength + h.n);
   for (let i = 0; i < types.length; i++) if (types[i]! >= TYPES.length) return undefined;
   return { h, pos };

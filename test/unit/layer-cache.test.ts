@@ -141,6 +141,25 @@ describe('layer cache', () => {
     for (const name of layerFiles) expect(statSync(path.join(cacheDir, 'v1', name)).size).toBeGreaterThan(100);
   });
 
+  cached('one flipped bit anywhere in an entry is a miss, never a different answer', async () => {
+    const d = tmpDir();
+    await writeOciDir(d, [{ img: fixture }]);
+    const cold = await analyzeReference(`oci:${d}`);
+    const layerFiles = entries().filter((f) => f.endsWith('.layer'));
+    expect(layerFiles.length).toBeGreaterThan(0);
+    const originals = new Map(layerFiles.map((n) => [n, readFileSync(path.join(cacheDir, 'v1', n))]));
+    // a bit in the file sizes (the last 8-byte words before the trailer and bodies), then one in the header
+    for (const pick of [(b: Buffer) => b.length - 4 - 8 * 2 + 1, (b: Buffer) => 20]) {
+      for (const [name, orig] of originals) {
+        const b = Buffer.from(orig);
+        b[pick(b)]! ^= 0x04;
+        writeFileSync(path.join(cacheDir, 'v1', name), b);
+      }
+      const again = checkReport(await analyzeReference(`oci:${d}`));
+      expect(same(again)).toEqual(same(cold));
+    }
+  });
+
   cached('entries of another build (fingerprint) are never read; the size limit evicts the oldest', async () => {
     const blob = (n: number): WalkedBlob => ({
       compression: 'none',
