@@ -2,7 +2,8 @@
 # Installs and starts what imgscope's integration tests and demo need on a Debian machine with no
 # Docker engine running: docker.io (dockerd), debootstrap (offline base image), skopeo and
 # docker-registry (test helpers only; imgscope itself needs neither), binutils (readelf: the ELF
-# reader's unit test checks against it). Idempotent; run as root.
+# reader's unit test checks against it), fatrace (coldstart --trace-files; the demo and its test use
+# it). Idempotent; run as root.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -12,6 +13,7 @@ command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v readelf >/dev/null 2>&1 || need+=(binutils)
+command -v fatrace >/dev/null 2>&1 || need+=(fatrace)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup-docker.sh: need root to install ${need[*]}" >&2
