@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { analyzeReference } from '../analysis.js';
 import { envError, ImgscopeError, inputError } from '../errors.js';
@@ -317,9 +318,9 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
   let creating: Promise<Docker.Container> | undefined;
   const removeAll = async (): Promise<void> => {
     if (creating) {
-      let timer: NodeJS.Timeout | undefined;
-      const late = await Promise.race([creating.catch(() => undefined), new Promise<undefined>((r) => (timer = globalThis.setTimeout(r, 10_000) as unknown as NodeJS.Timeout))]);
-      clearTimeout(timer);
+      const giveUp = new AbortController();
+      const late = await Promise.race([creating.catch(() => undefined), delay(10_000, undefined, { signal: giveUp.signal }).catch(() => undefined)]);
+      giveUp.abort();
       if (late) live.add(late);
     }
     // by label too: whatever this session made, even if its answer never arrived
@@ -340,10 +341,10 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
     const wire0 = relay?.bytesDown() ?? 0;
     // interrupted mid-pull, the restore first stops this pull: else the daemon finishes it, at the relay's rate
     cold!.stopPull = async () => {
-      (stream as { destroy?: () => void } | undefined)?.destroy?.();
+      stream?.destroy();
       await relay?.close();
     };
-    let stream: NodeJS.ReadableStream | undefined;
+    let stream: Readable | undefined;
     const rec = await pullRecorded(docker, pullName, nowNs, { authFor: name, onStream: (s) => (stream = s), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     cold!.stopPull = undefined;
     const trace = pullBreakdown(pullName, rec.start, rec.end, rec.events, cold!.registry.layers);

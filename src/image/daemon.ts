@@ -65,7 +65,7 @@ export async function pullRecorded(
   docker: Docker,
   name: string,
   now: () => bigint,
-  opts: { authFor?: string; onProgress?: (m: string) => void; onStream?: (s: NodeJS.ReadableStream) => void } = {},
+  opts: { authFor?: string; onProgress?: (m: string) => void; onStream?: (s: import('node:stream').Readable) => void } = {},
 ): Promise<{ start: bigint; end: bigint; events: PullEvent[] }> {
   const events: PullEvent[] = [];
   const start = now();
@@ -76,7 +76,7 @@ export async function pullRecorded(
   } catch (err) {
     throw daemonError(`pulling ${name}`, err);
   }
-  opts.onStream?.(stream);
+  opts.onStream?.(stream as unknown as import('node:stream').Readable); // dockerode's stream is an http.IncomingMessage
   await new Promise<void>((resolve, reject) => {
     let buf = '';
     let failed: string | undefined;
