@@ -55,6 +55,8 @@ export interface LayerRow {
   /** Sum of regular-file bytes in the layer tar (what the layer adds, like docker history SIZE). */
   bytes: number;
   tarBytes: number;
+  /** Of `bytes`, how many are holes of sparse files: counted as the file's size, not stored in the tar. */
+  sparseHoleBytes?: number;
   files: number;
   visibleBytes: number;
   wasteBytes: number;
@@ -347,6 +349,7 @@ export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOption
       topKinds: top(layerKinds[i]!, 3).map(([kind, bytes]) => ({ kind, bytes })),
       topOwners: top(layerOwners[i]!, 3).map(([owner, bytes]) => ({ owner, bytes })),
     };
+    if (l.walk.holeBytes) row.sparseHoleBytes = l.walk.holeBytes;
     if (l.digest) row.digest = l.digest;
     if (l.diffId) row.diffId = l.diffId;
     if (l.mediaType) row.mediaType = l.mediaType;

@@ -77,7 +77,7 @@ export class TarFileArchive implements ArchiveFiles {
         const name = normalizeEntryPath(e.name);
         if (e.typeflag === 50 /* symlink */) this.index.set(name, { offset: 0, size: 0, link: joinRel(dirname(name), e.linkname) });
         else if (e.typeflag === 49 /* hardlink */) this.index.set(name, { offset: 0, size: 0, link: normalizeEntryPath(e.linkname) });
-        else if (e.typeflag !== 53 /* dir */) this.index.set(name, { offset: e.bodyOffset, size: e.size });
+        else if (e.typeflag !== 53 /* dir */) this.index.set(name, { offset: e.bodyOffset, size: e.stored });
         return false;
       });
     } catch (err) {

@@ -23,13 +23,14 @@ import { fileURLToPath } from 'node:url';
 import { mkdir, open, rename } from 'node:fs/promises';
 import type { ProbeResult } from '../inspect/probe.js';
 import { onCleanup } from '../util/cleanup.js';
+import { decodeName, encodeName, hasEscapedBytes } from '../walk/names.js';
 import type { EntryType, LayerWalk, WalkedEntry } from '../walk/types.js';
 import type { Compression } from './compression.js';
 import type { WalkedBlob } from './layer-reader.js';
 
 /** Bumped when the entry encoding changes. */
-const FORMAT = 'imgscope-layer-cache-2';
-const MAGIC = Buffer.from('IMGSCLC2');
+const FORMAT = 'imgscope-layer-cache-3';
+const MAGIC = Buffer.from('IMGSCLC3');
 /** Every entry ends with the CRC-32 of everything before it: a damaged entry is a miss, never a wrong answer. */
 const TRAILER = 4;
 export const DEFAULT_CACHE_MAX = 2 * 1024 ** 3;
@@ -45,6 +46,7 @@ interface Header {
   fileBytes: number;
   files: number;
   endMarker: boolean | null;
+  holeBytes?: number;
   warnings: string[];
   n: number;
   pathsLength: number;
@@ -57,7 +59,8 @@ interface Header {
 }
 
 /**
- * Encodes a walked layer: JSON header, then paths (NUL-separated UTF-8), types, sizes, bodies, as
+ * Encodes a walked layer: JSON header, then paths (NUL-separated, the tar's own bytes: see
+ * walk/names.ts), types, sizes, bodies, as
  * chunks to be written together (no copy of the whole; this runs on the walk's critical path).
  */
 export function encodeWalkedBlobChunks(key: string, blob: WalkedBlob): Buffer[] {
@@ -78,7 +81,10 @@ export function encodeWalkedBlobChunks(key: string, blob: WalkedBlob): Buffer[] 
   for (let i = 0; i < n; i++) {
     const e = entries[i]!;
     if (i > 0) paths[pathsLength++] = 0;
-    pathsLength += paths.write(e.path, pathsLength, 'utf8');
+    const wrote = paths.write(e.path, pathsLength, 'utf8');
+    // A non-ASCII name may hold escaped bytes (lone surrogates, which UTF-8 cannot carry): write its bytes.
+    if (wrote !== e.path.length && hasEscapedBytes(e.path)) pathsLength += encodeName(e.path).copy(paths, pathsLength);
+    else pathsLength += wrote;
     types[i] = TYPE_CODE.get(e.type) ?? 4;
     sizes[i] = e.size;
     if (e.link !== undefined) links.push([i, e.link]);
@@ -98,6 +104,7 @@ export function encodeWalkedBlobChunks(key: string, blob: WalkedBlob): Buffer[] 
     fileBytes: w.fileBytes,
     files: w.files,
     endMarker: w.endMarker,
+    ...(w.holeBytes ? { holeBytes: w.holeBytes } : {}),
     warnings: w.warnings,
     n,
     pathsLength,
@@ -154,7 +161,7 @@ export function decodeWalkedBlob(buf: Buffer, key: string): WalkedBlob | undefin
   const { h } = c;
   let { pos } = c;
   const n = h.n;
-  const names = n === 0 ? [] : buf.toString('utf8', pos, pos + h.pathsLength).split('\0');
+  const names = n === 0 ? [] : decodeName(buf, pos, pos + h.pathsLength).split('\0');
   if (names.length !== n) return undefined;
   pos += h.pathsLength;
   const types = buf.subarray(pos, pos + n);
@@ -172,6 +179,7 @@ export function decodeWalkedBlob(buf: Buffer, key: string): WalkedBlob | undefin
   for (const [i, off, len] of h.bodies) entries[i]!.body = Buffer.from(buf.subarray(pos + off, pos + off + len));
   for (const [i, p] of h.probes) entries[i]!.probe = p;
   const walk: LayerWalk = { entries, tarBytes: h.tarBytes, fileBytes: h.fileBytes, files: h.files, endMarker: h.endMarker, warnings: h.warnings };
+  if (h.holeBytes) walk.holeBytes = h.holeBytes;
   return { walk, compression: h.compression, blobSize: h.blobSize };
 }
 

@@ -1,15 +1,18 @@
 import { normalizeEntryPath } from '../util/paths.js';
-import type { EntryType, WalkedEntry } from './types.js';
+import { describeFlag, type TarEntryHead } from './tar-header.js';
+import type { EntryType, LayerWalk, WalkedEntry } from './types.js';
 
 /**
- * Maps a ustar/GNU/PAX typeflag (as a char code, NUL = 0) to an entry type. Unknown flags are regular
- * files, as POSIX says; GNU `D` (dumpdir) is a directory whose body is a listing, not content.
+ * Maps a typeflag (as a char code, after the parser's normalisation of NUL) to an entry type.
+ * Unknown flags are regular files, as POSIX says; GNU `S` (sparse) is a regular file, `D` (dumpdir)
+ * a directory whose body is a listing, `V` (volume label) and `M` (continuation) are not files.
  */
 export function typeFromFlag(flag: number): EntryType {
   switch (flag) {
     case 0:
     case 48: // '0'
     case 55: // '7' contiguous
+    case 83: // 'S' GNU sparse
       return 'file';
     case 49: // '1'
       return 'hardlink';
@@ -21,29 +24,17 @@ export function typeFromFlag(flag: number): EntryType {
     case 51: // '3'
     case 52: // '4'
     case 54: // '6'
+    case 77: // 'M'
+    case 86: // 'V'
       return 'other';
     default:
       return 'file';
   }
 }
 
-/** tar-stream's type names to ours (null = a flag tar-stream does not know: a regular file). */
-export function typeFromTarStream(type: string | null | undefined): EntryType {
-  switch (type) {
-    case 'file':
-    case 'contiguous-file':
-    case null:
-    case undefined:
-      return 'file';
-    case 'link':
-      return 'hardlink';
-    case 'symlink':
-      return 'symlink';
-    case 'directory':
-      return 'dir';
-    default:
-      return 'other';
-  }
+/** Whether Docker's unpacker (moby pkg/archive) handles this typeflag; it fails the layer on any other. */
+export function dockerUnpacks(flag: number): boolean {
+  return flag === 0 || (flag >= 48 && flag <= 54);
 }
 
 /** Builds the entry record both walkers emit, so seek and stream modes agree on every field. */
@@ -66,4 +57,41 @@ export function isCountedFile(e: WalkedEntry): boolean {
   if (e.type !== 'file' && e.type !== 'hardlink') return false;
   const slash = e.path.lastIndexOf('/');
   return !e.path.startsWith('.wh.', slash + 1);
+}
+
+/** At most this many warnings about odd typeflags per layer, then a count. */
+const MAX_FLAG_WARNINGS = 10;
+
+/** What both walkers build from the parser's entries, so they count alike. */
+export class WalkBuilder {
+  readonly entries: WalkedEntry[] = [];
+  fileBytes = 0;
+  files = 0;
+  holeBytes = 0;
+  private odd = 0;
+  private readonly warnings: string[] = [];
+
+  add(h: TarEntryHead): WalkedEntry {
+    const type = typeFromFlag(h.typeflag);
+    const e = makeEntry(h.name, type, type === 'file' ? h.size : 0, h.linkname);
+    this.entries.push(e);
+    this.fileBytes += contentBytes(e);
+    if (isCountedFile(e)) this.files++;
+    if (h.sparse) this.holeBytes += h.size - h.sparse.data;
+    if (!dockerUnpacks(h.typeflag)) {
+      if (this.odd++ < MAX_FLAG_WARNINGS) {
+        this.warnings.push(`entry '${e.path}' has typeflag ${describeFlag(h.typeflag)}, which Docker does not unpack (counted here as ${type === 'other' ? 'not a file' : `a ${type}`})`);
+      }
+    }
+    return e;
+  }
+
+  finish(tarBytes: number, endMarker: boolean): LayerWalk {
+    const warnings = [...this.warnings];
+    if (this.odd > MAX_FLAG_WARNINGS) warnings.push(`${this.odd - MAX_FLAG_WARNINGS} more entries with typeflags Docker does not unpack`);
+    if (!endMarker) warnings.push('tar has no end-of-archive marker');
+    const w: LayerWalk = { entries: this.entries, tarBytes, fileBytes: this.fileBytes, files: this.files, endMarker, warnings };
+    if (this.holeBytes > 0) w.holeBytes = this.holeBytes;
+    return w;
+  }
 }

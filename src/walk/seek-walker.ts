@@ -1,24 +1,11 @@
 import { readSync } from 'node:fs';
 import { inputError } from '../errors.js';
 import { probeSeekable } from '../inspect/probe.js';
-import { contentBytes, isCountedFile, makeEntry, typeFromFlag } from './entry.js';
-import {
-  decodeHeader,
-  FLAG_GNU_LONGLINK,
-  FLAG_GNU_LONGNAME,
-  FLAG_GNU_VOLHDR,
-  FLAG_PAX,
-  FLAG_PAX_GLOBAL,
-  parsePax,
-  TarFormatError,
-} from './tar-header.js';
+import { WalkBuilder } from './entry.js';
+import { isZeroBlock, padded, TarFormatError, type TarEntryHead, TarParser } from './tar-header.js';
 import type { LayerWalk, WalkedEntry, WalkOptions } from './types.js';
 
-export interface RawTarEntry {
-  name: string;
-  linkname: string;
-  typeflag: number;
-  size: number;
+export interface RawTarEntry extends TarEntryHead {
   /** Absolute file offset of the entry's body. */
   bodyOffset: number;
 }
@@ -77,8 +64,8 @@ export interface IterateResult {
 
 /**
  * Iterates the tar stored in file bytes [start, start+length) by reading headers and seeking over
- * bodies. PAX (`x`, `g`) and GNU long names/links are applied to the entry they describe.
- * `onEntry` may return true to have the body read and passed back through `onBody`.
+ * bodies, the parser (tar-header.ts) deciding what each header means. `onEntry` may return true to
+ * have the body read and passed back through `onBody`.
  */
 export function iterateTarFile(
   fd: number,
@@ -89,63 +76,45 @@ export function iterateTarFile(
 ): IterateResult {
   const r = new WindowReader(fd);
   const end = start + length;
+  const parser = new TarParser();
   let pos = start;
-  let longName: string | undefined;
-  let longLink: string | undefined;
-  let pax: Map<string, string> | undefined;
-  let globalPax: Map<string, string> | undefined;
+  const need = (n: number, what: () => string): void => {
+    if (pos + n > end) throw new TarFormatError(`truncated tar: ${what()} needs ${n} bytes but only ${Math.max(0, end - pos)} remain`);
+  };
   while (pos + 512 <= end) {
-    const off = r.at(pos, 512);
-    let h;
-    try {
-      h = decodeHeader(r.buffer, off);
-    } catch (err) {
-      throw new TarFormatError(`${(err as Error).message} at offset ${pos - start}`);
+    let step = parser.header(r.buffer, r.at(pos, 512), pos - start);
+    const headerAt = pos - start;
+    pos += 512;
+    r.lastBody = 0;
+    while (step.kind === 'ext') {
+      need(512, () => `the sparse map of the entry at offset ${headerAt}`);
+      step = parser.ext(r.read(pos, 512), headerAt);
+      pos += 512;
     }
-    if (h === null) return { endMarker: true };
-    const bodyOffset = pos + 512;
-    let size = h.size;
-    const paxSize = pax?.get('size') ?? globalPax?.get('size');
-    if (paxSize !== undefined && h.typeflag !== FLAG_PAX && h.typeflag !== FLAG_PAX_GLOBAL) size = Number(paxSize);
-    if (size < 0 || !Number.isFinite(size)) throw new TarFormatError(`invalid entry size at offset ${pos - start}`);
-    if (bodyOffset + size > end) {
-      const name = longName ?? pax?.get('path') ?? h.name;
-      throw new TarFormatError(
-        `truncated tar: entry '${name}' needs ${size} bytes but only ${Math.max(0, end - bodyOffset)} remain`,
-      );
-    }
-    const next = bodyOffset + Math.ceil(size / 512) * 512;
-    r.lastBody = size;
-    switch (h.typeflag) {
-      case FLAG_PAX:
-        pax = parsePax(r.read(bodyOffset, size));
-        break;
-      case FLAG_PAX_GLOBAL:
-        globalPax = new Map([...(globalPax ?? []), ...parsePax(r.read(bodyOffset, size))]);
-        break;
-      case FLAG_GNU_LONGNAME:
-        longName = r.read(bodyOffset, size).toString('utf8').replace(/\0+$/, '');
-        break;
-      case FLAG_GNU_LONGLINK:
-        longLink = r.read(bodyOffset, size).toString('utf8').replace(/\0+$/, '');
-        break;
-      case FLAG_GNU_VOLHDR:
-        break;
-      default: {
-        const e: RawTarEntry = {
-          name: pax?.get('path') ?? longName ?? globalPax?.get('path') ?? h.name,
-          linkname: pax?.get('linkpath') ?? longLink ?? h.linkname,
-          typeflag: h.typeflag,
-          size,
-          bodyOffset,
-        };
-        pax = undefined;
-        longName = undefined;
-        longLink = undefined;
-        if (onEntry(e) && onBody) onBody(e, size > 0 ? r.read(bodyOffset, size) : Buffer.alloc(0));
+    if (step.kind === 'end') {
+      // Go reads one more block: a second zero block (or nothing) ends the archive, anything else is an error.
+      if (pos < end) {
+        if (pos + 512 > end) throw new TarFormatError(`truncated tar: ${end - pos} stray bytes at offset ${pos - start}`);
+        if (!isZeroBlock(r.buffer, r.at(pos, 512))) throw new TarFormatError(`a header follows a single zero block at offset ${pos - start}`);
       }
+      return { endMarker: true };
     }
-    pos = next;
+    if (step.kind === 'meta') {
+      need(step.size, () => `the extended header at offset ${headerAt}`);
+      parser.meta(r.read(pos, step.size));
+      pos += padded(step.size);
+      continue;
+    }
+    const h = step.entry;
+    need(h.stored, () => `entry '${h.name}'`);
+    if (h.sparse?.format === '1.0') {
+      let n = 512;
+      while (!parser.sparseMap(h, r.read(pos, Math.min(n, h.stored)), headerAt)) n += 512;
+    }
+    const e: RawTarEntry = { ...h, bodyOffset: pos };
+    r.lastBody = h.stored;
+    if (onEntry(e) && onBody) onBody(e, h.stored > 0 ? r.read(pos, h.stored) : Buffer.alloc(0));
+    pos += padded(h.stored);
   }
   if (pos < end) throw new TarFormatError(`truncated tar: ${end - pos} stray bytes at offset ${pos - start}`);
   return { endMarker: false };
@@ -153,9 +122,7 @@ export function iterateTarFile(
 
 /** Walks an uncompressed layer tar held in a file range, seeking over bodies. */
 export function walkTarFile(fd: number, start: number, length: number, opts: WalkOptions = {}): LayerWalk {
-  const entries: WalkedEntry[] = [];
-  let fileBytes = 0;
-  let files = 0;
+  const b = new WalkBuilder();
   const capture = opts.capture;
   const probe = opts.probe;
   let pending: WalkedEntry | undefined;
@@ -166,11 +133,8 @@ export function walkTarFile(fd: number, start: number, length: number, opts: Wal
       start,
       length,
       (raw) => {
-        const e = makeEntry(raw.name, typeFromFlag(raw.typeflag), raw.size, raw.linkname);
-        entries.push(e);
-        fileBytes += contentBytes(e);
-        if (isCountedFile(e)) files++;
-        if (e.type !== 'file') return false;
+        const e = b.add(raw);
+        if (e.type !== 'file' || raw.sparse) return false;
         if (capture && capture(e.path, e.size)) {
           pending = e;
           return true;
@@ -179,9 +143,9 @@ export function walkTarFile(fd: number, start: number, length: number, opts: Wal
         if (spec) {
           const base = raw.bodyOffset;
           e.probe = probeSeekable(spec, e.size, (o, n) => {
-            const b = Buffer.allocUnsafe(n);
-            const got = readFully(fd, b, 0, n, base + o, false);
-            return got === n ? b : b.subarray(0, got);
+            const buf = Buffer.allocUnsafe(n);
+            const got = readFully(fd, buf, 0, n, base + o, false);
+            return got === n ? buf : buf.subarray(0, got);
           });
         }
         return false;
@@ -195,6 +159,5 @@ export function walkTarFile(fd: number, start: number, length: number, opts: Wal
     if (err instanceof TarFormatError) throw inputError(err.message, err);
     throw err;
   }
-  const warnings = res.endMarker ? [] : ['tar has no end-of-archive marker'];
-  return { entries, tarBytes: length, fileBytes, files, endMarker: res.endMarker, warnings };
+  return b.finish(length, res.endMarker);
 }

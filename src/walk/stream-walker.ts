@@ -1,9 +1,9 @@
-import { Transform, type Readable } from 'node:stream';
+import { Transform, type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import { inputError } from '../errors.js';
 import { type ProbeSpec, StreamProbe } from '../inspect/probe.js';
-import { contentBytes, isCountedFile, makeEntry, typeFromTarStream } from './entry.js';
+import { WalkBuilder } from './entry.js';
+import { isZeroBlock, MAX_META, padded, TarFormatError, type TarEntryHead, TarParser } from './tar-header.js';
 import type { LayerWalk, WalkedEntry, WalkOptions } from './types.js';
 
 /** Counts the bytes that flow through it. */
@@ -15,52 +15,231 @@ export class ByteCounter extends Transform {
   }
 }
 
+type Need = 'header' | 'meta' | 'ext' | 'sparse' | 'second';
+
 /**
- * Walks an uncompressed tar arriving as a stream (a decompressor's output, a nested layer inside a
- * `docker save` stream) with tar-stream, which applies PAX and GNU long names for us. Bodies are
- * drained without being kept, except those the capture predicate asks for.
+ * The streaming side of the one tar decoder (tar-header.ts): bytes arrive in chunks of any size and
+ * the parser sees exactly what the seeking walker shows it, so both give one answer for one byte
+ * stream. Bodies go to a probe or a capture buffer when asked for, otherwise they are counted past.
  */
+class TarSink extends Writable {
+  private readonly parser = new TarParser();
+  readonly b = new WalkBuilder();
+  /** Bytes of the tar seen so far. */
+  pos = 0;
+  endMarker = false;
+  private need: Need | undefined = 'header';
+  /** Bytes gathered for `need` (a header block, an extended header, a sparse map). */
+  private acc = Buffer.alloc(512);
+  private have = 0;
+  private want = 512;
+  /** Where the header being completed started (for messages). */
+  private headerAt = 0;
+  private entry: TarEntryHead | undefined;
+  /** Body bytes still to come for the current entry, then padding. */
+  private body = 0;
+  private pad = 0;
+  private done = false;
+  private sink: ((b: Buffer) => void) | undefined;
+  private finishBody: (() => void) | undefined;
+
+  constructor(private readonly opts: WalkOptions) {
+    super();
+  }
+
+  private expect(need: Need, n: number): void {
+    this.need = need;
+    this.want = n;
+    this.have = 0;
+    if (this.acc.length < n) this.acc = Buffer.alloc(Math.max(n, 512));
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    try {
+      this.feed(chunk);
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    try {
+      this.end_();
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+
+  private feed(chunk: Buffer): void {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.done) {
+        this.pos += chunk.length - i;
+        return;
+      }
+      if (this.body > 0) {
+        const n = Math.min(this.body, chunk.length - i);
+        this.sink?.(chunk.subarray(i, i + n));
+        this.body -= n;
+        i += n;
+        this.pos += n;
+        if (this.body === 0) this.bodyDone();
+        continue;
+      }
+      if (this.pad > 0) {
+        const n = Math.min(this.pad, chunk.length - i);
+        this.pad -= n;
+        i += n;
+        this.pos += n;
+        continue;
+      }
+      const n = Math.min(this.want - this.have, chunk.length - i);
+      chunk.copy(this.acc, this.have, i, i + n);
+      this.have += n;
+      i += n;
+      this.pos += n;
+      if (this.have === this.want) this.complete();
+    }
+  }
+
+  /** A gathered block or body is complete: hand it to the parser. */
+  private complete(): void {
+    const buf = this.acc;
+    switch (this.need) {
+      case 'header': {
+        this.headerAt = this.pos - 512;
+        this.step(this.parser.header(buf, 0, this.headerAt));
+        return;
+      }
+      case 'ext':
+        this.step(this.parser.ext(buf, this.headerAt));
+        return;
+      case 'meta': {
+        const size = this.want;
+        this.parser.meta(Buffer.from(buf.subarray(0, size)));
+        this.pad = padded(size) - size;
+        this.expect('header', 512);
+        return;
+      }
+      case 'sparse': {
+        const h = this.entry!;
+        if (!this.parser.sparseMap(h, buf.subarray(0, this.have), this.headerAt)) {
+          this.want = Math.min(this.have + 512, h.stored, MAX_META);
+          if (this.acc.length < this.want) {
+            const bigger = Buffer.alloc(this.want);
+            buf.copy(bigger, 0, 0, this.have);
+            this.acc = bigger;
+          }
+          return;
+        }
+        this.startBody(h, h.stored - this.have);
+        return;
+      }
+      case 'second':
+        if (!isZeroBlock(buf, 0)) throw new TarFormatError(`a header follows a single zero block at offset ${this.pos - 512}`);
+        this.done = true;
+        return;
+    }
+  }
+
+  private step(s: ReturnType<TarParser['header']>): void {
+    switch (s.kind) {
+      case 'end':
+        this.endMarker = true;
+        this.expect('second', 512);
+        return;
+      case 'meta':
+        this.expect('meta', s.size);
+        if (s.size === 0) this.complete();
+        return;
+      case 'ext':
+        this.expect('ext', 512);
+        return;
+      case 'entry': {
+        const h = s.entry;
+        this.need = undefined;
+        if (h.sparse?.format === '1.0') {
+          this.entry = h;
+          this.expect('sparse', Math.min(512, h.stored));
+          if (h.stored === 0) this.complete();
+          return;
+        }
+        this.startBody(h, h.stored);
+      }
+    }
+  }
+
+  /** Routes the rest of an entry's body (`left` bytes) to a capture, a probe or nowhere. */
+  private startBody(h: TarEntryHead, left: number): void {
+    const e = this.b.add(h);
+    this.entry = h;
+    this.sink = undefined;
+    this.finishBody = undefined;
+    const { capture, probe } = this.opts;
+    let spec: ProbeSpec | undefined;
+    if (e.type === 'file' && !h.sparse) {
+      if (capture && capture(e.path, e.size)) {
+        const chunks: Buffer[] = [];
+        this.sink = (c) => chunks.push(Buffer.from(c));
+        this.finishBody = () => {
+          e.body = Buffer.concat(chunks);
+        };
+      } else if (probe && (spec = probe(e.path, e.size))) {
+        const p = new StreamProbe(spec, e.size);
+        this.sink = (c) => p.push(c);
+        this.finishBody = () => {
+          e.probe = p.finish();
+        };
+      }
+    }
+    this.body = left;
+    if (left === 0) this.bodyDone();
+  }
+
+  private bodyDone(): void {
+    this.finishBody?.();
+    this.sink = undefined;
+    this.finishBody = undefined;
+    this.pad = padded(this.entry!.stored) - this.entry!.stored;
+    this.expect('header', 512);
+  }
+
+  /** The stream ended: anything but a header boundary (or the end) is a truncated tar. */
+  private end_(): void {
+    if (this.done) return;
+    if (this.body > 0 || (this.need === 'sparse' && this.entry)) {
+      const h = this.entry!;
+      const got = this.body > 0 ? h.stored - this.body : this.have;
+      throw new TarFormatError(`truncated tar: entry '${h.name}' needs ${h.stored} bytes but only ${got} remain`);
+    }
+    if (this.pad > 0 || this.have === 0) return; // padding of the last body may be missing, as the seeker allows
+    if (this.need === 'meta') {
+      throw new TarFormatError(`truncated tar: the extended header at offset ${this.headerAt} needs ${this.want} bytes but only ${this.have} remain`);
+    }
+    if (this.need === 'ext') {
+      throw new TarFormatError(`truncated tar: the sparse map of the entry at offset ${this.headerAt} needs 512 bytes but only ${this.have} remain`);
+    }
+    throw new TarFormatError(`truncated tar: ${this.have} stray bytes at offset ${this.pos - this.have}`);
+  }
+}
+
+/** Walks an uncompressed tar arriving as a stream (a decompressor's output, a layer inside a `docker save` stream). */
 export async function walkTarStream(
   src: Readable,
   opts: WalkOptions = {},
-  transforms: Transform[] = [],
+  transforms: Array<NodeJS.ReadWriteStream> = [],
 ): Promise<LayerWalk> {
   const counter = new ByteCounter();
-  const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
-  const entries: WalkedEntry[] = [];
-  let fileBytes = 0;
-  let files = 0;
-  const capture = opts.capture;
-  const probe = opts.probe;
-
-  const consume = async (): Promise<void> => {
-    for await (const entry of extract) {
-      const h = entry.header;
-      const e = makeEntry(h.name, typeFromTarStream(h.type), h.size ?? 0, h.linkname ?? undefined);
-      entries.push(e);
-      fileBytes += contentBytes(e);
-      if (isCountedFile(e)) files++;
-      let spec: ProbeSpec | undefined;
-      if (capture && e.type === 'file' && capture(e.path, e.size)) {
-        const chunks: Buffer[] = [];
-        for await (const c of entry) chunks.push(c as Buffer);
-        e.body = Buffer.concat(chunks);
-      } else if (e.type === 'file' && probe && (spec = probe(e.path, e.size))) {
-        const p = new StreamProbe(spec, e.size);
-        for await (const c of entry) p.push(c as Buffer);
-        e.probe = p.finish();
-      } else {
-        entry.resume();
-      }
-    }
-  };
+  const sink = new TarSink(opts);
   try {
-    await Promise.all([pipeline([src, ...transforms, counter, extract]), consume()]);
+    await pipeline([src, ...transforms, counter, sink]);
   } catch (err) {
-    const msg = (err as Error).message ?? String(err);
-    if (/Unexpected end of data/i.test(msg)) throw inputError('truncated tar: unexpected end of data', err);
-    if (/Invalid tar header|Invalid header/i.test(msg)) throw inputError('invalid tar header checksum', err);
+    if (err instanceof TarFormatError) throw inputError(err.message, err);
     throw err;
   }
-  return { entries, tarBytes: counter.bytes, fileBytes, files, endMarker: null, warnings: [] };
+  return sink.b.finish(counter.bytes, sink.endMarker);
 }
+
+export type { WalkedEntry };

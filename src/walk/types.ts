@@ -27,6 +27,8 @@ export interface LayerWalk {
   files: number;
   /** Whether the archive ended with the end-of-archive zero block (null when the reader cannot tell). */
   endMarker: boolean | null;
+  /** Bytes of sparse files that are holes, not stored (sizes are apparent sizes, as `du -b` gives). */
+  holeBytes?: number;
   warnings: string[];
 }
 

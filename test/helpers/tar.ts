@@ -93,7 +93,68 @@ export function rawHeader(name: string, size: number, typeflag: string, linkname
   return h;
 }
 
-function pad(b: Buffer): Buffer {
+export interface HeaderSpec {
+  /** Name bytes (a string is written as UTF-8). */
+  name: string | Buffer;
+  size?: number;
+  typeflag?: string;
+  linkname?: string;
+  /** Raw bytes for the 12-byte size field (a base-256 or malformed value), checksum still valid. */
+  sizeField?: Buffer;
+  /** POSIX ustar magic (with the prefix field) instead of GNU's. */
+  ustar?: boolean;
+  prefix?: string;
+  /** Old GNU sparse: up to 4 [offset, length] pairs in the header, the real size, and whether extension blocks follow. */
+  sparse?: { map: Array<[number, number]>; realSize: number; extended?: boolean };
+}
+
+/** One raw 512-byte header built from bytes, for inputs no packer writes. */
+export function header(spec: HeaderSpec): Buffer {
+  const h = Buffer.alloc(512);
+  const name = typeof spec.name === 'string' ? Buffer.from(spec.name) : spec.name;
+  name.copy(h, 0, 0, Math.min(100, name.length));
+  h.write('0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  if (spec.sizeField) spec.sizeField.copy(h, 124, 0, 12);
+  else h.write((spec.size ?? 0).toString(8).padStart(11, '0') + '\0', 124);
+  h.write('00000000000\0', 136);
+  h.write(spec.typeflag ?? '0', 156, 'latin1');
+  if (spec.linkname) h.write(spec.linkname.slice(0, 100), 157);
+  if (spec.ustar) {
+    h.write('ustar\u000000', 257, 'latin1');
+    if (spec.prefix) h.write(spec.prefix, 345);
+  } else {
+    h.write('ustar  \0', 257, 'latin1');
+  }
+  if (spec.sparse) {
+    spec.sparse.map.slice(0, 4).forEach(([o, n], i) => {
+      h.write(o.toString(8).padStart(11, '0') + '\0', 386 + i * 24);
+      h.write(n.toString(8).padStart(11, '0') + '\0', 386 + i * 24 + 12);
+    });
+    h[482] = spec.sparse.extended ? 1 : 0;
+    h.write(spec.sparse.realSize.toString(8).padStart(11, '0') + '\0', 483);
+  }
+  h.write('        ', 148);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += h[i]!;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  return h;
+}
+
+/** PAX records ("%d key=value\n"), each length counting itself. */
+export function paxRecords(records: Array<[string, string | Buffer]>): Buffer {
+  return Buffer.concat(
+    records.map(([k, v]) => {
+      const body = Buffer.concat([Buffer.from(` ${k}=`), Buffer.from(v), Buffer.from('\n')]);
+      let n = body.length + 1;
+      while (`${n}`.length + body.length !== n) n = `${n}`.length + body.length;
+      return Buffer.concat([Buffer.from(`${n}`), body]);
+    }),
+  );
+}
+
+export function pad(b: Buffer): Buffer {
   const r = b.length % 512;
   return r === 0 ? b : Buffer.concat([b, Buffer.alloc(512 - r)]);
 }

@@ -167,16 +167,9 @@ describe('tar walkers (seeking and streaming agree)', () => {
     }
     h.write(signed.toString(8).padStart(6, '0') + '\0 ', 148);
     const buf = Buffer.concat([h, Buffer.alloc(1024)]);
-    const p = path.join(tmpDir(), 'signed.tar');
-    writeFileSync(p, buf);
-    const fd = openSync(p, 'r');
-    try {
-      expect(walkTarFile(fd, 0, buf.length).entries.map((e) => e.path)).toEqual(['caf\u00e9.txt']);
-    } finally {
-      closeSync(fd);
-    }
-    // tar-stream (compressed layers) knows only the unsigned sum: a clear error there, never a wrong listing.
-    await expect(walkTarStream(Readable.from([buf]))).rejects.toThrow(/checksum/);
+    const [seek, stream] = await both(buf);
+    // One decoder behind both walkers: the streamed (compressed) layer accepts it too.
+    for (const w of [seek, stream]) expect(w.entries.map((e) => e.path)).toEqual(['caf\u00e9.txt']);
   });
 
   it('rejects a header with a bad checksum', async () => {

@@ -1,0 +1,191 @@
+/**
+ * Issue 12, the tar points: each input is built in code (or by GNU tar itself), walked by both
+ * walkers (walkBoth insists they give one answer), and checked against what Go's archive/tar, which
+ * Docker unpacks with, makes of it (docs/formats.md "Layer tars").
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync, truncateSync, writeFileSync, mkdirSync, openSync, writeSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyze } from '../../src/analysis.js';
+import { decodeWalkedBlob, encodeWalkedBlob } from '../../src/image/layer-cache.js';
+import { loadImage } from '../../src/image/load.js';
+import { decodeName, encodeName } from '../../src/walk/names.js';
+import { tmpDir, writeDockerArchiveLegacy } from '../helpers/images.js';
+import { filler, header, pad, paxRecords } from '../helpers/tar.js';
+import { walkBoth, walkBothError, walkBothOk } from '../helpers/walk.js';
+
+const END = Buffer.alloc(1024);
+const tarOf = (...parts: Buffer[]): Buffer => Buffer.concat([...parts, END]);
+const fileEntry = (name: string | Buffer, size: number, seed = 0): Buffer[] => [header({ name, size }), pad(filler(size, seed))];
+
+describe('names are bytes (point 1)', () => {
+  const ff = Buffer.from([0x61, 0x70, 0x70, 0x2f, 0xff, 0x2e, 0x62, 0x69, 0x6e]); // app/\xff.bin
+  const fe = Buffer.from([0x61, 0x70, 0x70, 0x2f, 0xfe, 0x2e, 0x62, 0x69, 0x6e]); // app/\xfe.bin
+
+  it('keeps two names that differ only in invalid UTF-8 bytes apart, in both walkers', async () => {
+    const w = await walkBothOk(tarOf(...fileEntry(ff, 1000), ...fileEntry(fe, 2000)));
+    expect(w.entries.map((e) => [e.path, e.size])).toEqual([
+      ['app/\udcff.bin', 1000],
+      ['app/\udcfe.bin', 2000],
+    ]);
+    expect(encodeName(w.entries[0]!.path)).toEqual(ff);
+    expect(encodeName(w.entries[1]!.path)).toEqual(fe);
+  });
+
+  it('decodes valid UTF-8 as text and gives back the bytes of any name', () => {
+    for (const bytes of [
+      Buffer.from('café/日本/😀.txt'),
+      Buffer.from([0xc3]), // a lead byte cut short
+      Buffer.from([0xe0, 0x80, 0xaf]), // an overlong '/'
+      Buffer.from([0xed, 0xa0, 0x80]), // an encoded surrogate
+      Buffer.from([0xf4, 0x90, 0x80, 0x80]), // past U+10FFFF
+      Buffer.from([0x41, 0x80, 0xc3, 0xa9, 0xff]),
+    ]) {
+      expect(encodeName(decodeName(bytes))).toEqual(bytes);
+    }
+    expect(decodeName(Buffer.from('café'))).toBe('café');
+  });
+
+  it('counts 3000 bytes visible and nothing wasted in the image, and the layer cache keeps the names', async () => {
+    const file = path.join(tmpDir(), 'bytes.tar');
+    const raw = tarOf(...fileEntry(ff, 1000), ...fileEntry(fe, 2000));
+    await writeDockerArchiveLegacy(file, { layers: [{ raw }] });
+    const a = await analyze(await loadImage(`docker-archive:${file}`));
+    expect(a.totals.finalBytes).toBe(3000);
+    expect(a.totals.wasteBytes).toBe(0);
+    const w = await walkBothOk(raw);
+    const back = decodeWalkedBlob(encodeWalkedBlob('k', { walk: w, compression: 'none', blobSize: raw.length }), 'k')!;
+    expect(back.walk.entries.map((e) => e.path)).toEqual(w.entries.map((e) => e.path));
+  });
+});
+
+describe('GNU sparse files (point 2)', () => {
+  const dir = tmpDir();
+  const src = path.join(dir, 'src');
+  mkdirSync(path.join(src, 'data'), { recursive: true });
+  const sparse = path.join(src, 'data', 'sparse.bin');
+  writeFileSync(sparse, '');
+  truncateSync(sparse, 1024 ** 3);
+  const fd = openSync(sparse, 'r+');
+  writeSync(fd, Buffer.alloc(4096, 0x41), 0, 4096, 0);
+  writeSync(fd, filler(8192, 3), 0, 8192, 512 * 1024 ** 2);
+  closeSync(fd);
+  // What the filesystem allocated for it is the data GNU tar stores (both 4 KiB aligned).
+  const allocated = Number(execFileSync('du', ['--block-size=1', sparse]).toString().split('\t')[0]);
+  const apparent = statSync(sparse).size;
+
+  for (const [label, args] of [
+    ['old GNU (S)', ['--format=gnu']],
+    ['PAX 0.0', ['--format=posix', '--sparse-version=0.0']],
+    ['PAX 0.1', ['--format=posix', '--sparse-version=0.1']],
+    ['PAX 1.0', ['--format=posix', '--sparse-version=1.0']],
+  ] as const) {
+    it(`${label}: the real name and the apparent size (du -b), the holes counted apart`, async () => {
+      const t = path.join(dir, `${label.replace(/\W/g, '')}.tar`);
+      execFileSync('tar', ['--sparse', ...args, '-C', src, '-cf', t, 'data/sparse.bin']);
+      const w = await walkBothOk(readFileSync(t));
+      const files = w.entries.filter((e) => e.type === 'file');
+      expect(files.map((e) => [e.path, e.size])).toEqual([['data/sparse.bin', apparent]]);
+      expect(w.fileBytes).toBe(apparent);
+      expect(w.holeBytes).toBe(apparent - allocated);
+    });
+  }
+
+  it('a later whiteout of the real name removes a PAX 1.0 sparse file', async () => {
+    const t = path.join(dir, 'wh.tar');
+    execFileSync('tar', ['--sparse', '--format=posix', '--sparse-version=1.0', '-C', src, '-cf', t, 'data/sparse.bin']);
+    const file = path.join(tmpDir(), 'img.tar');
+    await writeDockerArchiveLegacy(file, { layers: [{ raw: readFileSync(t) }, { raw: tarOf(header({ name: 'data/.wh.sparse.bin' })) }] });
+    const a = await analyze(await loadImage(`docker-archive:${file}`));
+    expect(a.totals.finalBytes).toBe(0);
+    expect(a.totals.wasteBytes).toBe(apparent);
+    expect(a.layers[0]!.sparseHoleBytes).toBe(apparent - allocated);
+  });
+
+  it('rejects a sparse map that claims more data than the archive stores', async () => {
+    const t = tarOf(header({ name: 'x.bin', typeflag: 'S', size: 512, sparse: { map: [[0, 1024]], realSize: 4096 } }), Buffer.alloc(512));
+    expect(await walkBothError(t)).toMatch(/invalid GNU sparse map of 'x.bin'.*maps 1024 bytes but the archive stores 512/);
+  });
+});
+
+describe('header-only types (point 3)', () => {
+  for (const [type, flag] of [
+    ['hardlink', '1'],
+    ['symlink', '2'],
+    ['char device', '3'],
+    ['block device', '4'],
+    ['directory', '5'],
+    ['fifo', '6'],
+  ] as const) {
+    it(`a ${type} with a size field has no body: the next 512 bytes are the next header`, async () => {
+      const hidden = header({ name: '.env', size: 11 });
+      const t = tarOf(header({ name: `odd-${flag}`, typeflag: flag, size: 512, linkname: 'target' }), hidden, pad(Buffer.from('SECRET=abc\n')));
+      const w = await walkBothOk(t);
+      expect(w.entries.map((e) => e.path)).toEqual([`odd-${flag}`, '.env']);
+      expect(w.fileBytes).toBe(11);
+    });
+  }
+});
+
+describe('one answer per byte stream (point 4)', () => {
+  it('a global PAX header names no entry', async () => {
+    const g = paxRecords([['path', 'global/name']]);
+    const w = await walkBothOk(tarOf(header({ name: 'pax_global_header', typeflag: 'g', size: g.length }), pad(g), ...fileEntry('a', 10), ...fileEntry('b', 20), ...fileEntry('c', 30)));
+    expect(w.entries.map((e) => e.path)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('typeflags V and D: one listing, with a warning that Docker does not unpack them', async () => {
+    const w = await walkBothOk(tarOf(header({ name: 'label', typeflag: 'V' }), header({ name: 'dump/', typeflag: 'D', size: 4 }), pad(Buffer.from('Ya\0\0')), ...fileEntry('a', 10)));
+    expect(w.entries.map((e) => [e.path, e.type])).toEqual([
+      ['label', 'other'],
+      ['dump', 'dir'],
+      ['a', 'file'],
+    ]);
+    expect(w.files).toBe(1);
+    expect(w.warnings.join('\n')).toMatch(/typeflag 'V', which Docker does not unpack/);
+  });
+
+  it('a PAX size that is not decimal is rejected', async () => {
+    const x = paxRecords([['size', '0x10']]);
+    expect(await walkBothError(tarOf(header({ name: 'PaxHeaders/a', typeflag: 'x', size: x.length }), pad(x), ...fileEntry('a', 16)))).toMatch(/invalid PAX size '0x10'/);
+  });
+
+  it('a missing end-of-archive marker is the same warning', async () => {
+    const w = await walkBothOk(Buffer.concat(fileEntry('a', 10)));
+    expect(w.endMarker).toBe(false);
+    expect(w.warnings).toEqual(['tar has no end-of-archive marker']);
+  });
+
+  it('a header after a single zero block is an error, as in Go', async () => {
+    expect(await walkBothError(Buffer.concat([...fileEntry('a', 10), Buffer.alloc(512), ...fileEntry('b', 10)]))).toMatch(/a header follows a single zero block at offset 1536/);
+  });
+
+  it('a malformed PAX record is an error', async () => {
+    const x = Buffer.from('99 path=x\n');
+    expect(await walkBothError(tarOf(header({ name: 'PaxHeaders/a', typeflag: 'x', size: x.length }), pad(x), ...fileEntry('a', 1)))).toMatch(/invalid PAX record/);
+  });
+});
+
+describe('caps and sizes (points 13 and 19)', () => {
+  it('a PAX header or GNU long name over 1 MiB is refused before its body is read', async () => {
+    for (const flag of ['x', 'L', 'K'] as const) {
+      const t = Buffer.concat([header({ name: 'big', typeflag: flag, size: 1024 ** 3 }), Buffer.alloc(4096)]);
+      expect(await walkBothError(t)).toMatch(/header of 1073741824 bytes at offset 0 exceeds the 1048576-byte limit/);
+    }
+  });
+
+  it('a negative size with a valid checksum is named as such', async () => {
+    const neg = Buffer.alloc(12, 0xff); // base-256 -1
+    expect(await walkBothError(tarOf(header({ name: 'neg', sizeField: neg })))).toMatch(/negative size -1 in the header of 'neg' at offset 0/);
+  });
+
+  it('a size field with a non-octal digit is an error, not a shorter number', async () => {
+    expect(await walkBothError(tarOf(header({ name: 'bad', sizeField: Buffer.from('0000000009x\0') })))).toMatch(/invalid size field at offset 0/);
+  });
+
+  it('a truncated body is the same message in both walkers', async () => {
+    const o = await walkBoth(Buffer.concat([header({ name: 'a', size: 5000 }), Buffer.alloc(2048)]));
+    expect(o).toEqual({ error: "truncated tar: entry 'a' needs 5000 bytes but only 2048 remain" });
+  });
+});
