@@ -14,6 +14,7 @@ command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v readelf >/dev/null 2>&1 || need+=(binutils)
 command -v fatrace >/dev/null 2>&1 || need+=(fatrace)
+command -v zstd >/dev/null 2>&1 || need+=(zstd) # the reference encoder for the zstd checksum tests
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup-docker.sh: need root to install ${need[*]}" >&2

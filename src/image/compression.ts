@@ -1,6 +1,6 @@
-import { Transform } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
-import * as fzstd from 'fzstd';
+import { zstdDecompressor } from './zstd.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -34,35 +34,9 @@ export function compressionFromMediaType(mt: string | undefined): Compression | 
   return undefined;
 }
 
-/** zstd decoding for Node 20 (no zlib zstd before 22.15): fzstd, pure JS, streaming. */
-export class ZstdDecompress extends Transform {
-  private readonly d: fzstd.Decompress;
-  constructor() {
-    super();
-    this.d = new fzstd.Decompress((chunk) => {
-      this.push(Buffer.from(chunk));
-    });
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    try {
-      this.d.push(chunk);
-      cb();
-    } catch (err) {
-      cb(new Error(`corrupt zstd data: ${(err as Error).message}`));
-    }
-  }
-  override _flush(cb: (err?: Error | null) => void): void {
-    try {
-      this.d.push(new Uint8Array(0), true);
-      cb();
-    } catch (err) {
-      cb(new Error(`corrupt zstd data: ${(err as Error).message}`));
-    }
-  }
-}
-
-export function decompressor(c: Compression): Transform | undefined {
+/** A decoder stream for `c` (zstd: see zstd.ts for why it is not a plain fzstd transform). */
+export function decompressor(c: Compression): Duplex | undefined {
   if (c === 'gzip') return zlib.createGunzip({ chunkSize: 256 * 1024 });
-  if (c === 'zstd') return new ZstdDecompress();
+  if (c === 'zstd') return zstdDecompressor();
   return undefined;
 }

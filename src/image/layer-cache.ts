@@ -200,7 +200,7 @@ export function walkFingerprint(): string | null {
     for (const dir of ['walk', 'inspect']) {
       for (const f of readdirSync(path.join(root, dir)).sort()) if (f.endsWith(ext)) files.push(path.join(root, dir, f));
     }
-    for (const f of ['image/layer-reader', 'image/compression', 'image/archive', 'attribute/metadata', 'attribute/kinds', 'findings/sensitive', 'util/paths']) {
+    for (const f of ['image/layer-reader', 'image/compression', 'image/zstd', 'image/archive', 'attribute/metadata', 'attribute/kinds', 'findings/sensitive', 'util/paths']) {
       files.push(path.join(root, `${f}${ext}`));
     }
     for (const f of files) h.update(f.slice(root.length)).update(readFileSync(f));

@@ -1,11 +1,12 @@
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import { Readable, type Transform } from 'node:stream';
+import { type Duplex, Readable, type Transform } from 'node:stream';
 import { inputError } from '../errors.js';
 import { walkTarFile } from '../walk/seek-walker.js';
 import { ByteCounter, walkTarStream } from '../walk/stream-walker.js';
 import type { LayerWalk, WalkOptions } from '../walk/types.js';
 import { type Compression, decompressor, sniffCompression } from './compression.js';
 import { DigestVerifier } from './digest.js';
+import { ZstdError } from './zstd.js';
 
 export interface WalkedBlob {
   walk: LayerWalk;
@@ -27,6 +28,7 @@ function describeError(err: unknown, c: Compression): Error {
   if (c === 'gzip' && typeof e?.code === 'string' && e.code.startsWith('Z_')) {
     return inputError(`corrupt gzip data: ${e.message}`, err);
   }
+  if (err instanceof ZstdError) return inputError(err.message, err);
   return err as Error;
 }
 
@@ -67,7 +69,7 @@ export async function walkLayerStream(
   opts: WalkOptions,
 ): Promise<WalkedBlob> {
   const counter = new ByteCounter();
-  const chain: Transform[] = [counter];
+  const chain: Array<Transform | Duplex> = [counter];
   let verifier: DigestVerifier | undefined;
   if (check.digest) {
     verifier = new DigestVerifier('blob', check.digest, check.size);

@@ -1,0 +1,210 @@
+/**
+ * zstd decoding with back-pressure and checksums (docs/formats.md "Compression"). fzstd (pure JS;
+ * Node 20 has no zstd in zlib) decodes synchronously whatever it is given, so a 657 KiB layer that
+ * inflates to 20 GiB would land in memory in one call, and it skips the content checksum. Here the
+ * compressed stream is cut along its own frame and block headers (RFC 8878 §3.1): fzstd gets one
+ * block at a time (at most 128 KiB of output each), the next block waits until the reader took the
+ * last one, and each frame's output is hashed with XXH64 and checked against its checksum.
+ */
+import { Duplex } from 'node:stream';
+import * as fzstd from 'fzstd';
+import xxhash from 'xxhash-wasm';
+
+/** The largest window the reference decoder accepts without being told otherwise (zstd's windowLog 27). */
+export const MAX_WINDOW = 128 * 1024 * 1024;
+const MAX_BLOCK = 128 * 1024;
+const MAGIC = 0xfd2fb528;
+
+export class ZstdError extends Error {}
+
+let api: ReturnType<typeof xxhash> | undefined;
+
+/** Bytes arriving in chunks, taken in pieces of known size. */
+class ByteQueue {
+  private chunks: Buffer[] = [];
+  private head = 0;
+  length = 0;
+  push(b: Buffer): void {
+    if (b.length === 0) return;
+    this.chunks.push(b);
+    this.length += b.length;
+  }
+  /** The next n bytes, removed from the queue (copied only when they span chunks). */
+  take(n: number): Buffer {
+    const first = this.chunks[0];
+    if (first && first.length - this.head >= n) {
+      const out = first.subarray(this.head, this.head + n);
+      this.head += n;
+      if (this.head === first.length) {
+        this.chunks.shift();
+        this.head = 0;
+      }
+      this.length -= n;
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let got = 0;
+    while (got < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(n - got, c.length - this.head);
+      c.copy(out, got, this.head, this.head + k);
+      got += k;
+      this.head += k;
+      if (this.head === c.length) {
+        this.chunks.shift();
+        this.head = 0;
+      }
+    }
+    this.length -= n;
+    return out;
+  }
+  /** The next n bytes, left in the queue. */
+  peek(n: number): Buffer {
+    const first = this.chunks[0]!;
+    if (first.length - this.head >= n) return first.subarray(this.head, this.head + n);
+    const out = Buffer.allocUnsafe(n);
+    let got = 0;
+    for (let i = 0, off = this.head; got < n; i++, off = 0) {
+      const c = this.chunks[i]!;
+      const k = Math.min(n - got, c.length - off);
+      c.copy(out, got, off, off + k);
+      got += k;
+    }
+    return out;
+  }
+}
+
+async function* decode(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const h = await (api ??= xxhash());
+  const q = new ByteQueue();
+  const it = source[Symbol.asyncIterator]();
+  let ended = false;
+  let at = 0; // compressed bytes consumed
+  const fill = async (n: number): Promise<boolean> => {
+    while (q.length < n && !ended) {
+      const r = await it.next();
+      if (r.done) ended = true;
+      else q.push(r.value as Buffer);
+    }
+    return q.length >= n;
+  };
+  const take = (n: number): Buffer => {
+    at += n;
+    return q.take(n);
+  };
+  const truncated = (what: string): never => {
+    throw new ZstdError(`truncated zstd data: ${what} at byte ${at + q.length}`);
+  };
+  for (let frame = 1; await fill(1); frame++) {
+    if (!(await fill(8))) truncated('a frame header');
+    const head = q.peek(8);
+    const magic = head.readUInt32LE(0);
+    if ((magic & 0xfffffff0) === 0x184d2a50) {
+      // a skippable frame: its size, then that many bytes of anything
+      let skip = 8 + head.readUInt32LE(4);
+      while (skip > 0) {
+        if (!(await fill(1))) truncated('a skippable frame');
+        const n = Math.min(skip, q.length);
+        take(n);
+        skip -= n;
+      }
+      continue;
+    }
+    if (magic !== MAGIC) throw new ZstdError(`not a zstd frame at byte ${at} (frame ${frame})`);
+    const fhd = head[4]!;
+    const fcsFlag = fhd >> 6;
+    const single = (fhd >> 5) & 1;
+    const checksum = (fhd >> 2) & 1;
+    const didFlag = fhd & 3;
+    if (fhd & 8) throw new ZstdError(`corrupt zstd data: reserved bit set in frame ${frame} at byte ${at}`);
+    const didBytes = [0, 1, 2, 4][didFlag]!;
+    const fcsBytes = [single, 2, 4, 8][fcsFlag]!;
+    const headerLen = 5 + (single ? 0 : 1) + didBytes + fcsBytes;
+    if (!(await fill(headerLen))) truncated('a frame header');
+    const header = take(headerLen);
+    let p = 5;
+    let window = 0;
+    if (!single) {
+      const wd = header[p++]!;
+      const base = 2 ** (10 + (wd >> 3));
+      window = base + (base / 8) * (wd & 7);
+    }
+    let dict = 0;
+    for (let k = 0; k < didBytes; k++) dict += header[p + k]! * 256 ** k;
+    p += didBytes;
+    let fcs: number | undefined;
+    if (fcsBytes) {
+      fcs = 0;
+      for (let k = 0; k < fcsBytes; k++) fcs += header[p + k]! * 256 ** k;
+      if (fcsBytes === 2) fcs += 256;
+    }
+    if (single) window = fcs!;
+    if (dict !== 0) throw new ZstdError(`zstd frame ${frame} needs dictionary ${dict}, which a layer cannot carry`);
+    if (window > MAX_WINDOW) {
+      throw new ZstdError(`zstd frame ${frame} asks for a ${window}-byte window, more than the ${MAX_WINDOW} bytes zstd decodes without --memory`);
+    }
+    const out: Buffer[] = [];
+    const d = new fzstd.Decompress((chunk) => {
+      if (chunk.length) out.push(Buffer.from(chunk));
+    });
+    const hasher = checksum ? h.create64() : undefined;
+    let produced = 0;
+    let pending: Buffer | undefined = header;
+    for (let last = false; !last; ) {
+      if (!(await fill(3))) truncated(`a block header of frame ${frame}`);
+      const bh = q.peek(3);
+      const v = bh[0]! | (bh[1]! << 8) | (bh[2]! << 16);
+      last = (v & 1) === 1;
+      const type = (v >> 1) & 3;
+      const size = v >>> 3;
+      if (type === 3) throw new ZstdError(`corrupt zstd data: reserved block type in frame ${frame} at byte ${at}`);
+      if (size > MAX_BLOCK) throw new ZstdError(`corrupt zstd data: a ${size}-byte block in frame ${frame} at byte ${at}`);
+      const n = 3 + (type === 1 ? 1 : size);
+      if (!(await fill(n + (last ? checksum * 4 : 0)))) truncated(`a block of frame ${frame}`);
+      let blk = take(n + (last ? checksum * 4 : 0));
+      if (pending) {
+        blk = Buffer.concat([pending, blk]);
+        pending = undefined;
+      }
+      try {
+        d.push(blk, last);
+        releaseSpent(d);
+      } catch (err) {
+        throw new ZstdError(`corrupt zstd data in frame ${frame} near byte ${at}: ${(err as Error).message}`);
+      }
+      for (const o of out.splice(0)) {
+        hasher?.update(o);
+        produced += o.length;
+        if (fcs !== undefined && produced > fcs) throw new ZstdError(`corrupt zstd data: frame ${frame} holds more than its declared ${fcs} bytes`);
+        yield o;
+      }
+      if (last && hasher) {
+        const want = blk.readUInt32LE(blk.length - 4);
+        const got = Number(hasher.digest() & 0xffffffffn);
+        if (got !== want) throw new ZstdError(`corrupt zstd data: frame ${frame} content checksum mismatch (expected ${hex(want)}, got ${hex(got)})`);
+      }
+    }
+    if (fcs !== undefined && produced !== fcs) throw new ZstdError(`corrupt zstd data: frame ${frame} holds ${produced} bytes, not its declared ${fcs}`);
+  }
+}
+
+/**
+ * fzstd keeps what is left of a push after its last whole block for the next push. When a push ends
+ * exactly on a block boundary (every push here does), that is an empty view which still holds the
+ * whole pushed buffer, and the list of them is only cleared when a later push has leftovers: the
+ * compressed layer would stay in memory block by block. An empty list is dropped here (fzstd 0.1's
+ * fields `c` and `l`; if they change, memory grows but output does not change).
+ */
+function releaseSpent(d: fzstd.Decompress): void {
+  const st = d as unknown as { c?: unknown[]; l?: number };
+  if (Array.isArray(st.c) && st.l === 0) st.c.length = 0;
+}
+
+function hex(n: number): string {
+  return n.toString(16).padStart(8, '0');
+}
+
+/** A zstd decoder stream: bounded output per step, checksums verified, limits enforced. */
+export function zstdDecompressor(): Duplex {
+  return Duplex.from(decode);
+}
