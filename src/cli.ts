@@ -6,6 +6,7 @@ import { EXIT_INPUT, EXIT_RULE, ImgscopeError, inputError } from './errors.js';
 import { parsePlatform } from './image/platform.js';
 import { renderAnalysisMarkdown, renderAnalysisTable } from './render/analyze.js';
 import { writeFileAtomic } from './util/atomic.js';
+import { escapeLines, escapeMarkdown, escapeText } from './util/escape.js';
 import { formatBytes } from './util/format.js';
 import { runCleanups } from './util/cleanup.js';
 
@@ -58,7 +59,7 @@ interface AnalyzeOptions {
 
 function progress(quiet: boolean | undefined): ((msg: string) => void) | undefined {
   if (quiet || !process.stderr.isTTY) return undefined;
-  return (msg) => process.stderr.write(`\r\x1b[K${msg.slice(0, (process.stderr.columns ?? 100) - 1)}`);
+  return (msg) => process.stderr.write(`\r\x1b[K${escapeText(msg).slice(0, (process.stderr.columns ?? 100) - 1)}`);
 }
 
 interface ModelCliOptions {
@@ -109,7 +110,14 @@ function addModelOptions(cmd: Command): Command {
     .option('--unpack-rate <rate>', 'layer decompress+write rate for the seconds-saved estimates (default 150MB/s)');
 }
 
-async function emit(text: string, output: string | undefined): Promise<void> {
+/**
+ * Writes a report. A human-readable one (not JSON, which JSON.stringify escapes) gets a last pass of
+ * escapeLines: the renderers escape every value already (util/escape.ts), and this makes sure no
+ * control or bidi character they missed reaches a terminal or a file someone cats. It changes
+ * nothing the renderers escaped (escapeText is idempotent).
+ */
+async function emit(text: string, output: string | undefined, format: Format): Promise<void> {
+  if (format !== 'json') text = escapeLines(text);
   if (output) await writeFileAtomic(output, text);
   else process.stdout.write(text);
 }
@@ -173,10 +181,10 @@ async function findingFailures(images: Array<{ name: string; analysis: Analysis 
 async function reportGates(fails: Array<{ image: string; rule: string; message: string }>, markdown: string): Promise<number> {
   const { formatFailures } = await import('./gates.js');
   const lines = formatFailures(fails);
-  for (const l of lines) process.stderr.write(`imgscope: ${l}\n`);
+  for (const l of lines) process.stderr.write(`imgscope: ${escapeText(l)}\n`);
   const summary = process.env.GITHUB_STEP_SUMMARY;
   if (summary) {
-    const gate = lines.length ? `\n### Budgets: ${lines.length} failed\n\n${lines.map((l) => `- ${l}`).join('\n')}\n` : '';
+    const gate = lines.length ? `\n### Budgets: ${lines.length} failed\n\n${lines.map((l) => `- ${escapeMarkdown(l)}`).join('\n')}\n` : '';
     try {
       appendFileSync(summary, `${markdown}${gate}\n`);
     } catch (err) {
@@ -193,7 +201,7 @@ export function buildProgram(): Command {
     .description('Why is this container image so big, what does it cost at start-up, and what to cut')
     .version(toolVersion())
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(escapeLines(s)) }); // commander echoes bad arguments
 
   program
     .command('analyze')
@@ -222,7 +230,7 @@ export function buildProgram(): Command {
       else if (o.format === 'html') text = (await import('./render/html.js')).renderAnalysisHtml(results, top);
       else text = results.map((a) => renderAnalysisTable(a, top)).join('\n');
       const rules = await resolveRules(o, o.baseline);
-      await emit(text, o.output);
+      await emit(text, o.output, o.format);
       const { evaluate, hasRules } = await import('./gates.js');
       if (hasRules(rules) || o.failOn || process.env.GITHUB_STEP_SUMMARY) {
         let base: Analysis | undefined;
@@ -287,7 +295,7 @@ export function buildProgram(): Command {
       : o.format === 'markdown' ? renderComparisonMarkdown(c)
       : o.format === 'html' ? (await import('./render/html.js')).renderComparisonHtml(c)
       : renderComparisonTable(c);
-    await emit(text, o.output);
+    await emit(text, o.output, o.format);
     const rules = await resolveRules(o);
     const { evaluate, hasRules } = await import('./gates.js');
     if (hasRules(rules) || o.failOn || process.env.GITHUB_STEP_SUMMARY) {
@@ -368,7 +376,7 @@ export function buildProgram(): Command {
       } else if (o.format === 'markdown') text = results.map((c) => renderColdStartMarkdown(c)).join('\n');
       else if (o.format === 'html') text = (await import('./render/html.js')).renderColdStartHtml(results);
       else text = results.map((c) => renderColdStartTable(c)).join('\n');
-      await emit(text, o.output);
+      await emit(text, o.output, o.format);
     });
   const cacheCmd = program
     .command('cache')
@@ -377,7 +385,7 @@ export function buildProgram(): Command {
       const { defaultCacheDir, LayerCache, cacheDisabledByEnv } = await import('./image/layer-cache.js');
       const u = new LayerCache(defaultCacheDir(), '').usage();
       const state = cacheDisabledByEnv() ? ' (off: IMGSCOPE_CACHE)' : '';
-      process.stdout.write(`layer cache${state}: ${u.dir}\n${u.entries} entries, ${formatBytes(u.bytes)} of at most ${formatBytes(u.maxBytes)} (IMGSCOPE_CACHE_MAX)\n`);
+      process.stdout.write(`layer cache${state}: ${escapeText(u.dir)}\n${u.entries} entries, ${formatBytes(u.bytes)} of at most ${formatBytes(u.maxBytes)} (IMGSCOPE_CACHE_MAX)\n`);
     });
   cacheCmd
     .command('clear')
@@ -386,7 +394,7 @@ export function buildProgram(): Command {
       const { defaultCacheDir, LayerCache } = await import('./image/layer-cache.js');
       const c = new LayerCache(defaultCacheDir(), '');
       const dir = c.usage().dir;
-      process.stdout.write(`removed ${formatBytes(c.clear())} from ${dir}\n`);
+      process.stdout.write(`removed ${formatBytes(c.clear())} from ${escapeText(dir)}\n`);
     });
   return program;
 }
@@ -406,12 +414,13 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
       return EXIT_INPUT; // commander already printed the one-line usage error
     }
+    // an error names files, tags, paths and snippets from the image: escaped (util/escape.ts), one line
     if (err instanceof ImgscopeError) {
-      process.stderr.write(`imgscope: ${err.message}\n`);
+      process.stderr.write(`imgscope: ${escapeText(err.message)}\n`);
       return err.exitCode;
     }
     const msg = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`imgscope: ${msg.split('\n')[0]}\n`);
+    process.stderr.write(`imgscope: ${escapeText(msg.split('\n')[0]!)}\n`);
     return EXIT_INPUT;
   } finally {
     await runCleanups();

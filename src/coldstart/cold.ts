@@ -13,6 +13,7 @@ import { daemonError, pullRecorded } from '../image/daemon.js';
 import { resolveRegistryImage, type ResolvedImage } from '../image/registry.js';
 import type { Platform } from '../image/types.js';
 import { onCleanup } from '../util/cleanup.js';
+import { escapeText } from '../util/escape.js';
 
 /** ChainID(n) = sha256(ChainID(n-1) + " " + DiffID(n)), ChainID(1) = DiffID(1) (docs/formats.md "Chain IDs"). */
 export function chainIds(diffIds: string[]): string[] {
@@ -212,7 +213,7 @@ export class ColdPull {
     const before = this.before;
     let manual: string[] = [];
     const onAgain = (): void => {
-      process.stderr.write(`imgscope: stopped while restoring ${this.name}; to restore it by hand: ${manual.join(' && ')}\n`);
+      process.stderr.write(`imgscope: ${escapeText(`stopped while restoring ${this.name}; to restore it by hand: ${manual.join(' && ')}`)}\n`);
       process.exit(130);
     };
     if (opts.interrupted) {
@@ -224,7 +225,7 @@ export class ColdPull {
       if (opts.interrupted) await this.stopPull?.().catch(() => undefined);
       let now = await inspectLocal(docker, pulledAs ?? this.name);
       if (!now && before && opts.interrupted) {
-        process.stderr.write(`imgscope: pulling ${this.name} back to restore its tags (Ctrl-C again to stop and restore by hand)\n`);
+        process.stderr.write(`imgscope: pulling ${escapeText(this.name)} back to restore its tags (Ctrl-C again to stop and restore by hand)\n`);
         await pullRecorded(docker, this.name, () => process.hrtime.bigint()).catch(() => undefined);
         now = await inspectLocal(docker, this.name);
       }

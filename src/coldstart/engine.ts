@@ -8,6 +8,7 @@ import { daemonError, dockerClient, pullRecorded } from '../image/daemon.js';
 import { isPlainHttpRegistry, parseRegistryRef } from '../image/registry.js';
 import type { Platform } from '../image/types.js';
 import { onCleanup } from '../util/cleanup.js';
+import { escapeText } from '../util/escape.js';
 import { formatRate } from '../util/format.js';
 import { ColdPull, type ColdRecord } from './cold.js';
 import type { DeviceRequest } from './gpus.js';
@@ -279,7 +280,7 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
   const notes: string[] = [];
   const note = (msg: string): void => {
     notes.push(msg);
-    process.stderr.write(`imgscope: ${reference}: ${msg}\n`);
+    process.stderr.write(`imgscope: ${escapeText(`${reference}: ${msg}`)}\n`);
   };
   const cold = opts.cold ? await ColdPull.prepare(docker, name, opts.platform ? { platform: opts.platform } : {}) : undefined;
   let info: Docker.ImageInspectInfo | undefined;

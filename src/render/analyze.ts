@@ -1,11 +1,20 @@
 import Table from 'cli-table3';
 import type { Analysis } from '../analysis.js';
+import { escapeMarkdown, escapeText, mdCode } from '../util/escape.js';
 import { formatBytes, formatPercent, shortenStep } from '../util/format.js';
 
 export const UNITS_NOTE = 'sizes in binary units (1 KiB = 1024 B); apparent bytes, like du -sb';
 
-function table(head: string[], align?: Array<'left' | 'right'>): Table.Table {
-  return new Table({ head, style: { head: [], border: [], compact: true }, colAligns: align ?? [] });
+/**
+ * A terminal table whose cells are escaped (util/escape.ts) as they are pushed; a cell given as
+ * { lines } is already escaped and keeps its own line breaks (wrapped text).
+ */
+function table(head: string[], align?: Array<'left' | 'right'>): { push(row: Array<string | { lines: string }>): void; toString(): string } {
+  const t = new Table({ head, style: { head: [], border: [], compact: true }, colAligns: align ?? [] });
+  return {
+    push: (row) => void t.push(row.map((c) => (typeof c === 'string' ? escapeText(c) : c.lines))),
+    toString: () => t.toString(),
+  };
 }
 
 function wrap(s: string, width: number): string {
@@ -72,7 +81,7 @@ function title(a: Analysis): string {
 /** Terminal summary: totals, kinds, top owners with their kind split, layers, top waste. */
 export function renderAnalysisTable(a: Analysis, topN = 15): string {
   const out: string[] = [];
-  out.push(title(a));
+  out.push(escapeText(title(a)));
   out.push(`(${UNITS_NOTE})`);
   const t = table(['Image size', 'Compressed (pull)', 'Final (visible)', 'Waste (reclaimable)', 'Efficiency (dive)'], ['right', 'right', 'right', 'right', 'right']);
   t.push([
@@ -117,12 +126,12 @@ export function renderAnalysisTable(a: Analysis, topN = 15): string {
   if (a.findings.length) {
     out.push('Findings (ranked by what each fix saves)');
     const f = table(['Severity', 'Finding', 'Saves', 'Fix'], ['left', 'left', 'right', 'left']);
-    for (const x of a.findings) f.push([x.severity, wrap(`[${x.id}] ${x.title}`, 60), formatSaving(x).replace(', ', '\n'), wrap(x.fix, 60)]);
+    for (const x of a.findings) f.push([x.severity, { lines: wrap(escapeText(`[${x.id}] ${x.title}`), 60) }, { lines: formatSaving(x).replace(', ', '\n') }, { lines: wrap(escapeText(x.fix), 60) }]);
     out.push(f.toString());
     if (a.findings.some((x) => x.savingSeconds != null)) out.push(`(${pullModelNote(a)})`);
   }
   const cl = cudaLines(a);
-  if (cl.length) out.push('CUDA and native libraries', ...cl.map((l) => `  ${l}`));
+  if (cl.length) out.push('CUDA and native libraries', ...cl.map((l) => `  ${escapeText(l)}`));
   if (a.waste.topPaths.length) {
     out.push('Largest hidden (wasted) paths');
     const w = table(['Path', 'Size', 'Added in', 'Hidden in', 'How'], ['left', 'right', 'right', 'right', 'left']);
@@ -131,19 +140,19 @@ export function renderAnalysisTable(a: Analysis, topN = 15): string {
     }
     out.push(w.toString());
   }
-  for (const w of a.warnings) out.push(`warning: ${w}`);
+  for (const w of a.warnings) out.push(`warning: ${escapeText(w)}`);
   return out.join('\n') + '\n';
 }
 
-function mdEscape(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-}
+/** A Markdown cell: plain text (escaped here) or { md } already written as Markdown from escaped parts. */
+type MdCell = string | { md: string };
+const mdCell = (c: MdCell): string => (typeof c === 'string' ? escapeMarkdown(c) : c.md);
 
-function mdTable(head: string[], rows: string[][], align: Array<'l' | 'r'>): string {
+function mdTable(head: string[], rows: MdCell[][], align: Array<'l' | 'r'>): string {
   const lines = [
-    `| ${head.map(mdEscape).join(' | ')} |`,
+    `| ${head.map(mdCell).join(' | ')} |`,
     `| ${align.map((x) => (x === 'r' ? '---:' : ':---')).join(' | ')} |`,
-    ...rows.map((r) => `| ${r.map(mdEscape).join(' | ')} |`),
+    ...rows.map((r) => `| ${r.map(mdCell).join(' | ')} |`),
   ];
   return lines.join('\n');
 }
@@ -151,9 +160,9 @@ function mdTable(head: string[], rows: string[][], align: Array<'l' | 'r'>): str
 /** GitHub-flavoured Markdown report (for a PR comment or a job summary). */
 export function renderAnalysisMarkdown(a: Analysis, topN = 15): string {
   const out: string[] = [];
-  out.push(`## imgscope: \`${mdEscape(a.image.reference)}\``);
+  out.push(`## imgscope: ${mdCode(a.image.reference)}`);
   out.push('');
-  out.push(`${a.image.platform}, ${a.totals.layers} layers, ${a.totals.files} files; ${UNITS_NOTE}.`);
+  out.push(escapeMarkdown(`${a.image.platform}, ${a.totals.layers} layers, ${a.totals.files} files; ${UNITS_NOTE}.`));
   out.push('');
   out.push(
     mdTable(
@@ -174,7 +183,7 @@ export function renderAnalysisMarkdown(a: Analysis, topN = 15): string {
   out.push(
     mdTable(
       ['Owner', 'Version', 'Size', 'Files', 'Kinds'],
-      a.owners.slice(0, topN).map((r) => [`\`${r.owner}\``, r.version ?? '', formatBytes(r.bytes), String(r.files), kindSplit(r.kinds)]),
+      a.owners.slice(0, topN).map((r) => [{ md: mdCode(r.owner) }, r.version ?? '', formatBytes(r.bytes), String(r.files), kindSplit(r.kinds)]),
       ['l', 'l', 'r', 'r', 'l'],
     ),
   );
@@ -182,7 +191,7 @@ export function renderAnalysisMarkdown(a: Analysis, topN = 15): string {
   out.push(
     mdTable(
       ['#', 'Step', 'Size', 'Compressed', 'Visible', 'Waste'],
-      a.layers.map((r) => [String(r.index + 1), `\`${shortenStep(r.createdBy || r.comment, 80)}\``, formatBytes(r.bytes), formatBytes(r.compressedBytes), formatBytes(r.visibleBytes), formatBytes(r.wasteBytes)]),
+      a.layers.map((r) => [String(r.index + 1), { md: mdCode(shortenStep(r.createdBy || r.comment, 80)) }, formatBytes(r.bytes), formatBytes(r.compressedBytes), formatBytes(r.visibleBytes), formatBytes(r.wasteBytes)]),
       ['r', 'l', 'r', 'r', 'r', 'r'],
     ),
   );
@@ -191,17 +200,23 @@ export function renderAnalysisMarkdown(a: Analysis, topN = 15): string {
     out.push(
       mdTable(
         ['Severity', 'Finding', 'Saves', 'Evidence', 'Fix'],
-        a.findings.map((f) => [f.severity, `**${f.id}**: ${f.title}`, formatSaving(f), [...(f.evidence.paths ?? []).slice(0, 3), ...(f.evidence.packages ?? []).slice(0, 3).map((p) => `\`${p}\``), f.evidence.detail ?? ''].filter(Boolean).join('<br>'), f.fix]),
+        a.findings.map((f) => [
+          f.severity,
+          { md: `**${escapeMarkdown(f.id)}**: ${escapeMarkdown(f.title)}` },
+          formatSaving(f),
+          { md: [...(f.evidence.paths ?? []).slice(0, 3).map(escapeMarkdown), ...(f.evidence.packages ?? []).slice(0, 3).map(mdCode), escapeMarkdown(f.evidence.detail ?? '')].filter(Boolean).join('<br>') },
+          f.fix,
+        ]),
         ['l', 'l', 'r', 'l', 'l'],
       ),
     );
   }
-  if (a.findings.some((x) => x.savingSeconds != null)) out.push('', `_${pullModelNote(a)}._`);
+  if (a.findings.some((x) => x.savingSeconds != null)) out.push('', `_${escapeMarkdown(pullModelNote(a))}._`);
   const cl = cudaLines(a);
-  if (cl.length) out.push('', '### CUDA and native libraries', '', ...cl.map((l) => `- ${mdEscape(l)}`));
+  if (cl.length) out.push('', '### CUDA and native libraries', '', ...cl.map((l) => `- ${escapeMarkdown(l)}`));
   if (a.warnings.length) {
     out.push('', '### Warnings', '');
-    for (const w of a.warnings) out.push(`- ${mdEscape(w)}`);
+    for (const w of a.warnings) out.push(`- ${escapeMarkdown(w)}`);
   }
   return out.join('\n') + '\n';
 }

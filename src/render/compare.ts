@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import type { Comparison, ComparisonRow } from '../compare.js';
+import { escapeMarkdown, escapeText, mdCode } from '../util/escape.js';
 import { formatBytes, formatMs, formatPercent } from '../util/format.js';
 import { formatSaving, UNITS_NOTE } from './analyze.js';
 
@@ -54,8 +55,10 @@ export const COMPARISON_NOTE = [
   'n/a: not measured.',
 ].join(' ');
 
-function t(head: string[]): Table.Table {
-  return new Table({ head, style: { head: [], border: [], compact: true }, colAligns: ['left', ...head.slice(1).map(() => 'right' as const)] });
+/** A terminal table whose head and cells are escaped (util/escape.ts): image names and owners come from outside. */
+function t(head: string[]): { push(row: string[]): void; toString(): string } {
+  const table = new Table({ head: head.map(escapeText), style: { head: [], border: [], compact: true }, colAligns: ['left', ...head.slice(1).map(() => 'right' as const)] });
+  return { push: (row) => void table.push(row.map(escapeText)), toString: () => table.toString() };
 }
 
 /** The findings matrix: one row per finding, a cell per image ("✗ 477 MiB" where present, "·" where not). */
@@ -82,7 +85,7 @@ export function renderComparisonTable(c: Comparison): string {
     out.push(f.toString());
   }
   for (const d of c.diffs) {
-    out.push(`${d.name} vs ${c.rows[c.baseline]!.name}`);
+    out.push(escapeText(`${d.name} vs ${c.rows[c.baseline]!.name}`));
     const o = t(['Owner', 'Baseline', 'Here', 'Δ']);
     for (const g of [...d.growers.slice(0, 5), ...d.shrinkers.slice(0, 5)]) o.push([g.owner, formatBytes(g.baseline), formatBytes(g.bytes), signedBytes(g.delta)]);
     for (const x of d.onlyHere.slice(0, 5)) o.push([`${x.owner} (only here)`, '', formatBytes(x.bytes), signedBytes(x.bytes)]);
@@ -92,10 +95,14 @@ export function renderComparisonTable(c: Comparison): string {
   return out.join('\n') + '\n';
 }
 
-const esc = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const esc = escapeMarkdown;
 
-function md(head: string[], rows: string[][], align: string[]): string {
-  return [`| ${head.map(esc).join(' | ')} |`, `| ${align.join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+/** A Markdown cell: plain text (escaped here) or { md } already written as Markdown from escaped parts. */
+type MdCell = string | { md: string };
+const cell = (c: MdCell): string => (typeof c === 'string' ? esc(c) : c.md);
+
+function md(head: MdCell[], rows: MdCell[][], align: string[]): string {
+  return [`| ${head.map(cell).join(' | ')} |`, `| ${align.join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
 }
 
 /** GitHub-flavoured Markdown, ready for a PR comment or a job summary. */
@@ -103,25 +110,26 @@ export function renderComparisonMarkdown(c: Comparison): string {
   const right = (n: number): string[] => [':---', ...Array.from({ length: n - 1 }, () => '---:')];
   const out: string[] = ['## imgscope comparison', ''];
   out.push(md(COMPARISON_HEAD, comparisonRows(c), right(COMPARISON_HEAD.length)), '');
-  out.push(COMPARISON_NOTE, '');
+  out.push(esc(COMPARISON_NOTE), '');
   out.push('### What differs, by kind', '');
   const kh = ['Kind', ...c.rows.map((r) => r.name)];
   out.push(md(kh, c.kinds.filter((k) => k.bytes.some((b) => b > 0)).map((k) => [k.kind, ...k.bytes.map((b, i) => (i === c.baseline ? formatBytes(b) : `${formatBytes(b)} (${signedBytes(k.delta[i]!)})`))]), right(kh.length)));
   if (c.findings?.length) {
     out.push('', '### Findings', '', '✗ = present (with what fixing it saves), · = absent.', '');
     const fh = ['Finding', ...c.rows.map((r) => r.name)];
-    out.push(md(fh, findingRows(c).map((r) => [`\`${r[0]!.split(' ')[1]}\` (${r[0]!.split(' ')[0]})`, ...r.slice(1)]), [':---', ...c.rows.map(() => ':---:')]));
+    // finding ids are [a-z0-9-]+ (the report schema checks loaded ones): a code span shows them as they are
+    out.push(md(fh, findingRows(c).map((r) => [{ md: `\`${r[0]!.split(' ')[1]}\` (${esc(r[0]!.split(' ')[0]!)})` }, ...r.slice(1)]), [':---', ...c.rows.map(() => ':---:')]));
   }
   for (const d of c.diffs) {
     out.push('', `### ${esc(d.name)} vs ${esc(c.rows[c.baseline]!.name)}`, '');
-    const rows: string[][] = [];
-    for (const g of [...d.growers, ...d.shrinkers]) rows.push([`\`${g.owner}\``, formatBytes(g.baseline), formatBytes(g.bytes), signedBytes(g.delta)]);
-    for (const x of d.onlyHere) rows.push([`\`${x.owner}\` (only here)`, '', formatBytes(x.bytes), signedBytes(x.bytes)]);
-    for (const x of d.onlyInBaseline) rows.push([`\`${x.owner}\` (only in baseline)`, formatBytes(x.bytes), '', signedBytes(-x.bytes)]);
+    const rows: MdCell[][] = [];
+    for (const g of [...d.growers, ...d.shrinkers]) rows.push([{ md: mdCode(g.owner) }, formatBytes(g.baseline), formatBytes(g.bytes), signedBytes(g.delta)]);
+    for (const x of d.onlyHere) rows.push([{ md: `${mdCode(x.owner)} (only here)` }, '', formatBytes(x.bytes), signedBytes(x.bytes)]);
+    for (const x of d.onlyInBaseline) rows.push([{ md: `${mdCode(x.owner)} (only in baseline)` }, formatBytes(x.bytes), '', signedBytes(-x.bytes)]);
     if (rows.length) out.push(md(['Owner', 'Baseline', 'Here', 'Δ'], rows, right(4)), '');
-    const steps: string[][] = [
-      ...d.stepsOnlyHere.map((s) => ['only here', `\`${s.step.slice(0, 100)}\``, formatBytes(s.bytes)]),
-      ...d.stepsOnlyInBaseline.map((s) => ['only in baseline', `\`${s.step.slice(0, 100)}\``, formatBytes(s.bytes)]),
+    const steps: MdCell[][] = [
+      ...d.stepsOnlyHere.map((s) => ['only here', { md: mdCode(s.step.slice(0, 100)) }, formatBytes(s.bytes)]),
+      ...d.stepsOnlyInBaseline.map((s) => ['only in baseline', { md: mdCode(s.step.slice(0, 100)) }, formatBytes(s.bytes)]),
     ];
     if (steps.length) out.push(md(['', 'Dockerfile step', 'Size'], steps, [':---', ':---', '---:']));
   }

@@ -5,14 +5,14 @@
 import type { Analysis } from '../analysis.js';
 import type { ColdStart } from '../coldstart/engine.js';
 import type { Comparison } from '../compare.js';
+import { escapeHtml } from '../util/escape.js';
 import { formatBytes, formatPercent, shortenStep } from '../util/format.js';
 import { cudaLines, formatSaving, UNITS_NOTE } from './analyze.js';
 import { renderColdStartHtmlBody } from './coldstart.js';
 import { comparisonRows, COMPARISON_HEAD, COMPARISON_NOTE, findingRows } from './compare.js';
 
-export function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
+/** HTML-escapes one text value (control and bidi characters made visible first: util/escape.ts). */
+export const esc = escapeHtml;
 
 const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1b1f24}

@@ -1,9 +1,12 @@
 /**
  * A document decided once, written in three syntaxes (docs/architecture.md "Views"): a view is a
  * list of blocks (headings, paragraphs, tables with their alignment); the terminal, Markdown and HTML
- * writers below only supply syntax, so the three formats cannot drift apart.
+ * writers below only supply syntax, so the three formats cannot drift apart. Every string in a view is
+ * plain text (names, paths and steps from the image included): each writer escapes all of it for its
+ * syntax (util/escape.ts), so no view builder escapes anything.
  */
 import Table from 'cli-table3';
+import { escapeHtml, escapeMarkdown, escapeText } from '../util/escape.js';
 
 export type Block =
   | { kind: 'heading'; text: string }
@@ -18,27 +21,27 @@ export interface View {
 const alignOf = (b: Extract<Block, { kind: 'table' }>, i: number): 'l' | 'r' => b.align?.[i] ?? (i === 0 ? 'l' : 'r');
 
 export function viewToTable(v: View): string {
-  const out: string[] = [v.title];
+  const e = escapeText;
+  const out: string[] = [e(v.title)];
   for (const b of v.blocks) {
-    if (b.kind === 'heading') out.push('', b.text);
-    else if (b.kind === 'text') out.push(b.text);
+    if (b.kind === 'heading') out.push('', e(b.text));
+    else if (b.kind === 'text') out.push(e(b.text));
     else {
-      const t = new Table({ head: b.head, style: { head: [], border: [], compact: true }, colAligns: b.head.map((_, i) => (alignOf(b, i) === 'l' ? 'left' : 'right')) });
-      for (const r of b.rows) t.push(r);
+      const t = new Table({ head: b.head.map(e), style: { head: [], border: [], compact: true }, colAligns: b.head.map((_, i) => (alignOf(b, i) === 'l' ? 'left' : 'right')) });
+      for (const r of b.rows) t.push(r.map(e));
       out.push(t.toString());
     }
   }
   return out.join('\n') + '\n';
 }
 
-const mdEsc = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-
 export function viewToMarkdown(v: View, level = 2): string {
   const h = '#'.repeat(level);
-  const out: string[] = [`${h} ${v.title}`, ''];
+  const mdEsc = escapeMarkdown;
+  const out: string[] = [`${h} ${mdEsc(v.title)}`, ''];
   for (const b of v.blocks) {
-    if (b.kind === 'heading') out.push(`${h}# ${b.text}`, '');
-    else if (b.kind === 'text') out.push(b.text, '');
+    if (b.kind === 'heading') out.push(`${h}# ${mdEsc(b.text)}`, '');
+    else if (b.kind === 'text') out.push(mdEsc(b.text), '');
     else {
       out.push(`| ${b.head.map(mdEsc).join(' | ')} |`);
       out.push(`| ${b.head.map((_, i) => (alignOf(b, i) === 'l' ? ':---' : '---:')).join(' | ')} |`);
@@ -49,9 +52,7 @@ export function viewToMarkdown(v: View, level = 2): string {
   return out.join('\n') + '\n';
 }
 
-export function htmlEsc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
+export const htmlEsc = escapeHtml;
 
 /** The body of a view as HTML (the page around it is html.ts's). */
 export function viewToHtml(v: View): string[] {

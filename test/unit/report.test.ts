@@ -75,7 +75,7 @@ describe('history, rendering and the CLI report', () => {
     expect(kindRows).toContainEqual(['model-weights', '5.00 MiB', expect.stringMatching(/%$/), '1']);
     expect(kindRows).toContainEqual(['app', '1000 B', expect.stringMatching(/%$/), '1']);
     // the layer step is shortened (build-arg prefix dropped), and a pipe in it cannot break the table
-    expect(md).toContain('`RUN pip install -r requirements.txt \\| tee log`');
+    expect(md).toContain('<code>RUN pip install -r requirements.txt \\| tee log</code>');
     const layerRow = rows.find((r) => r.includes('pip install'))!;
     expect(layerRow.split(/(?<!\\)\|/).length - 2).toBe(6);
   });
