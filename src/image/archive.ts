@@ -1,4 +1,5 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, type Stats, statSync } from 'node:fs';
+import { describeStat, regularFile, statOrUndefined } from '../util/files.js';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -13,6 +14,8 @@ import { type BlobCheck, peekStream, walkLayerFile, walkLayerStream, type Walked
 
 /** Small JSON/metadata files are read whole; anything bigger is never loaded into memory. */
 export const MAX_SMALL_FILE = 64 * 1024 * 1024;
+/** All the metadata a streamed archive may hold besides its layers (manifests and configs are KiBs). */
+export const MAX_STREAMED_METADATA = 128 * 1024 * 1024;
 
 /**
  * The files of an image container format (a `docker save` tar, an OCI layout directory or tar, or a
@@ -26,6 +29,17 @@ export interface ArchiveFiles {
   walkLayer(name: string, check: BlobCheck, opts: WalkOptions): Promise<WalkedBlob>;
   /** Whether walking this layer streams it (compressed, or read in full to verify) rather than seeking. */
   streamsLayer?(name: string, verify: boolean): boolean;
+  /** `file:…` naming the bytes of this member on disk while the file is unchanged (a layer cache key). */
+  identity?(name: string): string | undefined;
+}
+
+function fileIdentity(file: string, offset: number, size: number): string | undefined {
+  try {
+    const st = statSync(file, { bigint: true });
+    return `file:${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${offset}:${size}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Sniffs a layer blob stored in a file range: does walking it stream (true) or seek (false)? */
@@ -56,6 +70,7 @@ export class TarFileArchive implements ArchiveFiles {
   private readonly index = new Map<string, TarIndexEntry>();
   constructor(readonly file: string) {
     this.describe = file;
+    regularFile(file); // before open: opening a FIFO would block
     let fd: number;
     try {
       fd = openSync(file, 'r');
@@ -63,7 +78,7 @@ export class TarFileArchive implements ArchiveFiles {
       throw inputError(`${file}: cannot open: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
     }
     try {
-      const size = statSync(file).size;
+      const size = fstatSync(fd).size;
       const head = Buffer.alloc(Math.min(512, size));
       if (head.length) {
         readFileHead(fd, head);
@@ -118,6 +133,11 @@ export class TarFileArchive implements ArchiveFiles {
     return !e || blobStreams(this.file, e.offset, e.size, verify);
   }
 
+  identity(name: string): string | undefined {
+    const e = this.lookup(name);
+    return e ? fileIdentity(this.file, e.offset, e.size) : undefined;
+  }
+
   walkLayer(name: string, check: BlobCheck, opts: WalkOptions): Promise<WalkedBlob> {
     const e = this.lookup(name);
     if (!e) throw inputError(`${this.file}: missing blob ${name}`);
@@ -138,7 +158,7 @@ function readAt(fd: number, buf: Buffer, pos: number): void {
   }
 }
 
-/** An OCI image layout directory. */
+/** An OCI image layout directory: every file it names must be a regular file inside it. */
 export class DirArchive implements ArchiveFiles {
   readonly describe: string;
   constructor(readonly dir: string) {
@@ -147,25 +167,39 @@ export class DirArchive implements ArchiveFiles {
   private resolve(name: string): string {
     return path.join(this.dir, normalizeEntryPath(name));
   }
+  /** The stat of a member that exists; an error when it exists but is not a regular file. */
+  private file(name: string): Stats | undefined {
+    const p = this.resolve(name);
+    const st = statOrUndefined(p);
+    if (st && !st.isFile()) throw inputError(`${p}: is ${describeStat(st)}, not a regular file`);
+    return st;
+  }
   has(name: string): boolean {
-    return existsSync(this.resolve(name));
+    return this.file(name) !== undefined;
   }
   readSmall(name: string): Buffer | undefined {
+    const st = this.file(name);
+    if (!st) return undefined;
     const p = this.resolve(name);
-    if (!existsSync(p)) return undefined;
-    const st = statSync(p);
     if (st.size > MAX_SMALL_FILE) throw inputError(`${p}: ${st.size} bytes, too large for a metadata file`);
-    return readFileSync(p);
+    const buf = readFileSync(p);
+    if (buf.length !== st.size) throw inputError(`${p}: changed while it was read`);
+    return buf;
   }
   streamsLayer(name: string, verify: boolean): boolean {
-    const p = this.resolve(name);
-    return !existsSync(p) || blobStreams(p, 0, statSync(p).size, verify);
+    const st = statOrUndefined(this.resolve(name));
+    return !st?.isFile() || blobStreams(this.resolve(name), 0, st.size, verify);
+  }
+
+  identity(name: string): string | undefined {
+    const st = statOrUndefined(this.resolve(name));
+    return st?.isFile() ? fileIdentity(this.resolve(name), 0, st.size) : undefined;
   }
 
   walkLayer(name: string, check: BlobCheck, opts: WalkOptions): Promise<WalkedBlob> {
-    const p = this.resolve(name);
-    if (!existsSync(p)) throw inputError(`${this.dir}: missing blob ${name}`);
-    return walkLayerFile(p, 0, statSync(p).size, check, opts);
+    const st = this.file(name);
+    if (!st) throw inputError(`${this.dir}: missing blob ${name}`);
+    return walkLayerFile(this.resolve(name), 0, st.size, check, opts);
   }
 }
 
@@ -179,6 +213,8 @@ export class StreamedArchive implements ArchiveFiles {
   readonly layers = new Map<string, WalkedBlob>();
   readonly links = new Map<string, string>();
   readonly warnings: string[] = [];
+  /** Bytes of metadata kept so far. */
+  kept = 0;
   constructor(readonly describe: string) {}
 
   static async consume(
@@ -202,11 +238,19 @@ export class StreamedArchive implements ArchiveFiles {
         const { head, rest } = await peekStream(entry as unknown as Readable, 512);
         const c = sniffCompression(head);
         if (c === 'unknown') {
-          if ((h.size ?? 0) > MAX_SMALL_FILE) {
-            a.warnings.push(`${name}: skipped a ${h.size}-byte member that is neither a layer nor metadata`);
+          // Metadata is JSON (manifests, configs, index.json, oci-layout, repositories): anything
+          // else is skipped unread, and what is kept is bounded in total.
+          const size = h.size ?? 0;
+          const json = /^\s*[[{]/.test(head.toString('latin1', 0, Math.min(head.length, 64)));
+          if (!json || size > MAX_SMALL_FILE) {
+            a.warnings.push(`${name}: skipped a ${size}-byte member that is neither a layer nor metadata`);
             rest.resume();
             await new Promise((r) => rest.on('end', r));
             continue;
+          }
+          a.kept += size;
+          if (a.kept > MAX_STREAMED_METADATA) {
+            throw inputError(`${describe}: holds more than ${MAX_STREAMED_METADATA} bytes of JSON besides its layers (at ${name}); not an image archive`);
           }
           const chunks: Buffer[] = [];
           for await (const ch of rest) chunks.push(ch as Buffer);
@@ -214,7 +258,7 @@ export class StreamedArchive implements ArchiveFiles {
         } else {
           onProgress?.(`walking ${name} (${h.size} bytes)`);
           try {
-            a.layers.set(name, await walkLayerStream(rest, c, {}, opts));
+            a.layers.set(name, await walkLayerStream(rest, c, { compute: true }, opts));
           } catch (err) {
             throw withContext(`${describe}: layer ${name}`, err);
           }
@@ -237,9 +281,22 @@ export class StreamedArchive implements ArchiveFiles {
   readSmall(name: string): Buffer | undefined {
     return this.small.get(this.resolve(name));
   }
-  async walkLayer(name: string): Promise<WalkedBlob> {
+  /** The layer walked as it streamed by, its bytes checked now against the digests the image names. */
+  async walkLayer(name: string, check: BlobCheck): Promise<WalkedBlob> {
     const w = this.layers.get(this.resolve(name));
     if (!w) throw inputError(`${this.describe}: missing layer ${name}`);
-    return w;
+    const verified: string[] = [];
+    const compare = (what: string, want: string | undefined, got: string | undefined): void => {
+      if (!want) return;
+      if (!want.startsWith('sha256:')) throw inputError(`${this.describe}: ${name}: cannot check a ${want.split(':')[0]} digest in a streamed archive`);
+      if (want !== got) throw inputError(`${this.describe}: ${name}: ${what} digest mismatch: expected ${want}, got ${got}`);
+      verified.push(want);
+    };
+    compare('blob', check.digest, w.computed?.blob);
+    if (check.size !== undefined && check.size !== w.blobSize) {
+      throw inputError(`${this.describe}: ${name}: size mismatch: descriptor says ${check.size} bytes, blob has ${w.blobSize}`);
+    }
+    compare('uncompressed layer (diff_id)', check.diffId, w.computed?.diff);
+    return { ...w, verified };
   }
 }

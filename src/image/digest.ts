@@ -29,6 +29,20 @@ export function verifyBytes(what: string, data: Uint8Array, digest: string, size
   if (got !== digest) throw inputError(`${what}: digest mismatch: expected ${digest}, got ${got}`);
 }
 
+/** Hashes what flows through it with SHA-256; `digest` is set when the stream ends. */
+export class Hasher extends Transform {
+  private readonly hash = createHash('sha256');
+  digest: string | undefined;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
+    this.hash.update(chunk);
+    cb(null, chunk);
+  }
+  override _flush(cb: (err?: Error | null) => void): void {
+    this.digest = `sha256:${this.hash.digest('hex')}`;
+    cb();
+  }
+}
+
 /** Hashes what flows through it; `check()` compares with the expected digest at the end. */
 export class DigestVerifier extends Transform {
   private readonly hash;

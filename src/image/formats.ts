@@ -62,21 +62,28 @@ export async function inOrder<T>(
 }
 
 /**
- * A layer from the layer cache under `blob:<getKey>`, else walked (errors named by `what`) and
- * stored under `blob:<putKey(walked)>` when that is known.
+ * A layer from the layer cache under the first of `get` that is there, else walked (errors named by
+ * `what`) and stored under the first of `put` it may enter: `blob:<digest>` only when the walk
+ * verified that digest against the bytes it read, `file:<identity>` (an unchanged file on disk)
+ * otherwise. An archive that lies about a digest can then never poison the entry another image
+ * reads (docs/architecture.md "Layer cache").
  */
 async function cachedWalk(
   cache: LayerCache | undefined,
-  getKey: string | undefined,
+  opts: Pick<LoadOptions, 'verifyLayers'>,
+  get: Array<string | undefined>,
   walk: () => Promise<WalkedBlob>,
-  putKey: (w: WalkedBlob) => string | undefined,
+  put: Array<string | undefined>,
   what: string,
   onHit: () => void,
 ): Promise<WalkedBlob> {
-  const hit = cache && getKey ? cache.getLayer(`blob:${getKey}`) : undefined;
-  if (hit) {
-    onHit();
-    return hit;
+  // --verify reads every byte: it takes nothing from the cache, but what it verified may enter it.
+  for (const key of opts.verifyLayers || !cache ? [] : get) {
+    const hit = key && cache ? cache.getLayer(key) : undefined;
+    if (hit) {
+      onHit();
+      return hit;
+    }
   }
   let w: WalkedBlob;
   try {
@@ -84,10 +91,12 @@ async function cachedWalk(
   } catch (err) {
     throw withContext(what, err);
   }
-  const key = cache ? putKey(w) : undefined;
-  if (key) cache!.putLayer(`blob:${key}`, w);
+  const key = cache ? put.find((k) => k !== undefined && (k.startsWith('file:') || (k.startsWith('blob:') && !!w.verified?.includes(k.slice(5))))) : undefined;
+  if (key) cache!.putLayer(key, w);
   return w;
 }
+
+const blobKey = (digest: string | undefined): string | undefined => (digest ? `blob:${digest}` : undefined);
 
 function blobPath(digest: string): string {
   const [alg, hex] = digest.split(':');
@@ -156,6 +165,13 @@ export async function loadDockerArchive(
     if (files.has('index.json')) return loadOciLayout(files, reference, transport, tag, opts);
     throw inputError(`${where}: manifest.json lists no images`);
   }
+  items.forEach((it, i) => {
+    if (typeof it !== 'object' || it === null) throw inputError(`${where}: manifest.json entry ${i + 1} is not an object`);
+    const tags = it.RepoTags;
+    if (tags !== undefined && tags !== null && !(Array.isArray(tags) && tags.every((t) => typeof t === 'string'))) {
+      throw inputError(`${where}: manifest.json entry ${i + 1}: RepoTags is not a list of strings`);
+    }
+  });
   let item: DockerManifestItem | undefined;
   if (tag) {
     const want = normalizeTag(tag);
@@ -170,7 +186,7 @@ export async function loadDockerArchive(
     const all = items.map((i) => (i.RepoTags ?? [])[0] ?? i.Config).join(', ');
     throw inputError(`${where}: the archive holds ${items.length} images (${all}); name one as docker-archive:PATH:TAG`);
   }
-  if (!item || typeof item.Config !== 'string' || !Array.isArray(item.Layers)) {
+  if (!item || typeof item.Config !== 'string' || !Array.isArray(item.Layers) || !item.Layers.every((l) => typeof l === 'string')) {
     throw inputError(`${where}: manifest.json entry has no Config or Layers`);
   }
   const configBuf = files.readSmall(item.Config);
@@ -195,17 +211,18 @@ export async function loadDockerArchive(
       const blobHex = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name)?.[1];
       const digest = src?.digest ?? (blobHex ? `sha256:${blobHex}` : undefined);
       opts.onProgress?.(`layer ${i + 1}/${item.Layers.length}: ${name}`);
-      // The cache key is the stored blob's digest: named by the layout, or, for an uncompressed
-      // legacy `<id>/layer.tar`, its diff_id (the digest of exactly those bytes).
-      const cache = opts.verifyLayers ? undefined : opts.cache;
-      const stored = blobHex ? `sha256:${blobHex}` : undefined;
+      // Cache keys: the stored blob's digest (named by the layout), or for a legacy `<id>/layer.tar`
+      // the diff_id (the digest of exactly those bytes), when verified; else the file's identity.
       // (A streamed archive, the daemon's export, has walked every layer already: only stores.)
-      const getKey = cache && files.streamsLayer ? (stored ?? (diffId && !files.streamsLayer(name, false) ? diffId : undefined)) : undefined;
+      const stored = blobHex ? `sha256:${blobHex}` : undefined;
+      const identity = files.identity?.(name);
+      const get = files.streamsLayer ? [blobKey(stored ?? diffId), identity] : [];
       const w = await cachedWalk(
-        cache,
-        getKey,
-        () => files.walkLayer(name, { digest, verifyUncompressed: opts.verifyLayers }, walkOpts(opts)),
-        (walked) => stored ?? (walked.compression === 'none' ? diffId : undefined),
+        opts.cache,
+        opts,
+        get,
+        () => files.walkLayer(name, { digest, ...(diffId ? { diffId } : {}), verifyUncompressed: opts.verifyLayers }, walkOpts(opts)),
+        [blobKey(stored), blobKey(diffId), identity],
         `${where}: layer ${i + 1} (${name})`,
         () => opts.onProgress?.(`layer ${i + 1}/${item.Layers.length}: from the layer cache`),
       );
@@ -274,23 +291,48 @@ export interface ManifestStore {
   readonly chooseHint: string;
   readManifest(d: Descriptor, what: string): Promise<Buffer>;
   readBlob(d: Descriptor, what: string): Promise<Buffer>;
-  walkLayer(d: Descriptor, index: number, opts: LoadOptions): Promise<WalkedBlob>;
+  /** Walks a layer, checking its blob digest (and, with --verify, its diff_id) where it reads every byte. */
+  walkLayer(d: Descriptor, index: number, opts: LoadOptions, diffId?: string): Promise<WalkedBlob>;
+  /** A cache key for a layer whose digest is not checked on the fast path: the unchanged file it is read from. */
+  identity?(d: Descriptor): string | undefined;
   /** False when the layer is walked by seeking (synchronously): it is then not started ahead of its turn. */
   streamsLayer?(d: Descriptor, opts: LoadOptions): boolean;
+}
+
+/** At most this many manifests and indexes are read while expanding an index (docs/architecture.md "Resource bounds"). */
+export const MAX_INDEX_FANOUT = 1000;
+
+/** An index's `manifests` checked to be a list of descriptors (null is an empty list: moby/moby#47210). */
+export function descriptorList(where: string, v: unknown): Descriptor[] {
+  if (v === null || v === undefined) return [];
+  if (!Array.isArray(v)) throw inputError(`${where}: "manifests" is ${typeof v === 'object' ? 'an object' : `the ${typeof v} ${JSON.stringify(v).slice(0, 40)}`}, not a list`);
+  v.forEach((d, i) => {
+    if (typeof d !== 'object' || d === null || typeof (d as Descriptor).digest !== 'string') {
+      throw inputError(`${where}: manifests[${i}] is not a descriptor (no digest)`);
+    }
+  });
+  return v as Descriptor[];
 }
 
 /** Expands (nested) indexes into image manifests, skipping attestations, and picks the platform. */
 export async function selectImageManifest(store: ManifestStore, top: Descriptor[], opts: LoadOptions): Promise<Descriptor> {
   const where = store.where;
   const candidates: Descriptor[] = [];
+  // Each index is read once, however often it is listed, and the whole expansion is capped.
+  const seen = new Set<string>();
+  let listed = 0;
   const expand = async (list: Descriptor[], depth: number): Promise<void> => {
     for (const d of list) {
+      if (++listed > MAX_INDEX_FANOUT) throw inputError(`${where}: the index lists more than ${MAX_INDEX_FANOUT} manifests`);
       if (isAttestation(d)) continue;
       if (isIndexType(d.mediaType)) {
         if (depth > 8) throw inputError(`${where}: indexes nested too deeply`);
+        if (seen.has(d.digest)) continue;
+        seen.add(d.digest);
         const nested = parseJson<IndexJson>(`${where}: index ${d.digest}`, await store.readManifest(d, 'index'));
+        if (typeof nested !== 'object' || nested === null) throw inputError(`${where}: index ${d.digest} is not a JSON object`);
         await expand(
-          (nested.manifests ?? []).map((m) => (m.annotations || !d.annotations ? m : { ...m, annotations: d.annotations })),
+          descriptorList(`${where}: index ${d.digest}`, nested.manifests).map((m) => (m.annotations || !d.annotations ? m : { ...m, annotations: d.annotations })),
           depth + 1,
         );
       } else if (d.mediaType === MT.ociManifest || d.mediaType === MT.dockerManifest || d.mediaType === undefined) {
@@ -355,11 +397,13 @@ export async function loadFromManifest(
     async (k) => {
       const { d, i } = wanted[k]!;
       opts.onProgress?.(`layer ${i + 1}/${mlayers.length}: ${d.digest}`);
+      const identity = store.identity?.(d);
       const w = await cachedWalk(
-        opts.verifyLayers ? undefined : opts.cache,
-        d.digest,
-        () => store.walkLayer(d, i, opts),
-        () => d.digest,
+        opts.cache,
+        opts,
+        [blobKey(d.digest), identity],
+        () => store.walkLayer(d, i, opts, diffIds[i]),
+        [blobKey(d.digest), identity],
         `${where}: layer ${i + 1} (${d.digest})`,
         () => opts.onProgress?.(`layer ${i + 1}/${mlayers.length}: from the layer cache`),
       );
@@ -404,12 +448,14 @@ export async function loadOciLayout(
   if (!indexBuf) throw inputError(`${where}: not an OCI image layout: no index.json`);
   if (!files.has('oci-layout')) throw inputError(`${where}: not an OCI image layout: no oci-layout file`);
   const index = parseJson<IndexJson>(`${where}: index.json`, indexBuf);
+  if (typeof index !== 'object' || index === null || Array.isArray(index)) throw inputError(`${where}: index.json is not a JSON object`);
   // moby/moby#47210: `"manifests": null` when saving img@digest.
-  let top = index.manifests ?? [];
+  const all = descriptorList(`${where}: index.json`, index.manifests);
+  let top = all;
   if (tag) {
     top = top.filter((d) => tagMatches(d, tag));
     if (top.length === 0) {
-      const names = (index.manifests ?? []).flatMap(refNames).join(', ') || 'none';
+      const names = all.flatMap(refNames).join(', ') || 'none';
       throw inputError(`${where}: no image tagged '${tag}' in the layout (tags: ${names})`);
     }
   }
@@ -426,13 +472,15 @@ export async function loadOciLayout(
     readManifest: read,
     readBlob: read,
     streamsLayer: (d, o) => files.streamsLayer?.(blobPath(d.digest), !!o.verifyLayers) ?? true,
-    walkLayer: async (d, _i, o) => {
+    identity: (d) => files.identity?.(blobPath(d.digest)),
+    walkLayer: async (d, _i, o, diffId) => {
       const name = blobPath(d.digest);
       if (!files.has(name)) {
         const foreign = d.urls?.length ? ' (a foreign layer; its content lives at its urls)' : '';
         throw inputError(`missing blob ${d.digest}${foreign}`);
       }
-      return files.walkLayer(name, { digest: d.digest, size: d.size, verifyUncompressed: o.verifyLayers }, walkOpts(o));
+      const check = { digest: d.digest, size: d.size, verifyUncompressed: o.verifyLayers, ...(o.verifyLayers && diffId ? { diffId } : {}) };
+      return files.walkLayer(name, check, walkOpts(o));
     },
   };
   if (top.length === 0) throw inputError(`${where}: index.json lists no image manifests`);

@@ -5,7 +5,7 @@ import { walkTarFile } from '../walk/seek-walker.js';
 import { ByteCounter, walkTarStream } from '../walk/stream-walker.js';
 import type { LayerWalk, WalkOptions } from '../walk/types.js';
 import { type Compression, decompressor, sniffCompression } from './compression.js';
-import { DigestVerifier } from './digest.js';
+import { DigestVerifier, Hasher } from './digest.js';
 import { ZstdError } from './zstd.js';
 
 export interface WalkedBlob {
@@ -13,14 +13,25 @@ export interface WalkedBlob {
   compression: Compression;
   /** Size of the blob as stored (compressed bytes for gzip/zstd). */
   blobSize: number;
+  /**
+   * Digests checked against exactly the bytes this walk read (the blob's, the uncompressed tar's).
+   * Only these may key the layer cache (docs/architecture.md "Layer cache").
+   */
+  verified?: string[];
+  /** SHA-256 of the blob and of the uncompressed tar, when the walk was asked to compute them. */
+  computed?: { blob: string; diff: string };
 }
 
 export interface BlobCheck {
   /** Expected digest of the blob bytes, verified whenever the blob is read in full. */
   digest?: string;
   size?: number;
-  /** Also read seekable uncompressed blobs in full to verify their digest. */
+  /** Expected digest of the uncompressed tar (the config's diff_id), verified whenever read in full. */
+  diffId?: string;
+  /** Also read seekable uncompressed blobs in full to verify their digests. */
   verifyUncompressed?: boolean;
+  /** Compute the blob's and the tar's SHA-256 (an archive read in one pass, checked later). */
+  compute?: boolean;
 }
 
 function describeError(err: unknown, c: Compression): Error {
@@ -70,16 +81,26 @@ export async function walkLayerStream(
 ): Promise<WalkedBlob> {
   const counter = new ByteCounter();
   const chain: Array<Transform | Duplex> = [counter];
-  let verifier: DigestVerifier | undefined;
-  if (check.digest) {
-    verifier = new DigestVerifier('blob', check.digest, check.size);
-    chain.push(verifier);
-  }
+  const checked: string[] = [];
+  const expect = (what: string, digest: string, size?: number): void => {
+    chain.push(new DigestVerifier(what, digest, size));
+    checked.push(digest);
+  };
+  if (check.digest) expect('blob', check.digest, check.size);
+  const blobHash = check.compute ? new Hasher() : undefined;
+  if (blobHash) chain.push(blobHash);
   const d = decompressor(c);
   if (d) chain.push(d);
+  // The uncompressed tar: the same bytes as the blob when there is no compression.
+  if (check.diffId && (d || check.diffId !== check.digest)) expect('uncompressed layer (diff_id)', check.diffId);
+  const diffHash = check.compute && d ? new Hasher() : undefined;
+  if (diffHash) chain.push(diffHash);
   try {
     const walk = await walkTarStream(src, opts, chain);
-    return { walk, compression: c, blobSize: counter.bytes };
+    const out: WalkedBlob = { walk, compression: c, blobSize: counter.bytes };
+    if (checked.length) out.verified = checked;
+    if (blobHash) out.computed = { blob: blobHash.digest!, diff: (diffHash ?? blobHash).digest! };
+    return out;
   } catch (err) {
     throw describeError(err, c);
   }

@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
 import { ImgscopeError, inputError } from '../errors.js';
@@ -39,6 +39,7 @@ export async function loadImage(reference: string, opts: LoadOptions = {}): Prom
 function compressionOf(file: string): Compression | 'unknown' | undefined {
   let fd: number;
   try {
+    if (!statSync(file).isFile()) return undefined; // opening a FIFO would block; TarFileArchive says why
     fd = openSync(file, 'r');
   } catch {
     return undefined; // TarFileArchive says why

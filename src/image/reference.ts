@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { inputError } from '../errors.js';
+import { describeStat } from '../util/files.js';
 
 export type ParsedReference =
   | { transport: 'docker-archive'; path: string; tag?: string }
@@ -34,6 +35,10 @@ export function parseReference(ref: string): ParsedReference {
     if (transport === 'docker-daemon') return { transport, name: rest };
     const pt = splitPathTag(rest);
     if (!existsSync(pt.path)) throw inputError(`${ref}: ${pt.path} does not exist`);
+    const st = statSync(pt.path);
+    if (transport === 'oci' ? !st.isDirectory() : !st.isFile()) {
+      throw inputError(`${ref}: ${pt.path} is ${describeStat(st)}, not ${transport === 'oci' ? 'an OCI layout directory' : 'a regular file'}`);
+    }
     return { transport: transport as 'docker-archive' | 'oci' | 'oci-archive', ...pt };
   }
   if (ref.startsWith('docker://')) {
@@ -42,7 +47,10 @@ export function parseReference(ref: string): ParsedReference {
     return { transport: 'docker', name };
   }
   if (existsSync(ref)) {
-    return statSync(ref).isDirectory() ? { transport: 'oci', path: ref } : { transport: 'docker-archive', path: ref };
+    const st = statSync(ref);
+    if (st.isDirectory()) return { transport: 'oci', path: ref };
+    if (!st.isFile()) throw inputError(`${ref}: is ${describeStat(st)}, not an image archive or layout`);
+    return { transport: 'docker-archive', path: ref };
   }
   if (/^[./~]/.test(ref) || ref.endsWith('.tar')) throw inputError(`${ref}: no such file or directory`);
   return { transport: 'docker-daemon', name: ref };

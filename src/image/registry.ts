@@ -3,9 +3,21 @@ import { envError, ImgscopeError, inputError } from '../errors.js';
 import { type CredentialLookup, lookupCredentials } from './credentials.js';
 import { sniffCompression } from './compression.js';
 import { isDigest, sha256, verifyBytes } from './digest.js';
-import { loadFromManifest, type ManifestStore, selectImageManifest, walkOpts } from './formats.js';
+import { descriptorList, loadFromManifest, type ManifestStore, selectImageManifest, walkOpts } from './formats.js';
 import { peekStream, walkLayerStream, type WalkedBlob } from './layer-reader.js';
 import { type Descriptor, type ImageConfigJson, type LoadedImage, type LoadOptions, MT } from './types.js';
+
+/** The manifests an index served by the registry lists, checked (docs/architecture.md "Resource bounds"). */
+function topManifests(where: string, top: { body: Buffer; digest: string }): Descriptor[] {
+  let index: unknown;
+  try {
+    index = JSON.parse(top.body.toString('utf8'));
+  } catch (err) {
+    throw inputError(`${where}: index ${top.digest}: invalid JSON: ${(err as Error).message}`, err);
+  }
+  if (typeof index !== 'object' || index === null) throw inputError(`${where}: index ${top.digest} is not a JSON object`);
+  return descriptorList(`${where}: index ${top.digest}`, (index as { manifests?: unknown }).manifests);
+}
 
 /** A parsed `docker://` reference (docker's reference grammar). */
 export interface RegistryRef {
@@ -324,13 +336,13 @@ export async function loadFromRegistry(reference: string, name: string, opts: Lo
       verifyBytes(`${where}: ${what} ${d.digest}`, buf, d.digest, d.size);
       return buf;
     },
-    walkLayer: async (d, _i, o): Promise<WalkedBlob> => {
+    walkLayer: async (d, _i, o, diffId): Promise<WalkedBlob> => {
       const res = await client.blobResponse(d);
       if (!res.body) throw inputError(`blob ${d.digest}: empty response`);
       const { head, rest } = await peekStream(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), 512);
       const c = sniffCompression(head);
       if (c === 'unknown') throw inputError('not a tar, gzip or zstd layer (unrecognised magic bytes)');
-      return walkLayerStream(rest, c, { digest: d.digest, size: d.size }, walkOpts(o));
+      return walkLayerStream(rest, c, { digest: d.digest, size: d.size, ...(o.verifyLayers && diffId ? { diffId } : {}) }, walkOpts(o));
     },
   };
   const top = await client.manifest(ref.digest ?? ref.tag!);
@@ -338,8 +350,7 @@ export async function loadFromRegistry(reference: string, name: string, opts: Lo
   const tags = ref.tag ? [`${ref.domain}/${ref.repository}:${ref.tag}`] : [];
   try {
     if (top.mediaType === MT.ociIndex || top.mediaType === MT.dockerList) {
-      const index = JSON.parse(top.body.toString('utf8')) as { manifests?: Descriptor[] | null };
-      const chosen = await selectImageManifest(store, index.manifests ?? [], opts);
+      const chosen = await selectImageManifest(store, topManifests(where, top), opts);
       return await loadFromManifest(store, chosen, { reference, transport: 'docker', tags }, opts);
     }
     return await loadFromManifest(store, desc, { reference, transport: 'docker', tags }, opts, top.body);
@@ -382,8 +393,7 @@ export async function resolveRegistryImage(name: string, opts: Pick<LoadOptions,
   let body = top.body;
   let manifestDigest = top.digest;
   if (top.mediaType === MT.ociIndex || top.mediaType === MT.dockerList) {
-    const index = JSON.parse(top.body.toString('utf8')) as { manifests?: Descriptor[] | null };
-    const chosen = await selectImageManifest(store, index.manifests ?? [], opts);
+    const chosen = await selectImageManifest(store, topManifests(`${ref.domain}/${ref.repository}`, top), opts);
     body = await store.readManifest(chosen, 'manifest');
     manifestDigest = chosen.digest;
   }

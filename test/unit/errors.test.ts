@@ -1,30 +1,10 @@
 import { existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { type FixtureImage, tmpDir, writeDockerArchiveLegacy, writeOciDir } from '../helpers/images.js';
 import { checkReport } from '../helpers/report.js';
+import { expectFailure, run } from '../helpers/cli.js';
 import { file, gzip, packTar } from '../helpers/tar.js';
-
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-
-async function run(args: string[], env: Record<string, string> = {}) {
-  return execa('node', [CLI, ...args], { reject: false, env: { ...env }, extendEnv: true });
-}
-
-/** Runs a failing analysis and checks the one-line error, the exit code and that no output file appears. */
-async function expectFailure(ref: string, code: number, pattern: RegExp, env: Record<string, string> = {}): Promise<void> {
-  const out = path.join(tmpDir(), 'report.json');
-  const r = await run(['analyze', ref, '--format', 'json', '--output', out], env);
-  expect(r.exitCode, r.stderr).toBe(code);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^imgscope: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(existsSync(out)).toBe(false);
-  expect(r.stdout).toBe('');
-}
 
 const one = (extra: Partial<FixtureImage['layers'][number]> = {}): FixtureImage => ({ layers: [{ entries: [file('a', 70000), file('b', 9000)], ...extra }] });
 
