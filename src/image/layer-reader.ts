@@ -3,6 +3,7 @@ import { type Duplex, Readable, type Transform } from 'node:stream';
 import { inputError } from '../errors.js';
 import { walkTarFile } from '../walk/seek-walker.js';
 import { ByteCounter, walkTarStream } from '../walk/stream-walker.js';
+import { contentBytes, isCountedFile } from '../walk/entry.js';
 import type { LayerWalk, WalkOptions } from '../walk/types.js';
 import { type Compression, decompressor, sniffCompression } from './compression.js';
 import { DigestVerifier, Hasher } from './digest.js';
@@ -97,6 +98,7 @@ export async function walkLayerStream(
   if (diffHash) chain.push(diffHash);
   try {
     const walk = await walkTarStream(src, opts, chain);
+    if (c === 'gzip') dropEstargzEntries(walk);
     const out: WalkedBlob = { walk, compression: c, blobSize: counter.bytes };
     if (checked.length) out.verified = checked;
     if (blobHash) out.computed = { blob: blobHash.digest!, diff: (diffHash ?? blobHash).digest! };
@@ -104,6 +106,27 @@ export async function walkLayerStream(
   } catch (err) {
     throw describeError(err, c);
   }
+}
+
+/** What an estargz layer adds to the tar for lazy pulling (docs/formats.md "estargz"). */
+const ESTARGZ_ENTRIES = new Set(['stargz.index.json', '.prefetch.landmark', '.no.prefetch.landmark']);
+
+/**
+ * An estargz layer is a gzip tar whose last entry is its table of contents, `stargz.index.json`,
+ * with landmark files marking where prefetching ends. Those are the format's index, not files of the
+ * image: they are taken out of the walk (and the layer says so).
+ */
+export function dropEstargzEntries(walk: LayerWalk): void {
+  const last = walk.entries[walk.entries.length - 1];
+  if (last?.path !== 'stargz.index.json' || last.type !== 'file') return;
+  const kept = walk.entries.filter((e) => !ESTARGZ_ENTRIES.has(e.path));
+  for (const e of walk.entries) {
+    if (!ESTARGZ_ENTRIES.has(e.path)) continue;
+    walk.fileBytes -= contentBytes(e);
+    if (isCountedFile(e)) walk.files--;
+  }
+  walk.entries = kept;
+  walk.warnings.push('estargz layer: its table of contents and landmark files are not counted as files of the image');
 }
 
 /**

@@ -189,3 +189,23 @@ describe('caps and sizes (points 13 and 19)', () => {
     expect(o).toEqual({ error: "truncated tar: entry 'a' needs 5000 bytes but only 2048 remain" });
   });
 });
+
+describe('estargz (point 6)', () => {
+  it("the table of contents and landmarks of an estargz layer are not files of the image", async () => {
+    const { walkLayerStream } = await import('../../src/image/layer-reader.js');
+    const { Readable } = await import('node:stream');
+    const { gzipSync } = await import('node:zlib');
+    const toc = Buffer.from(JSON.stringify({ version: 1, entries: [{ name: 'app/a', type: 'reg', size: 100 }] }));
+    // As estargz writes it: one gzip member per entry, the TOC last, then an empty footer member.
+    const body = Buffer.concat([header({ name: '.prefetch.landmark', size: 1 }), pad(Buffer.from('f')), ...fileEntry('app/a', 100), ...fileEntry('app/b', 200)]);
+    const tocPart = Buffer.concat([header({ name: 'stargz.index.json', size: toc.length }), pad(toc), END]);
+    const blob = Buffer.concat([gzipSync(body), gzipSync(tocPart), gzipSync(Buffer.alloc(0))]);
+    const w = (await walkLayerStream(Readable.from([blob]), 'gzip', {}, {})).walk;
+    expect(w.entries.map((e) => e.path)).toEqual(['app/a', 'app/b']);
+    expect(w.files).toBe(2);
+    expect(w.fileBytes).toBe(300);
+    // The same names in a plain layer (no TOC at the end) are files like any other.
+    const plain = (await walkLayerStream(Readable.from([gzipSync(Buffer.concat([body, END]))]), 'gzip', {}, {})).walk;
+    expect(plain.files).toBe(3);
+  });
+});
