@@ -5,7 +5,7 @@ import { appendFileSync, existsSync } from 'node:fs';
 import { EXIT_INPUT, EXIT_RULE, ImgscopeError, inputError } from './errors.js';
 import { parsePlatform } from './image/platform.js';
 import { renderAnalysisMarkdown, renderAnalysisTable } from './render/analyze.js';
-import { writeFileAtomic } from './util/atomic.js';
+import { checkOutputPath, writeFileAtomic } from './util/atomic.js';
 import { escapeLines, escapeMarkdown, escapeText } from './util/escape.js';
 import { formatBytes } from './util/format.js';
 import { runCleanups } from './util/cleanup.js';
@@ -219,6 +219,7 @@ export function buildProgram(): Command {
   addModelOptions(program.commands[program.commands.length - 1]!);
   addGateOptions(program.commands[program.commands.length - 1]!).action(async (refs: string[], o: AnalyzeOptions & GateCliOptions & ModelCliOptions & { baseline?: string }) => {
       await modelOptions(o); // bad flag values fail before any image is read
+      if (o.output) checkOutputPath(o.output);
       const onProgress = progress(o.quiet);
       const results: Analysis[] = [];
       for (const ref of refs) results.push(await analyzeRef(ref, { ...o, ...(onProgress ? { onProgress } : {}) }));
@@ -261,6 +262,7 @@ export function buildProgram(): Command {
   addModelOptions(cmp);
   addGateOptions(cmp).action(async (inputs: string[], o: CompareCliOptions & GateCliOptions & ModelCliOptions) => {
     await modelOptions(o);
+    if (o.output) checkOutputPath(o.output);
     const { compare } = await import('./compare.js');
     const { loadReportFile, matchColdStarts } = await import('./reports.js');
     const { renderComparisonMarkdown, renderComparisonTable } = await import('./render/compare.js');
@@ -333,6 +335,7 @@ export function buildProgram(): Command {
     .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')
     .option('-q, --quiet', 'no progress output')
     .action(async (refs: string[], o: ColdStartCliOptions) => {
+      if (o.output) checkOutputPath(o.output);
       const { coldStart } = await import('./coldstart/engine.js');
       const { parseGpus } = await import('./coldstart/gpus.js');
       const { renderColdStartMarkdown, renderColdStartTable } = await import('./render/coldstart.js');

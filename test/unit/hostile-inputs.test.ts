@@ -136,3 +136,18 @@ describe('resource bounds: never hang, never follow the attacker sizes (points 1
     expect(rep.warnings.filter((w: string) => /skipped a 20000000-byte member/.test(w))).toHaveLength(5);
   });
 });
+
+describe('messages that name the file (point 19)', () => {
+  it('an output path that is a directory, or in no directory, fails before any image is read', async () => {
+    const d = tmpDir();
+    for (const [out, why] of [
+      [d, 'it is a directory'],
+      [path.join(d, 'no', 'such', 'r.json'), 'its directory does not exist'],
+    ] as const) {
+      // the image does not exist either: the output check comes first
+      const r = await run(['analyze', `oci:${path.join(d, 'missing')}`, '-f', 'json', '-o', out]);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr.trim()).toBe(`imgscope: cannot write ${out}: ${why}`);
+    }
+  });
+});
