@@ -29,6 +29,9 @@ export function envError(message: string, cause?: unknown): ImgscopeError {
 export function withContext(where: string, err: unknown): ImgscopeError {
   if (err instanceof ImgscopeError) {
     if (err.message.startsWith(where)) return err;
+    // "docker-archive:/x/img.tar" + "/x/img.tar: truncated tar…": the path is said once.
+    const sep = err.message.indexOf(': ');
+    if (sep > 0 && where.endsWith(err.message.slice(0, sep))) return new ImgscopeError(`${where}${err.message.slice(sep)}`, err.exitCode, { cause: err });
     return new ImgscopeError(`${where}: ${err.message}`, err.exitCode, { cause: err });
   }
   const msg = err instanceof Error ? err.message : String(err);

@@ -288,13 +288,13 @@ export class StreamedArchive implements ArchiveFiles {
     const verified: string[] = [];
     const compare = (what: string, want: string | undefined, got: string | undefined): void => {
       if (!want) return;
-      if (!want.startsWith('sha256:')) throw inputError(`${this.describe}: ${name}: cannot check a ${want.split(':')[0]} digest in a streamed archive`);
-      if (want !== got) throw inputError(`${this.describe}: ${name}: ${what} digest mismatch: expected ${want}, got ${got}`);
+      if (!want.startsWith('sha256:')) throw inputError(`cannot check a ${want.split(':')[0]} digest in a streamed archive`);
+      if (want !== got) throw inputError(`${what} digest mismatch: expected ${want}, got ${got}`);
       verified.push(want);
     };
     compare('blob', check.digest, w.computed?.blob);
     if (check.size !== undefined && check.size !== w.blobSize) {
-      throw inputError(`${this.describe}: ${name}: size mismatch: descriptor says ${check.size} bytes, blob has ${w.blobSize}`);
+      throw inputError(`size mismatch: descriptor says ${check.size} bytes, blob has ${w.blobSize}`);
     }
     compare('uncompressed layer (diff_id)', check.diffId, w.computed?.diff);
     return { ...w, verified };

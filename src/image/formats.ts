@@ -3,6 +3,7 @@ import { basename } from '../util/paths.js';
 import type { WalkOptions } from '../walk/types.js';
 import type { ArchiveFiles } from './archive.js';
 import { compressionFromMediaType } from './compression.js';
+import { checkShape, type Shape } from './shapes.js';
 import type { WalkedBlob } from './layer-reader.js';
 import type { LayerCache } from './layer-cache.js';
 import { isDigest, sha256, verifyBytes } from './digest.js';
@@ -17,12 +18,16 @@ import {
   MT,
 } from './types.js';
 
-function parseJson<T>(what: string, buf: Buffer): T {
+/** Parses a JSON document and, given its shape, checks the fields imgscope reads (shapes.ts). */
+function parseJson<T>(what: string, buf: Buffer, shape?: Shape): T {
+  let v: unknown;
   try {
-    return JSON.parse(buf.toString('utf8')) as T;
+    v = JSON.parse(buf.toString('utf8'));
   } catch (err) {
     throw inputError(`${what}: invalid JSON: ${(err as Error).message}`, err);
   }
+  if (shape) checkShape(shape, what, v);
+  return v as T;
 }
 
 /**
@@ -110,15 +115,6 @@ export function walkOpts(opts: Pick<LoadOptions, 'capture' | 'probe'>): WalkOpti
   return w;
 }
 
-function checkConfig(where: string, config: ImageConfigJson): void {
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    throw inputError(`${where}: image config is not a JSON object`);
-  }
-  if (!config.rootfs || !Array.isArray(config.rootfs.diff_ids)) {
-    throw inputError(`${where}: not an image config (no rootfs.diff_ids)`);
-  }
-}
-
 function checkPlatform(where: string, config: ImageConfigJson, opts: LoadOptions): void {
   if (!opts.platform) return;
   const have = { os: config.os ?? '', architecture: config.architecture ?? '', variant: config.variant };
@@ -165,13 +161,7 @@ export async function loadDockerArchive(
     if (files.has('index.json')) return loadOciLayout(files, reference, transport, tag, opts);
     throw inputError(`${where}: manifest.json lists no images`);
   }
-  items.forEach((it, i) => {
-    if (typeof it !== 'object' || it === null) throw inputError(`${where}: manifest.json entry ${i + 1} is not an object`);
-    const tags = it.RepoTags;
-    if (tags !== undefined && tags !== null && !(Array.isArray(tags) && tags.every((t) => typeof t === 'string'))) {
-      throw inputError(`${where}: manifest.json entry ${i + 1}: RepoTags is not a list of strings`);
-    }
-  });
+  checkShape('manifest.json', `${where}: manifest.json`, items);
   let item: DockerManifestItem | undefined;
   if (tag) {
     const want = normalizeTag(tag);
@@ -194,8 +184,7 @@ export async function loadDockerArchive(
   const hex = basename(item.Config).replace(/\.json$/, '');
   const configDigest = /^[a-f0-9]{64}$/.test(hex) ? `sha256:${hex}` : sha256(configBuf);
   verifyBytes(`${where}: config ${item.Config}`, configBuf, configDigest);
-  const config = parseJson<ImageConfigJson>(`${where}: config ${item.Config}`, configBuf);
-  checkConfig(`${where}: config ${item.Config}`, config);
+  const config = parseJson<ImageConfigJson>(`${where}: config ${item.Config}`, configBuf, 'config');
   checkPlatform(where, config, opts);
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== item.Layers.length) {
@@ -329,7 +318,7 @@ export async function selectImageManifest(store: ManifestStore, top: Descriptor[
         if (depth > 8) throw inputError(`${where}: indexes nested too deeply`);
         if (seen.has(d.digest)) continue;
         seen.add(d.digest);
-        const nested = parseJson<IndexJson>(`${where}: index ${d.digest}`, await store.readManifest(d, 'index'));
+        const nested = parseJson<IndexJson>(`${where}: index ${d.digest}`, await store.readManifest(d, 'index'), 'index');
         if (typeof nested !== 'object' || nested === null) throw inputError(`${where}: index ${d.digest} is not a JSON object`);
         await expand(
           descriptorList(`${where}: index ${d.digest}`, nested.manifests).map((m) => (m.annotations || !d.annotations ? m : { ...m, annotations: d.annotations })),
@@ -365,7 +354,7 @@ export async function loadFromManifest(
 ): Promise<LoadedImage> {
   const where = store.where;
   const raw = manifestBuf ?? (await store.readManifest(chosen, 'manifest'));
-  const manifest = parseJson<ManifestJson>(`${where}: manifest ${chosen.digest}`, raw);
+  const manifest = parseJson<ManifestJson>(`${where}: manifest ${chosen.digest}`, raw, 'manifest');
   if (isIndexType(manifest.mediaType)) throw inputError(`${where}: manifest ${chosen.digest} is an index, not a manifest`);
   if (manifest.mediaType === MT.schema1 || manifest.mediaType === MT.schema1Signed || manifest.schemaVersion === 1) {
     throw inputError(`${where}: schema1 manifest ${chosen.digest} is deprecated and not supported`);
@@ -377,8 +366,7 @@ export async function loadFromManifest(
     throw inputError(`${where}: ${chosen.digest} is an artifact (config type ${manifest.config.mediaType}), not an image`);
   }
   const configBuf = await store.readBlob(manifest.config, 'config');
-  const config = parseJson<ImageConfigJson>(`${where}: config ${manifest.config.digest}`, configBuf);
-  checkConfig(`${where}: config ${manifest.config.digest}`, config);
+  const config = parseJson<ImageConfigJson>(`${where}: config ${manifest.config.digest}`, configBuf, 'config');
   checkPlatform(where, config, opts);
   const diffIds = config.rootfs?.diff_ids ?? [];
   const warnings: string[] = [];
@@ -447,7 +435,7 @@ export async function loadOciLayout(
   const indexBuf = files.readSmall('index.json');
   if (!indexBuf) throw inputError(`${where}: not an OCI image layout: no index.json`);
   if (!files.has('oci-layout')) throw inputError(`${where}: not an OCI image layout: no oci-layout file`);
-  const index = parseJson<IndexJson>(`${where}: index.json`, indexBuf);
+  const index = parseJson<IndexJson>(`${where}: index.json`, indexBuf, 'index');
   if (typeof index !== 'object' || index === null || Array.isArray(index)) throw inputError(`${where}: index.json is not a JSON object`);
   // moby/moby#47210: `"manifests": null` when saving img@digest.
   const all = descriptorList(`${where}: index.json`, index.manifests);

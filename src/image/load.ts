@@ -76,7 +76,11 @@ async function loadCompressedArchive(
     if (err instanceof ImgscopeError) throw err; // names the archive and the layer already
     const e = err as NodeJS.ErrnoException;
     if (typeof e?.code === 'string' && e.code.startsWith('Z_')) throw inputError(`${file}: corrupt ${c} data: ${e.message}`, err);
-    throw inputError(`${file}: not a readable ${c}-compressed image archive: ${e?.message ?? String(err)}`, err);
+    const msg = e?.message ?? String(err);
+    // tar-stream's words for the outer tar, said as the layer walkers say them
+    if (/Unexpected end of data/i.test(msg)) throw inputError(`${file}: truncated archive: the ${c} stream ends inside the tar`, err);
+    if (/Invalid tar header/i.test(msg)) throw inputError(`${file}: invalid tar header in the ${c}-compressed archive`, err);
+    throw inputError(`${file}: not a readable ${c}-compressed image archive: ${msg}`, err);
   }
   const img = transport === 'docker-archive' ? await loadDockerArchive(archive, reference, transport, tag, opts) : await loadOciLayout(archive, reference, transport, tag, opts);
   img.warnings.push(...archive.warnings);

@@ -3,6 +3,7 @@ import { envError, ImgscopeError, inputError } from '../errors.js';
 import { type CredentialLookup, lookupCredentials } from './credentials.js';
 import { sniffCompression } from './compression.js';
 import { isDigest, sha256, verifyBytes } from './digest.js';
+import { checkShape } from './shapes.js';
 import { descriptorList, loadFromManifest, type ManifestStore, selectImageManifest, walkOpts } from './formats.js';
 import { peekStream, walkLayerStream, type WalkedBlob } from './layer-reader.js';
 import { type Descriptor, type ImageConfigJson, type LoadedImage, type LoadOptions, MT } from './types.js';
@@ -15,7 +16,7 @@ function topManifests(where: string, top: { body: Buffer; digest: string }): Des
   } catch (err) {
     throw inputError(`${where}: index ${top.digest}: invalid JSON: ${(err as Error).message}`, err);
   }
-  if (typeof index !== 'object' || index === null) throw inputError(`${where}: index ${top.digest} is not a JSON object`);
+  checkShape('index', `${where}: index ${top.digest}`, index);
   return descriptorList(`${where}: index ${top.digest}`, (index as { manifests?: unknown }).manifests);
 }
 

@@ -118,7 +118,7 @@ describe('resource bounds: never hang, never follow the attacker sizes (points 1
     const d = tmpDir();
     await writeOciDir(d, [{ img: files(1, 'a') }]);
     writeFileSync(path.join(d, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: 5 }));
-    await expectFailure(`oci:${d}`, 2, /index\.json: "manifests" is the number 5, not a list/);
+    await expectFailure(`oci:${d}`, 2, /index\.json: \/manifests must be array or null/);
   });
 
   it('members of a compressed archive that are not layers are skipped, what is kept is bounded', async () => {
