@@ -281,7 +281,7 @@ export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOption
     const f = files[i]!;
     const owner = owners[i]!;
     const layer = f.node.inode?.layer ?? f.node.layer;
-    const kind = classify(f.path, owner, layer, ctx, f.node.name);
+    const kind = classify(f.path, owner, layer, ctx, f.node.name, f.node.inode?.size ?? f.bytes);
     opts.onFile?.(f.path, owner, kind, layer);
     const b = f.bytes;
     finalBytes += b;

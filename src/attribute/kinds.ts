@@ -47,6 +47,15 @@ const CUDA_STATIC = /^lib(cuda|cu|nv|npp|nccl|cudnn|cublas|cufft|curand|cusolver
 export const CUDA_SHARED =
   /^lib(cuda|cudart|cublas|cublasLt|cufft|cufftw|curand|cusolver|cusolverMg|cusparse|cusparseLt|cudnn[^/]*|nccl|nvrtc[^/]*|nvJitLink|nvjpeg|npp[^/]*|nvToolsExt|nvblas|cupti|nvperf[^/]*|cufile[^/]*|nvidia-[^/]*|nvinfer[^/]*|nvonnxparser|nvparsers|nvptxcompiler[^/]*|torch_cuda[^/]*|c10_cuda|caffe2_nvrtc|cuinj64|accinj64|cutensor[^/]*|cudss|custatevec|cutensornet|nvshmem[^/]*|nvvm|nvrtc-builtins|nvoptix|nvcuvid|nvidia-encode|cusparseLt)(?=[._-])[^/]*\.so(\.[\d.]+)?$/;
 const SHARED_LIB = /\.so(\.[\d.]+)?$/;
+/**
+ * README.md "Kinds": a file with a weight-like extension inside a Python distribution (owned by pip,
+ * or under site-/dist-packages) is the package's data, `python`, below this size; from it up, model
+ * weights. 10 MiB is far above the data files scientific packages ship (scipy's largest outside its
+ * tests, stats/_sobol_direction_numbers.npz, is 576 KiB) and at the size of the smallest checkpoints
+ * worth keeping out of an image (a float32 MobileNet); a file below it costs under 0.1 s of pull at
+ * 100 MB/s and cannot be split from the package that ships it anyway.
+ */
+export const PACKAGE_DATA_MAX_BYTES = 10 * 1024 * 1024;
 
 const CUDA_DEVEL_APT =
   /^(nvidia-cuda-toolkit[^ ]*|nvidia-cuda-dev|nvidia-profiler|nvidia-cuda-gdb|nvidia-visual-profiler|nvidia-nsight|nvidia-opencl-dev|nvidia-cuda-toolkit-doc|nvidia-openjdk-8-jre|libnvvm\d*|libcupti-dev|libcupti-doc|lib(cu|nv|npp|nccl|cudnn|cublas|cufft|curand|cusolver|cusparse|thrust|cub)[a-z0-9._+-]*-dev|cuda-(nvcc|toolkit|libraries-dev|command-line-tools|nsight|documentation|sanitizer|gdb|cupti-dev|nvprof|nvprune|nvdisasm|cuobjdump|cuxxfilt|nvml-dev|profiler-api|driver-dev|compiler|cudart-dev|nvrtc-dev|nvtx|nvvp|visual-tools|tools|samples|demo-suite|cccl|crt|nvvm)[a-z0-9._-]*)$/;
@@ -63,8 +72,15 @@ const TOOL_BINS = new Set([
 const TOOL_VERSIONED =
   /^(([a-z0-9_]+-)+(linux|pc|unknown)-[a-z0-9_-]*-)?(gcc|g\+\+|cpp|gfortran|c\+\+|ld|as|ar|nm|ranlib|objdump|objcopy|strip|readelf|clang|clang\+\+|llvm-[a-z0-9-]+|gcc-ar|gcc-nm|gcc-ranlib|gcov[a-z-]*|lto-dump)(-\d+(\.\d+)*)?$/;
 const TOOLCHAIN_APT_EXCLUDE = /^(gcc-\d+-base|cpp-\d+-doc|gcc-\d+-doc)$/;
+/**
+ * Packages that exist for building: compilers, build tools, -dev packages, and the libraries only
+ * they load (binutils' libbfd/libctf/libgprofng, gcc's libcc1 and libisl, fakeroot, the sanitizer
+ * runtimes that only -fsanitize builds load). Runtime libraries that applications load are not
+ * listed (README.md "Kinds"): libgfortran5, libquadmath0, libgomp1, libitm1, libatomic1, libobjc4,
+ * libstdc++6, libgcc-s1, libmpfr6/libmpc3 (gawk, gmpy2).
+ */
 const TOOLCHAIN_APT =
-  /^(gcc|g\+\+|cpp|gfortran|gcc-\d+|g\+\+-\d+|cpp-\d+|gfortran-\d+|gcc-\d+-[a-z0-9-]+|cpp-\d+-[a-z0-9-]+|g\+\+-\d+-[a-z0-9-]+|clang[a-z0-9.-]*|llvm[a-z0-9.-]*|lld[a-z0-9.-]*|libclang[a-z0-9.-]*|libllvm[a-z0-9.-]*|binutils[a-z0-9-]*|libbinutils|libctf0|libctf-nobfd0|libgprofng0|libsframe\d*|libasan\d+|libtsan\d+|liblsan\d+|libubsan\d+|libhwasan\d+|libitm\d+|libcc1-\d+|libisl\d+|libmpc\d+|libmpfr\d+|libquadmath\d+|libgfortran\d+|libobjc[a-z0-9-]*|cmake|cmake-data|make|make-guile|ninja-build|meson|pkgconf|pkgconf-bin|pkg-config|libpkgconf\d+|build-essential|dpkg-dev|libdpkg-perl|patch|autoconf|automake|autotools-dev|libtool|m4|bison|flex|libc-dev-bin|linux-libc-dev|rpcsvc-proto|lto-disabled-list|fakeroot|libfakeroot|librhash\d+|libjsoncpp\d+|python3-dev|python3\.\d+-dev|libpython3\.\d+-dev|python3-distutils|python3-lib2to3|[a-z0-9.+-]+-dev)$/;
+  /^(gcc|g\+\+|cpp|gfortran|gcc-\d+|g\+\+-\d+|cpp-\d+|gfortran-\d+|gcc-\d+-[a-z0-9-]+|cpp-\d+-[a-z0-9-]+|g\+\+-\d+-[a-z0-9-]+|clang[a-z0-9.-]*|llvm[a-z0-9.-]*|lld[a-z0-9.-]*|libclang[a-z0-9.-]*|libllvm[a-z0-9.-]*|binutils[a-z0-9-]*|libbinutils|libctf0|libctf-nobfd0|libgprofng0|libsframe\d*|libasan\d+|libtsan\d+|liblsan\d+|libubsan\d+|libhwasan\d+|libcc1-\d+|libisl\d+|cmake|cmake-data|make|make-guile|ninja-build|meson|pkgconf|pkgconf-bin|pkg-config|libpkgconf\d+|build-essential|dpkg-dev|libdpkg-perl|patch|autoconf|automake|autotools-dev|libtool|m4|bison|flex|libc-dev-bin|linux-libc-dev|rpcsvc-proto|lto-disabled-list|fakeroot|libfakeroot|librhash\d+|libjsoncpp\d+|python3-dev|python3\.\d+-dev|libpython3\.\d+-dev|python3-distutils|python3-lib2to3|[a-z0-9.+-]+-dev)$/;
 const TOOLCHAIN_PIP = /^(cmake|ninja|meson|meson-python|scikit-build|scikit-build-core|pybind11|cython)$/;
 
 /** Cache trees at fixed places (tested only on paths starting r/h/v/t/u: most paths cannot match). */
@@ -91,17 +107,31 @@ function managerOf(owner: string): string {
 
 /**
  * Assigns exactly one kind to a file (README.md "Kinds"): the first rule that matches, in the
- * documented order. The owner view and the kind view are independent.
+ * documented order. The owner view and the kind view are independent. `size` is the file's own size
+ * (its inode's, whatever a hardlink is charged); unknown, a weight-like file is taken to be large.
  */
-export function classify(path: string, owner: string, layer: number, ctx: KindContext, base: string = basename(path)): Kind {
+export function classify(
+  path: string,
+  owner: string,
+  layer: number,
+  ctx: KindContext,
+  base: string = basename(path),
+  size: number = Number.POSITIVE_INFINITY,
+): Kind {
   const mgr = managerOf(owner);
   const pkg = owner.slice(mgr.length + 1);
   const inSite = path.includes('-packages/');
+  // A file of a Python distribution: one pip owns, or any file under site-/dist-packages (the
+  // distributions Debian installs there are dpkg's).
+  const inPyDist = inSite || mgr === 'pip';
 
   // 1. model weights
   // (Each regex below runs only when a literal it requires is in the path: this runs per file.)
   if (path.includes('huggingface/') && HF_CACHE.test(path)) return 'model-weights';
-  const w = NOT_WEIGHTS.test(path) || (inSite && path.includes('/test') && PKG_TESTS.test(path)) ? null : WEIGHT_EXT.exec(base);
+  const w =
+    NOT_WEIGHTS.test(path) || (inSite && path.includes('/test') && PKG_TESTS.test(path)) || (inPyDist && size < PACKAGE_DATA_MAX_BYTES)
+      ? null
+      : WEIGHT_EXT.exec(base);
   if (w) {
     const ext = w[1]!.toLowerCase();
     if (ext === 'bin') {
@@ -134,7 +164,8 @@ export function classify(path: string, owner: string, layer: number, ctx: KindCo
   if (ext === 'a' && (CUDA_STATIC.test(base) || inCuda)) return 'cuda-devel';
 
   // 3. CUDA runtime: shared libraries wherever they live
-  if (base.includes('.so') && SHARED_LIB.test(base)) {
+  const isShared = base.includes('.so') && SHARED_LIB.test(base);
+  if (isShared) {
     if (CUDA_SHARED.test(base)) return 'cuda-runtime';
     if (/(^|\/)nvidia\/[^/]+\/lib\//.test(path)) return 'cuda-runtime';
     if (inCuda && /(^|\/)(lib|lib64|targets\/[^/]+\/lib)\//.test(cudaRest)) return 'cuda-runtime';
@@ -147,9 +178,15 @@ export function classify(path: string, owner: string, layer: number, ctx: KindCo
   if (path.startsWith('usr/') && (/^usr\/(local\/)?include\//.test(path) || (path.includes('gcc') && /^usr\/(lib|libexec)\/gcc(-cross)?\//.test(path)) || (path.startsWith('usr/lib/llvm-') && /^usr\/lib\/llvm-[^/]+\//.test(path)))) {
     return 'toolchain';
   }
-  if (isHeaderExt || ext === 'a') return 'toolchain';
-  if (mgr === 'apt' && TOOLCHAIN_APT.test(pkg) && !TOOLCHAIN_APT_EXCLUDE.test(pkg)) return 'toolchain';
-  if (mgr === 'pip' && TOOLCHAIN_PIP.test(pkg)) return 'toolchain';
+  // A package that is itself a build tool is toolchain whole, wherever it installs (pip's cmake, Debian's
+  // meson under dist-packages, a -dev package). Nothing else makes a shared library toolchain: the
+  // libraries applications load (libgfortran.so.5, unowned copies in /usr/local/lib included) are not.
+  if ((mgr === 'apt' && TOOLCHAIN_APT.test(pkg) && !TOOLCHAIN_APT_EXCLUDE.test(pkg)) || (mgr === 'pip' && TOOLCHAIN_PIP.test(pkg))) {
+    return 'toolchain';
+  }
+  // Headers and static libraries, except inside a Python distribution (numpy's include/, libnpymath.a):
+  // those are the distribution's own files, rule 6 `python`.
+  if (!inPyDist && (isHeaderExt || ext === 'a')) return 'toolchain';
 
   // 5. caches
   const c0 = path.charCodeAt(0);

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { classify, type KindContext } from '../../src/attribute/kinds.js';
+import { classify, type KindContext, PACKAGE_DATA_MAX_BYTES } from '../../src/attribute/kinds.js';
 import { forEachRecordPath, normalizeDistName, parseCsv, parseDistDirName, parseDpkgStatus } from '../../src/attribute/parsers.js';
 import { type FixtureImage, tmpDir, writeOciDir } from '../helpers/images.js';
 import { analyzeChecked, kindBytes, ownerBytes } from '../helpers/report.js';
-import { dir, file, symlink, text } from '../helpers/tar.js';
+import { dir, file, hardlink, symlink, text } from '../helpers/tar.js';
 
 const SP = 'usr/local/lib/python3.11/site-packages';
 
@@ -197,18 +197,19 @@ describe('owners and kinds', () => {
     expect(a.owners.find((o) => o.owner === 'pip:nvidia-cudnn-cu12')!.version).toBe('8.9.2.26');
     expect(a.owners.find((o) => o.owner === 'apt:coreutils')).toMatchObject({ version: '9.1-1', installedSizeKiB: 54 });
 
-    expect(kindBytes(a, 'model-weights')).toBe(8000 + 100000);
+    // sklearn's 8000-byte model.joblib is package data (under PACKAGE_DATA_MAX_BYTES): python
+    expect(kindBytes(a, 'model-weights')).toBe(100000);
     expect(kindBytes(a, 'cuda-devel')).toBe(200000 + 15000);
     expect(kindBytes(a, 'cuda-runtime')).toBe(700000 + 3000000 + 2000000 + 1500000);
-    expect(kindBytes(a, 'toolchain')).toBe(900000 + 3000000 + 30000 + 500000 + 2000);
+    // torch's own include/ATen/ATen.h is python, not toolchain
+    expect(kindBytes(a, 'toolchain')).toBe(900000 + 3000000 + 30000 + 500000);
     expect(kindBytes(a, 'caches')).toBe(70000 + 90000 + 500 + 7777 + 10);
     expect(kindBytes(a, 'docs')).toBe(6000);
     expect(kindBytes(a, 'app')).toBe(1234 + 50);
-    // the owner and kind views are independent: torch's bytes are cuda-runtime, python and toolchain
+    // the owner and kind views are independent: torch's bytes are cuda-runtime and python
     expect(a.owners.find((o) => o.owner === 'pip:torch')!.kinds).toEqual({
       'cuda-runtime': 3000000,
-      python: 5000 + 4000 + 400000 + 300 + 1000 + len(torchRecord),
-      toolchain: 2000,
+      python: 5000 + 4000 + 400000 + 2000 + 300 + 1000 + len(torchRecord),
     });
     // per layer: top kinds and owners of what is still visible
     expect(a.layers[2]!.topKinds[0]).toEqual({ kind: 'model-weights', bytes: 100000 });
@@ -245,7 +246,31 @@ describe('owners and kinds', () => {
       ['usr/bin/make', 'apt:make', 0, 'toolchain'],
       ['usr/share/doc/zlib1g-dev/copyright', 'apt:zlib1g-dev', 0, 'toolchain'],
       ['usr/share/doc/gcc-12-base/copyright', 'apt:gcc-12-base', 0, 'docs'],
-      ['usr/lib/python3/dist-packages/numpy/core/include/numpy/ndarraytypes.h', 'apt:python3-numpy', 0, 'toolchain'],
+      // build-only files a Python distribution ships inside itself are python (README.md "Kinds" 4)
+      ['usr/lib/python3/dist-packages/numpy/core/include/numpy/ndarraytypes.h', 'apt:python3-numpy', 0, 'python'],
+      ['usr/local/lib/python3.11/dist-packages/numpy/core/lib/libnpymath.a', 'pip:numpy', 0, 'python'],
+      ['usr/local/lib/python3.11/dist-packages/scipy/linalg/_lapack_subroutines.h', 'pip:scipy', 0, 'python'],
+      ['usr/local/lib/python3.11/dist-packages/scipy/linalg/cython_blas.pxd', 'pip:scipy', 0, 'python'],
+      // …unless the distribution is itself a build tool, whoever installed it
+      ['usr/local/lib/python3.11/dist-packages/pybind11/include/pybind11/pybind11.h', 'pip:pybind11', 0, 'toolchain'],
+      ['usr/lib/python3/dist-packages/mesonbuild/mesonmain.py', 'apt:meson', 0, 'toolchain'],
+      // headers and static libraries elsewhere still are
+      ['opt/vendor/include/foo.h', 'unowned', 0, 'toolchain'],
+      ['usr/lib/x86_64-linux-gnu/libz.a', 'apt:zlib1g-dev', 0, 'toolchain'],
+      // runtime libraries are never toolchain, whoever owns them, wherever they are
+      ['usr/lib/x86_64-linux-gnu/libgfortran.so.5.0.0', 'apt:libgfortran5', 0, 'system'],
+      ['usr/lib/x86_64-linux-gnu/libquadmath.so.0.0.0', 'apt:libquadmath0', 0, 'system'],
+      ['usr/lib/x86_64-linux-gnu/libgomp.so.1.0.0', 'apt:libgomp1', 0, 'system'],
+      ['usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30', 'apt:libstdc++6', 0, 'system'],
+      ['usr/lib/x86_64-linux-gnu/libgcc_s.so.1', 'apt:libgcc-s1', 0, 'system'],
+      ['usr/local/lib/libgfortran.so.5', 'unowned', 0, 'other'],
+      ['usr/share/doc/libgfortran5/copyright', 'apt:libgfortran5', 0, 'docs'],
+      // libraries only the toolchain loads, and those under a compiler's directory, are
+      ['usr/lib/x86_64-linux-gnu/libisl.so.23.2.0', 'apt:libisl23', 0, 'toolchain'],
+      ['usr/lib/x86_64-linux-gnu/libbfd-2.40-system.so', 'apt:libbinutils', 0, 'toolchain'],
+      ['usr/lib/x86_64-linux-gnu/libasan.so.8.0.0', 'apt:libasan8', 0, 'toolchain'],
+      ['usr/lib/gcc/x86_64-linux-gnu/12/liblto_plugin.so', 'apt:gcc-12', 0, 'toolchain'],
+      ['usr/lib/gcc/x86_64-linux-gnu/12/libgomp.so', 'unowned', 0, 'toolchain'],
       ['usr/lib/python3/dist-packages/foo/__pycache__/x.cpython-311.pyc', 'unowned', 0, 'caches'],
       ['opt/venv/lib/python3.11/site-packages/tensorflow/core/protobuf/x.pb', 'unowned', 0, 'python'],
       ['usr/share/man/man1/ls.1.gz', 'apt:coreutils', 0, 'docs'],
@@ -257,6 +282,79 @@ describe('owners and kinds', () => {
       ['etc/hostname', 'unowned', 0, 'other'],
     ];
     for (const [p, owner, layer, kind] of cases) expect([p, classify(p, owner, layer, ctx)]).toEqual([p, kind]);
+  });
+
+  it('weight-like files inside a Python distribution are package data below PACKAGE_DATA_MAX_BYTES', () => {
+    const ctx: KindContext = { workdir: '', isCopyLayer: () => true };
+    const M = PACKAGE_DATA_MAX_BYTES;
+    const cases: Array<[string, string, number, string]> = [
+      // under the limit, in a Python distribution: package data
+      ['usr/local/lib/python3.11/dist-packages/scipy/stats/_sobol_direction_numbers.npz', 'pip:scipy', 589334, 'python'],
+      ['usr/lib/python3/dist-packages/scipy/stats/_sobol_direction_numbers.npz', 'apt:python3-scipy', 589334, 'python'],
+      ['usr/lib/python3/dist-packages/matplotlib-3.6.3-nspkg.pth', 'apt:python3-matplotlib', 569, 'python'],
+      ['opt/venv/lib/python3.12/site-packages/pkg/data/tiny.onnx', 'pip:pkg', M - 1, 'python'],
+      ['usr/local/share/pkg/table.pkl', 'pip:pkg', 1000, 'python'],
+      // from the limit up: model weights, even inside a package
+      ['opt/venv/lib/python3.12/site-packages/pkg/data/big.onnx', 'pip:pkg', M, 'model-weights'],
+      ['usr/lib/python3/dist-packages/mymodel/weights/model.npz', 'pip:mymodel', 200 * M, 'model-weights'],
+      // size unknown: taken as large
+      ['usr/lib/python3/dist-packages/mymodel/weights/model.npz', 'pip:mymodel', Number.NaN, 'model-weights'],
+      // outside a Python distribution the size does not matter
+      ['app/model/model.joblib', 'unowned', 1000, 'model-weights'],
+      ['root/.cache/huggingface/hub/models--x/blobs/abc', 'unowned', 10, 'model-weights'],
+    ];
+    for (const [p, owner, size, kind] of cases) {
+      const base = p.slice(p.lastIndexOf('/') + 1);
+      expect([p, size, classify(p, owner, 0, ctx, base, Number.isNaN(size) ? undefined : size)]).toEqual([p, size, kind]);
+    }
+  });
+
+  it('a multi-stage runtime image with numpy, scipy and their runtime libraries carries no toolchain', async () => {
+    const MiB = 1024 * 1024;
+    const sp = 'usr/local/lib/python3.11/dist-packages';
+    const npRecord = ['numpy/__init__.py,,100', 'numpy/core/include/numpy/ndarraytypes.h,,3000', 'numpy/core/lib/libnpymath.a,,5000', 'numpy-1.24.2.dist-info/RECORD,,'].join('\n');
+    const spRecord = ['scipy/stats/_sobol_direction_numbers.npz,,600000', 'scipy/linalg/cython_blas.pxd,,700', 'scipy/big/model.safetensors,,10485760', 'scipy-1.10.1.dist-info/RECORD,,'].join('\n');
+    const dpkg = 'Package: libgfortran5\nStatus: install ok installed\nArchitecture: amd64\nMulti-Arch: same\nVersion: 12.2.0-14\n\nPackage: gcc-12\nStatus: install ok installed\nVersion: 12.2.0-14\n';
+    const build = (withCompiler: boolean): FixtureImage => ({
+      layers: [
+        {
+          createdBy: '/bin/sh -c #(nop) ADD file:0123abcd in / ',
+          entries: [
+            text('var/lib/dpkg/status', dpkg),
+            text('var/lib/dpkg/info/libgfortran5:amd64.list', list('/usr/lib/x86_64-linux-gnu/libgfortran.so.5.0.0')),
+            text('var/lib/dpkg/info/gcc-12.list', list('/usr/bin/x86_64-linux-gnu-gcc-12')),
+            file('usr/lib/x86_64-linux-gnu/libgfortran.so.5.0.0', 2000),
+            ...(withCompiler ? [file('usr/bin/x86_64-linux-gnu-gcc-12', 9000)] : []),
+          ],
+        },
+        {
+          createdBy: 'COPY --from=build /usr/local /usr/local # buildkit',
+          entries: [
+            text(`${sp}/numpy-1.24.2.dist-info/RECORD`, npRecord),
+            file(`${sp}/numpy/__init__.py`, 100),
+            file(`${sp}/numpy/core/include/numpy/ndarraytypes.h`, 3000),
+            file(`${sp}/numpy/core/lib/libnpymath.a`, 5000),
+            text(`${sp}/scipy-1.10.1.dist-info/RECORD`, spRecord),
+            file(`${sp}/scipy/stats/_sobol_direction_numbers.npz`, 600000),
+            file(`${sp}/scipy/linalg/cython_blas.pxd`, 700),
+            file(`${sp}/scipy/big/model.safetensors`, 10 * MiB),
+            // a second link is charged no bytes, but its kind follows the file's own size
+            hardlink(`${sp}/scipy/big/link.safetensors`, `${sp}/scipy/big/model.safetensors`),
+            file('usr/local/lib/libgfortran.so.5', 4000),
+          ],
+        },
+      ],
+    });
+    const d = path.join(tmpDir(), 'runtime');
+    await writeOciDir(d, [{ img: build(false), tag: 'runtime' }, { img: build(true), tag: 'devel' }]);
+    const runtime = await analyzeChecked(`oci:${d}:runtime`);
+    expect(kindBytes(runtime, 'toolchain')).toBe(0);
+    expect(kindBytes(runtime, 'model-weights')).toBe(10 * MiB);
+    expect(runtime.evidence.models.map((m) => m.path).sort()).toEqual([`${sp}/scipy/big/link.safetensors`, `${sp}/scipy/big/model.safetensors`]);
+    expect(runtime.owners.find((o) => o.owner === 'pip:numpy')!.kinds).toEqual({ python: 100 + 3000 + 5000 + len(npRecord) });
+    expect(runtime.owners.find((o) => o.owner === 'apt:libgfortran5')!.kinds).toEqual({ system: 2000 });
+    const devel = await analyzeChecked(`oci:${d}:devel`);
+    expect(kindBytes(devel, 'toolchain')).toBe(9000);
   });
 
   it('parses package databases', () => {
