@@ -1,14 +1,43 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+/** The hostile-input set, run a second time with the layer cache on (issue 12: "the whole set also passes with the layer cache on"). */
+const HOSTILE = ['test/unit/hostile-*.test.ts', 'test/unit/fuzz.test.ts', 'test/unit/zstd.test.ts', 'test/unit/escape.test.ts', 'test/unit/errors.test.ts'];
+
+// One cache directory for the cached project's whole run: later files read what earlier ones stored.
+// (Under the OS temp dir; the suite's temp-dir sweep in test/helpers/images.ts does not own it, so it is
+// removed by the project's teardown in test/helpers/cached-setup.ts.)
+const cacheDir = process.env.IMGSCOPE_TEST_CACHE_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'imgscope-test-cache-'));
+process.env.IMGSCOPE_TEST_CACHE_DIR = cacheDir;
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 2_400_000,
     // Integration tests share one Docker daemon; keep files sequential to avoid build contention.
     fileParallelism: false,
     reporters: ['default'],
-    // No test reads or fills the user's layer cache (the cache tests point it at a temp dir).
-    env: { IMGSCOPE_CACHE: 'off' },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'suite',
+          include: ['test/**/*.test.ts'],
+          // No test reads or fills the user's layer cache (the cache tests point it at a temp dir).
+          env: { IMGSCOPE_CACHE: 'off' },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'hostile, cache on',
+          include: HOSTILE,
+          env: { IMGSCOPE_CACHE: 'on', IMGSCOPE_CACHE_DIR: cacheDir },
+          globalSetup: ['test/helpers/cached-setup.ts'],
+        },
+      },
+    ],
   },
 });

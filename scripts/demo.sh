@@ -9,6 +9,9 @@
 # runs go (they are safe in the registry) and put back afterwards under their names, also when the
 # demo fails or is interrupted. This drops the samples' build cache (legacy-builder parent images and
 # builder stages): the next `npm run demo` rebuilds them (about 7 minutes on a 2-core machine).
+#
+# IMGSCOPE_DEMO_ANALYZE_ONLY=1 rewrites only the analyses and the comparison, reusing the start-up
+# measurements already in reports/ (after a change to what an analysis says, not to the images).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # as root, setup-docker.sh also installs what is missing (fatrace for the working sets); it is idempotent
@@ -19,6 +22,7 @@ bash sample-images/build.sh
 PORT=${IMGSCOPE_DEMO_REGISTRY_PORT:-5055}
 REG="127.0.0.1:$PORT"
 COLD_RUNS=${IMGSCOPE_DEMO_COLD_RUNS:-3}
+ANALYZE_ONLY=${IMGSCOPE_DEMO_ANALYZE_ONLY:-}
 WARM_RUNS=${IMGSCOPE_DEMO_WARM_RUNS:-5}
 BASE=${IMGSCOPE_BASE_IMAGE:-imgscope/debian-base:bookworm}
 samples=(cpu-naive cpu-multistage cpu-pruned gpu-devel gpu-runtime)
@@ -80,11 +84,13 @@ for name in "${samples[@]}"; do
   echo "== $name: analyze, warm start"
   node dist/cli.js analyze "docker://$ref" --quiet --format json --output "reports/$name.json"
   node dist/cli.js analyze "docker://$ref" --quiet --format markdown --output "reports/$name.md"
+  [ -n "$ANALYZE_ONLY" ] && continue
   # shellcheck disable=SC2046
   node dist/cli.js coldstart "imgscope-sample/$name:latest" --quiet --runs "$WARM_RUNS" --warmup 1 --trace-files $(probe_args "$name") \
     --format json --output "reports/$name.warmstart.json"
 done
 
+if [ -z "$ANALYZE_ONLY" ]; then
 echo "== taking the samples and their base off the daemon (they are in $REG)"
 base_layer=$(docker image inspect -f '{{index .RootFS.Layers 0}}' "$BASE")
 for n in "${local_names[@]}"; do docker rmi "$n" "$REG/$n" >/dev/null; done
@@ -101,6 +107,7 @@ for name in "${samples[@]}"; do
     --format json --output "reports/$name.coldstart.json"
   docker rmi "$ref" >/dev/null # the next sample's pull must not find this one's layers
 done
+fi
 
 args=()
 for name in "${samples[@]}"; do args+=("reports/$name.json"); done

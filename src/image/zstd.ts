@@ -31,35 +31,24 @@ class ByteQueue {
   }
   /** The next n bytes, removed from the queue (copied only when they span chunks). */
   take(n: number): Buffer {
-    const first = this.chunks[0];
-    if (first && first.length - this.head >= n) {
-      const out = first.subarray(this.head, this.head + n);
-      this.head += n;
-      if (this.head === first.length) {
-        this.chunks.shift();
-        this.head = 0;
-      }
-      this.length -= n;
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let got = 0;
-    while (got < n) {
+    const out = this.peek(n);
+    this.length -= n;
+    let left = n;
+    while (left > 0) {
       const c = this.chunks[0]!;
-      const k = Math.min(n - got, c.length - this.head);
-      c.copy(out, got, this.head, this.head + k);
-      got += k;
+      const k = Math.min(left, c.length - this.head);
+      left -= k;
       this.head += k;
       if (this.head === c.length) {
         this.chunks.shift();
         this.head = 0;
       }
     }
-    this.length -= n;
     return out;
   }
-  /** The next n bytes, left in the queue. */
+  /** The next n bytes, left in the queue (a view when they lie in one chunk). */
   peek(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
     const first = this.chunks[0]!;
     if (first.length - this.head >= n) return first.subarray(this.head, this.head + n);
     const out = Buffer.allocUnsafe(n);
