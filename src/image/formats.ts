@@ -78,7 +78,7 @@ async function cachedWalk(
   opts: Pick<LoadOptions, 'verifyLayers'>,
   get: Array<string | undefined>,
   walk: () => Promise<WalkedBlob>,
-  put: Array<string | undefined>,
+  put: (w: WalkedBlob) => Array<string | undefined>,
   what: string,
   onHit: () => void,
 ): Promise<WalkedBlob> {
@@ -96,7 +96,7 @@ async function cachedWalk(
   } catch (err) {
     throw withContext(what, err);
   }
-  const key = cache ? put.find((k) => k !== undefined && (k.startsWith('file:') || (k.startsWith('blob:') && !!w.verified?.includes(k.slice(5))))) : undefined;
+  const key = cache ? put(w).find((k) => k !== undefined && (k.startsWith('file:') || (k.startsWith('blob:') && !!w.verified?.includes(k.slice(5))))) : undefined;
   if (key) cache!.putLayer(key, w);
   return w;
 }
@@ -205,13 +205,16 @@ export async function loadDockerArchive(
       // (A streamed archive, the daemon's export, has walked every layer already: only stores.)
       const stored = blobHex ? `sha256:${blobHex}` : undefined;
       const identity = files.identity?.(name);
-      const get = files.streamsLayer ? [blobKey(stored ?? diffId), identity] : [];
+      // A diff_id names the uncompressed tar: it keys only a layer stored uncompressed (then it is
+      // also the blob's digest), never a compressed one (an OCI blob of that digest is a plain tar).
+      const plain = !!files.streamsLayer && !files.streamsLayer(name, false);
+      const get = files.streamsLayer ? [blobKey(stored ?? (plain ? diffId : undefined)), identity] : [];
       const w = await cachedWalk(
         opts.cache,
         opts,
         get,
         () => files.walkLayer(name, { digest, ...(diffId ? { diffId } : {}), verifyUncompressed: opts.verifyLayers }, walkOpts(opts)),
-        [blobKey(stored), blobKey(diffId), identity],
+        (w) => [blobKey(stored), w.compression === 'none' ? blobKey(diffId) : undefined, identity],
         `${where}: layer ${i + 1} (${name})`,
         () => opts.onProgress?.(`layer ${i + 1}/${item.Layers.length}: from the layer cache`),
       );
@@ -391,7 +394,7 @@ export async function loadFromManifest(
         opts,
         [blobKey(d.digest), identity],
         () => store.walkLayer(d, i, opts, diffIds[i]),
-        [blobKey(d.digest), identity],
+        () => [blobKey(d.digest), identity],
         `${where}: layer ${i + 1} (${d.digest})`,
         () => opts.onProgress?.(`layer ${i + 1}/${mlayers.length}: from the layer cache`),
       );

@@ -13,6 +13,14 @@ import xxhash from 'xxhash-wasm';
 /** The largest window the reference decoder accepts without being told otherwise (zstd's windowLog 27). */
 export const MAX_WINDOW = 128 * 1024 * 1024;
 const MAX_BLOCK = 128 * 1024;
+/**
+ * fzstd allocates a window per frame and shifts the whole window after every block, so a block
+ * costs its window's size in copying however little it outputs: a frame with a 128 MiB window and
+ * thousands of 1-byte blocks would copy for hours. The copying allowed is this much per byte of
+ * output (a 128 MiB window over 128 KiB blocks is 1024) plus WORK_FREE, then the stream is refused.
+ */
+const WORK_PER_BYTE = 1024;
+const WORK_FREE = 4 * 1024 ** 3;
 const MAGIC = 0xfd2fb528;
 
 export class ZstdError extends Error {}
@@ -84,6 +92,14 @@ async function* decode(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const truncated = (what: string): never => {
     throw new ZstdError(`truncated zstd data: ${what} at byte ${at + q.length}`);
   };
+  let work = 0;
+  let emitted = 0;
+  const spend = (bytes: number, frame: number): void => {
+    work += bytes;
+    if (work > WORK_FREE + WORK_PER_BYTE * emitted) {
+      throw new ZstdError(`zstd frame ${frame} makes the decoder copy ${work} bytes of window for ${emitted} bytes of output; refused as a decompression bomb`);
+    }
+  };
   for (let frame = 1; await fill(1); frame++) {
     if (!(await fill(8))) truncated('a frame header');
     const head = q.peek(8);
@@ -133,6 +149,7 @@ async function* decode(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
       throw new ZstdError(`zstd frame ${frame} asks for a ${window}-byte window, more than the ${MAX_WINDOW} bytes zstd decodes without --memory`);
     }
     const out: Buffer[] = [];
+    spend(window, frame); // the window fzstd allocates for the frame
     const d = new fzstd.Decompress((chunk) => {
       if (chunk.length) out.push(Buffer.from(chunk));
     });
@@ -155,6 +172,7 @@ async function* decode(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
         blk = Buffer.concat([pending, blk]);
         pending = undefined;
       }
+      spend(window, frame);
       try {
         d.push(blk, last);
         releaseSpent(d);
@@ -164,6 +182,7 @@ async function* decode(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
       for (const o of out.splice(0)) {
         hasher?.update(o);
         produced += o.length;
+        emitted += o.length;
         if (fcs !== undefined && produced > fcs) throw new ZstdError(`corrupt zstd data: frame ${frame} holds more than its declared ${fcs} bytes`);
         yield o;
       }

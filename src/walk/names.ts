@@ -7,7 +7,8 @@
  * `encodeName` gives the bytes back. Human-readable output shows such a byte as `\xNN`.
  */
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the name (the default would drop it: `\uFEFF.wh.x` is no whiteout).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function allAscii(buf: Uint8Array, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return false;

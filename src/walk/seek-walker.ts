@@ -2,7 +2,7 @@ import { readSync } from 'node:fs';
 import { inputError } from '../errors.js';
 import { probeSeekable } from '../inspect/probe.js';
 import { WalkBuilder } from './entry.js';
-import { isZeroBlock, padded, TarFormatError, type TarEntryHead, TarParser } from './tar-header.js';
+import { isZeroBlock, MAX_META, padded, TarFormatError, type TarEntryHead, TarParser } from './tar-header.js';
 import type { LayerWalk, WalkedEntry, WalkOptions } from './types.js';
 
 export interface RawTarEntry extends TarEntryHead {
@@ -106,11 +106,18 @@ export function iterateTarFile(
       continue;
     }
     const h = step.entry;
-    need(h.stored, () => `entry '${h.name}'`);
     if (h.sparse?.format === '1.0') {
-      let n = 512;
-      while (!parser.sparseMap(h, r.read(pos, Math.min(n, h.stored)), headerAt)) n += 512;
+      // The map is read from what the tar holds, as the streaming walker reads it, growing
+      // geometrically (each attempt parses from the start); only then is the body's length checked.
+      // (The same prefix lengths as the streaming walker tries: 512, 1024, … up to the body or 1 MiB.)
+      let n = Math.min(512, h.stored);
+      for (;;) {
+        if (n > end - pos) need(h.stored, () => `entry '${h.name}'`);
+        if (parser.sparseMap(h, r.read(pos, n), headerAt)) break;
+        n = Math.min(n * 2, h.stored, MAX_META);
+      }
     }
+    need(h.stored, () => `entry '${h.name}'`);
     const e: RawTarEntry = { ...h, bodyOffset: pos };
     r.lastBody = h.stored;
     if (onEntry(e) && onBody) onBody(e, h.stored > 0 ? r.read(pos, h.stored) : Buffer.alloc(0));

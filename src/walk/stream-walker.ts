@@ -126,7 +126,8 @@ class TarSink extends Writable {
       case 'sparse': {
         const h = this.entry!;
         if (!this.parser.sparseMap(h, buf.subarray(0, this.have), this.headerAt)) {
-          this.want = Math.min(this.have + 512, h.stored, MAX_META);
+          // geometric growth, as the seeking walker: each attempt parses the map from its start
+          this.want = Math.min(this.have * 2, h.stored, MAX_META);
           if (this.acc.length < this.want) {
             const bigger = Buffer.alloc(this.want);
             buf.copy(bigger, 0, 0, this.have);
@@ -214,13 +215,14 @@ class TarSink extends Writable {
       const got = this.body > 0 ? h.stored - this.body : this.have;
       throw new TarFormatError(`truncated tar: entry '${h.name}' needs ${h.stored} bytes but only ${got} remain`);
     }
-    if (this.pad > 0 || this.have === 0) return; // padding of the last body may be missing, as the seeker allows
     if (this.need === 'meta') {
       throw new TarFormatError(`truncated tar: the extended header at offset ${this.headerAt} needs ${this.want} bytes but only ${this.have} remain`);
     }
     if (this.need === 'ext') {
       throw new TarFormatError(`truncated tar: the sparse map of the entry at offset ${this.headerAt} needs 512 bytes but only ${this.have} remain`);
     }
+    // At a header boundary (the padding of the last body may be missing, as the seeker allows): the end.
+    if (this.have === 0) return;
     throw new TarFormatError(`truncated tar: ${this.have} stray bytes at offset ${this.pos - this.have}`);
   }
 }

@@ -39,10 +39,13 @@ export function decodeNumber(buf: Buffer, start: number, len: number, what = 'nu
     if (!Number.isSafeInteger(v + 1)) throw new TarFormatError(`invalid ${what} field (out of range)`);
     return neg ? -(v + 1) : v;
   }
+  // As Go's parseOctal: spaces and NULs trimmed at both ends, then the string ends at a NUL.
   let i = start;
   let end = start + len;
   while (i < end && (buf[i] === 32 || buf[i] === 0)) i++;
   while (end > i && (buf[end - 1] === 32 || buf[end - 1] === 0)) end--;
+  const nul = buf.indexOf(0, i);
+  if (nul >= 0 && nul < end) end = nul;
   let v = 0;
   for (; i < end; i++) {
     const c = buf[i]!;
@@ -242,9 +245,12 @@ export class TarParser {
       throw new TarFormatError(`${(err as Error).message} at offset ${pos}`);
     }
     if (h === null) return { kind: 'end' };
-    if (h.size < 0) throw new TarFormatError(`negative size ${h.size} in the header of '${h.name}' at offset ${pos}`);
+    const negative = (size: number): never => {
+      throw new TarFormatError(`negative size ${size} in the header of '${h.name}' at offset ${pos}`);
+    };
     const flag = h.typeflag;
     if (flag === FLAG_PAX || flag === FLAG_PAX_GLOBAL || flag === FLAG_GNU_LONGNAME || flag === FLAG_GNU_LONGLINK) {
+      if (h.size < 0) negative(h.size);
       if (h.size > MAX_META) {
         throw new TarFormatError(`${FLAG_NAMES[flag]} header of ${h.size} bytes at offset ${pos} exceeds the ${MAX_META}-byte limit`);
       }
@@ -261,7 +267,7 @@ export class TarParser {
       const l = pax.get('linkpath');
       if (l) linkname = l;
       const s = pax.get('size');
-      if (s !== undefined) size = paxNumber(s, 'size');
+      if (s) size = paxNumber(s, 'size'); // an empty value keeps the header's (Go's mergePAX)
     }
     if (this.longName) name = this.longName;
     if (this.longLink) linkname = this.longLink;
@@ -270,7 +276,9 @@ export class TarParser {
     this.longLink = undefined;
     let typeflag = flag;
     if (typeflag === 0) typeflag = name.endsWith('/') ? 53 : 48;
-    const entry: TarEntryHead = { name, linkname, typeflag, size, stored: isHeaderOnly(typeflag) ? 0 : size };
+    // Go's handleRegularFile: a header-only type has no body whatever its size says, even a negative one.
+    if (size < 0 && !isHeaderOnly(typeflag)) negative(size);
+    const entry: TarEntryHead = { name, linkname, typeflag, size: Math.max(0, size), stored: isHeaderOnly(typeflag) ? 0 : size };
     if (typeflag === FLAG_GNU_SPARSE) {
       const map: Array<[number, number]> = [];
       this.sparseEntries(buf, off + 386, 4, map);
@@ -294,7 +302,12 @@ export class TarParser {
         this.pax = parsePax(body);
         break;
       case FLAG_PAX_GLOBAL:
-        parsePax(body); // checked, then ignored: Go hands it to the caller and Docker skips it
+        // Checked, then ignored: Go hands it to the caller as an entry of its own (which Docker
+        // skips), and so forgets any PAX or long-name header that came before it.
+        parsePax(body);
+        this.pax = undefined;
+        this.longName = undefined;
+        this.longLink = undefined;
         break;
       case FLAG_GNU_LONGNAME:
         this.longName = cstr(body, 0, body.length);
@@ -325,8 +338,8 @@ export class TarParser {
   }
 
   private paxSparse(entry: TarEntryHead, pax: PaxRecords, pos: number): void {
-    const major = pax.get('GNU.sparse.major');
-    const minor = pax.get('GNU.sparse.minor');
+    const major = pax.get('GNU.sparse.major') || undefined; // empty values count as absent, as in Go
+    const minor = pax.get('GNU.sparse.minor') || undefined;
     let format: SparseLayout['format'];
     if (major === '0' && (minor === '0' || minor === '1')) format = minor === '0' ? '0.0' : '0.1';
     else if (major === '1' && minor === '0') format = '1.0';
@@ -335,11 +348,12 @@ export class TarParser {
     else return;
     const realName = pax.get('GNU.sparse.name');
     if (realName) entry.name = realName;
-    const size = pax.get('GNU.sparse.size') ?? pax.get('GNU.sparse.realsize');
+    const size = pax.get('GNU.sparse.size') || pax.get('GNU.sparse.realsize') || undefined;
     if (size !== undefined) entry.size = paxNumber(size, 'GNU.sparse.size');
     entry.sparse = { format, mapBytes: 0, data: 0 };
     if (format === '1.0') return; // the map is at the start of the body: see sparseMap
-    const fields = (pax.get('GNU.sparse.map') ?? '').split(',').filter((x) => x !== '');
+    const mapText = pax.get('GNU.sparse.map') ?? '';
+    const fields = mapText === '' ? [] : mapText.split(',');
     if (fields.length % 2) throw new TarFormatError(`invalid GNU sparse map of '${entry.name}' at offset ${pos}`);
     const map: Array<[number, number]> = [];
     for (let k = 0; k < fields.length; k += 2) map.push([paxNumber(fields[k]!, 'sparse offset'), paxNumber(fields[k + 1]!, 'sparse length')]);
@@ -380,10 +394,11 @@ export class TarParser {
 
   /** Checks a sparse map as Go does (sorted, inside the file, exactly the data stored) and records its size. */
   private finishSparse(entry: TarEntryHead, map: Array<[number, number]>, pos: number): void {
+    if (entry.size < 0) throw new TarFormatError(`invalid GNU sparse real size ${entry.size} of '${entry.name}' at offset ${pos}`);
     let data = 0;
     let last = 0;
     for (const [o, n] of map) {
-      if (o < last || n < 0 || o + n > entry.size) {
+      if (o < last || o < 0 || n < 0 || o + n > entry.size) {
         throw new TarFormatError(`invalid GNU sparse map of '${entry.name}' at offset ${pos}: a region lies outside the file or out of order`);
       }
       last = o + n;

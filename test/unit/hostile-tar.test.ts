@@ -209,3 +209,60 @@ describe('estargz (point 6)', () => {
     expect(plain.files).toBe(3);
   });
 });
+
+describe('what a review of the decoder found (Go is the reference)', () => {
+  it('a tar that ends right after an extended header, or before an old GNU sparse extension block, is truncated in both walkers', async () => {
+    expect(await walkBothError(header({ name: 'PaxHeaders/a', typeflag: 'x', size: 20 }))).toMatch(/truncated tar: the extended header at offset 0 needs 20 bytes but only 0 remain/);
+    const s = header({ name: 'sp', typeflag: 'S', size: 0, sparse: { map: [], realSize: 10, extended: true } });
+    expect(await walkBothError(s)).toMatch(/truncated tar: the sparse map of the entry at offset 0 needs 512 bytes but only 0 remain/);
+  });
+
+  it('a global header forgets the PAX and long-name headers before it', async () => {
+    const x = paxRecords([['path', 'evil']]);
+    const g = paxRecords([['comment', 'g']]);
+    const w = await walkBothOk(tarOf(header({ name: 'PaxHeaders/x', typeflag: 'x', size: x.length }), pad(x), header({ name: 'g', typeflag: 'g', size: g.length }), pad(g), ...fileEntry('own-name', 5)));
+    expect(w.entries.map((e) => e.path)).toEqual(['own-name']);
+  });
+
+  it('a negative sparse real size is an error; a negative size on a symlink is not (it has no body)', async () => {
+    const neg = header({ name: 'sp', typeflag: 'S', size: 0, sparse: { map: [], realSize: 0 } });
+    Buffer.alloc(12, 0xff).copy(neg, 483);
+    neg.fill(32, 148, 156);
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += neg[i]!;
+    neg.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+    expect(await walkBothError(tarOf(neg))).toMatch(/invalid GNU sparse real size -1 of 'sp'/);
+    const w = await walkBothOk(tarOf(header({ name: 'link', typeflag: '2', linkname: 't', sizeField: Buffer.alloc(12, 0xff) }), ...fileEntry('after', 3)));
+    expect(w.entries.map((e) => [e.path, e.type])).toEqual([
+      ['link', 'symlink'],
+      ['after', 'file'],
+    ]);
+  });
+
+  it('an octal field ends at a NUL, as in Go (12\\0 34 is 10)', async () => {
+    const w = await walkBothOk(tarOf(header({ name: 'a', sizeField: Buffer.from('12\u000034\0\0\0\0\0\0', 'latin1') }), pad(filler(10))));
+    expect(w.entries[0]!.size).toBe(10);
+  });
+
+  it('a leading byte-order mark is part of the name: no whiteout hides behind it', async () => {
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('.wh.foo')]);
+    const w = await walkBothOk(tarOf(header({ name: bom })));
+    expect(w.entries[0]!.path).toBe('\ufeff.wh.foo');
+    expect(encodeName(w.entries[0]!.path)).toEqual(bom);
+  });
+
+  it('a GNU sparse 1.0 map of 200,000 regions is read once in both walkers (no quadratic re-parsing)', async () => {
+    const n = 200_000;
+    const map = Buffer.from(`${n}\n${'0\n0\n'.repeat(n)}`);
+    const body = pad(map);
+    const x = paxRecords([
+      ['GNU.sparse.major', '1'],
+      ['GNU.sparse.minor', '0'],
+      ['GNU.sparse.name', 'many-regions'],
+      ['GNU.sparse.realsize', '4096'],
+    ]);
+    const w = await walkBothOk(tarOf(header({ name: 'PaxHeaders/s', typeflag: 'x', size: x.length }), pad(x), header({ name: 'GNUSparseFile.0/many-regions', size: body.length }), body));
+    expect(w.entries.map((e) => [e.path, e.size])).toEqual([['many-regions', 4096]]);
+    expect(w.holeBytes).toBe(4096);
+  });
+});

@@ -111,3 +111,17 @@ describe('zstd layers', () => {
     expect(read).toBeLessThan(bomb.length / 4);
   });
 });
+
+describe('zstd work bound', () => {
+  it('a frame with a 128 MiB window and thousands of 1-byte blocks is refused, not copied for hours', async () => {
+    const blocks = 100_000;
+    const bomb = Buffer.alloc(6 + blocks * 4);
+    Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, (27 - 10) << 3]).copy(bomb, 0);
+    for (let i = 0; i < blocks; i++) {
+      bomb.writeUIntLE((i === blocks - 1 ? 1 : 0) | (1 << 1) | (1 << 3), 6 + i * 4, 3); // RLE, 1 byte
+      bomb[6 + i * 4 + 3] = 0;
+    }
+    const { walkLayerStream } = await import('../../src/image/layer-reader.js');
+    await expect(walkLayerStream(Readable.from([bomb]), 'zstd', {}, {})).rejects.toThrow(/refused as a decompression bomb/);
+  });
+});
