@@ -8,7 +8,8 @@
 # To make every pull fully cold, the samples and their base are taken off the daemon while the cold
 # runs go (they are safe in the registry) and put back afterwards under their names, also when the
 # demo fails or is interrupted. This drops the samples' build cache (legacy-builder parent images and
-# builder stages): the next `npm run demo` rebuilds them (about 7 minutes on a 2-core machine).
+# builder stages) and the test suite's fixture images built on the same base: the next `npm run demo`
+# rebuilds the samples (about 7 minutes on a 2-core machine), the next test run its fixtures.
 #
 # IMGSCOPE_DEMO_ANALYZE_ONLY=1 rewrites only the analyses and the comparison, reusing the start-up
 # measurements already in reports/ (after a change to what an analysis says, not to the images).
@@ -98,6 +99,12 @@ for n in "${local_names[@]}"; do docker rmi "$n" "$REG/$n" >/dev/null; done
 # layer on the daemon: they are build cache only.
 for id in $(docker images -q --filter dangling=true); do
   if [ "$(docker image inspect -f '{{index .RootFS.Layers 0}}' "$id" 2>/dev/null)" = "$base_layer" ]; then docker rmi "$id" >/dev/null; fi
+done
+# So would the test suite's fixture images (imgscope-test/*, rebuilt by the suite when missing).
+for n in $(docker images --format '{{.Repository}}:{{.Tag}}' 'imgscope-test/*'); do
+  if [ "$(docker image inspect -f '{{index .RootFS.Layers 0}}' "$n" 2>/dev/null)" = "$base_layer" ]; then
+    docker rmi "$n" >/dev/null || echo "demo: $n is in use and keeps the base layer: the pulls will be partly warm" >&2
+  fi
 done
 for name in "${samples[@]}"; do
   ref="$REG/imgscope-sample/$name:latest"
