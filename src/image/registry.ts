@@ -17,7 +17,7 @@ function topManifests(where: string, top: { body: Buffer; digest: string }): Des
     throw inputError(`${where}: index ${top.digest}: invalid JSON: ${(err as Error).message}`, err);
   }
   checkShape('index', `${where}: index ${top.digest}`, index);
-  return descriptorList(`${where}: index ${top.digest}`, (index as { manifests?: unknown }).manifests);
+  return descriptorList((index as { manifests?: Descriptor[] | null }).manifests);
 }
 
 /** A parsed `docker://` reference (docker's reference grammar). */
