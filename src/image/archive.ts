@@ -208,6 +208,9 @@ export class DirArchive implements ArchiveFiles {
  * tar is walked as it streams by (layers are recognised by sniffing, since manifest.json comes last),
  * and nothing is written to disk.
  */
+/** The per-layer version file of the legacy `docker save` layout. */
+const LEGACY_VERSION = /^[0-9a-f]{64}\/VERSION$/;
+
 export class StreamedArchive implements ArchiveFiles {
   readonly small = new Map<string, Buffer>();
   readonly layers = new Map<string, WalkedBlob>();
@@ -243,7 +246,9 @@ export class StreamedArchive implements ArchiveFiles {
           const size = h.size ?? 0;
           const json = /^\s*[[{]/.test(head.toString('latin1', 0, Math.min(head.length, 64)));
           if (!json || size > MAX_SMALL_FILE) {
-            a.warnings.push(`${name}: skipped a ${size}-byte member that is neither a layer nor metadata`);
+            // The legacy `docker save` layout has a `<id>/VERSION` ("1.0") beside each layer: part of
+            // the format (docs/formats.md "Docker save archives"), so it is skipped without a word.
+            if (!LEGACY_VERSION.test(name)) a.warnings.push(`${name}: skipped a ${size}-byte member that is neither a layer nor metadata`);
             rest.resume();
             await new Promise((r) => rest.on('end', r));
             continue;
