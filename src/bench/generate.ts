@@ -78,61 +78,64 @@ async function writeLayer(p: tar.Pack, layer: number, files: number, mean: numbe
   return total;
 }
 
-export async function generate(o: GenOptions): Promise<Generated> {
-  mkdirSync(o.dir, { recursive: true });
-  const mean = o.totalBytes / (o.layers * o.filesPerLayer);
-  const data = pool(64 * 1024 * 1024);
-  const layerTars: string[] = [];
-  const layerGz: string[] = [];
-  const diffIds: string[] = [];
-  const blobs: Array<{ digest: string; size: number }> = [];
+/** Splits one readable into two writables, at the pace of the slower one. */
+function tee(from: PassThrough, a: PassThrough, b: PassThrough): void {
+  from.on('data', (c: Buffer) => {
+    const okA = a.write(c);
+    const okB = b.write(c);
+    if (!okA || !okB) {
+      from.pause();
+      let waiting = (okA ? 0 : 1) + (okB ? 0 : 1);
+      const resume = (): void => {
+        if (--waiting === 0) from.resume();
+      };
+      if (!okA) a.once('drain', resume);
+      if (!okB) b.once('drain', resume);
+    }
+  });
+  from.on('end', () => {
+    a.end();
+    b.end();
+  });
+}
+
+interface WrittenLayer {
+  tarFile: string;
+  gzFile: string;
+  diffId: string;
+  blob: { digest: string; size: number };
+  contentBytes: number;
+}
+
+/** Layer `l` written once as a plain tar and once gzipped, both hashed on the way (diff_id, blob digest). */
+async function writeLayerFiles(o: GenOptions, l: number, mean: number, data: Buffer): Promise<WrittenLayer> {
+  const pack = tar.pack();
+  const tarFile = path.join(o.dir, `layer${l}.tar`);
+  const gzFile = path.join(o.dir, `layer${l}.tar.gz`);
+  const diff = new Hasher();
+  const gzHash = new Hasher();
+  const both = new PassThrough();
+  const toTar = createWriteStream(tarFile);
+  const gz = zlib.createGzip({ level: 1 });
+  const written = writeLayer(pack, l, o.filesPerLayer, mean, data);
+  const a = new PassThrough();
+  const b = new PassThrough();
+  tee(both, a, b);
   let contentBytes = 0;
-  const blobDir = path.join(o.dir, 'oci', 'blobs', 'sha256');
-  mkdirSync(blobDir, { recursive: true });
-  for (let l = 0; l < o.layers; l++) {
-    const pack = tar.pack();
-    const tarFile = path.join(o.dir, `layer${l}.tar`);
-    const gzFile = path.join(o.dir, `layer${l}.tar.gz`);
-    const diff = new Hasher();
-    const gzHash = new Hasher();
-    const tee = new PassThrough();
-    const toTar = createWriteStream(tarFile);
-    const gz = zlib.createGzip({ level: 1 });
-    const written = writeLayer(pack, l, o.filesPerLayer, mean, data);
-    const a = new PassThrough();
-    const b = new PassThrough();
-    tee.on('data', (c: Buffer) => {
-      const okA = a.write(c);
-      const okB = b.write(c);
-      if (!okA || !okB) {
-        tee.pause();
-        let waiting = (okA ? 0 : 1) + (okB ? 0 : 1);
-        const resume = (): void => {
-          if (--waiting === 0) tee.resume();
-        };
-        if (!okA) a.once('drain', resume);
-        if (!okB) b.once('drain', resume);
-      }
-    });
-    tee.on('end', () => {
-      a.end();
-      b.end();
-    });
-    await Promise.all([
-      pipeline(pack, diff, tee),
-      pipeline(a, toTar as Writable),
-      pipeline(b, gz, gzHash, createWriteStream(gzFile)),
-      written.then((n) => {
-        contentBytes += n;
-      }),
-    ]);
-    diffIds.push(`sha256:${diff.hash.digest('hex')}`);
-    const digest = gzHash.hash.digest('hex');
-    blobs.push({ digest: `sha256:${digest}`, size: gzHash.bytes });
-    layerTars.push(tarFile);
-    layerGz.push(gzFile);
-  }
-  const config = Buffer.from(
+  await Promise.all([
+    pipeline(pack, diff, both),
+    pipeline(a, toTar as Writable),
+    pipeline(b, gz, gzHash, createWriteStream(gzFile)),
+    written.then((n) => {
+      contentBytes = n;
+    }),
+  ]);
+  const digest = gzHash.hash.digest('hex');
+  return { tarFile, gzFile, diffId: `sha256:${diff.hash.digest('hex')}`, blob: { digest: `sha256:${digest}`, size: gzHash.bytes }, contentBytes };
+}
+
+function imageConfig(diffIds: string[]): Buffer {
+  return Buffer.from(
     JSON.stringify({
       architecture: 'amd64',
       os: 'linux',
@@ -141,11 +144,11 @@ export async function generate(o: GenOptions): Promise<Generated> {
       history: diffIds.map((_, i) => ({ created_by: `/bin/sh -c pip install pkg${i}` })),
     }),
   );
-  const configHex = createHash('sha256').update(config).digest('hex');
+}
 
-  // OCI layout (gzip layers)
-  for (let l = 0; l < o.layers; l++) renameSync(layerGz[l]!, path.join(blobDir, blobs[l]!.digest.slice(7)));
-  layerGz.splice(0, layerGz.length, ...blobs.map((b) => path.join(blobDir, b.digest.slice(7))));
+/** The OCI layout (gzip layers): the gzip files move into the blob directory; returns their new paths. */
+function writeOciLayout(dir: string, blobDir: string, layerGz: string[], blobs: Array<{ digest: string; size: number }>, config: Buffer, configHex: string): string[] {
+  for (let l = 0; l < layerGz.length; l++) renameSync(layerGz[l]!, path.join(blobDir, blobs[l]!.digest.slice(7)));
   writeFileSync(path.join(blobDir, configHex), config);
   const manifest = Buffer.from(
     JSON.stringify({
@@ -157,15 +160,18 @@ export async function generate(o: GenOptions): Promise<Generated> {
   );
   const mHex = createHash('sha256').update(manifest).digest('hex');
   writeFileSync(path.join(blobDir, mHex), manifest);
-  writeFileSync(path.join(o.dir, 'oci', 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${mHex}`, size: manifest.length }] }));
-  writeFileSync(path.join(o.dir, 'oci', 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(path.join(dir, 'oci', 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${mHex}`, size: manifest.length }] }));
+  writeFileSync(path.join(dir, 'oci', 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  return blobs.map((b) => path.join(blobDir, b.digest.slice(7)));
+}
 
-  // Legacy docker save archive (uncompressed layers), streamed from the layer files.
-  const archive = path.join(o.dir, 'image.tar');
+/** The legacy docker save archive (uncompressed layers), streamed from the layer files. */
+async function writeDockerArchive(dir: string, layerTars: string[], diffIds: string[], config: Buffer, configHex: string): Promise<string> {
+  const archive = path.join(dir, 'image.tar');
   const outer = tar.pack();
   const done = pipeline(outer, createWriteStream(archive));
   const layerPaths: string[] = [];
-  for (let l = 0; l < o.layers; l++) {
+  for (let l = 0; l < layerTars.length; l++) {
     const id = createHash('sha256').update(`${diffIds[l]}${l}`).digest('hex');
     layerPaths.push(`${id}/layer.tar`);
     const size = statSync(layerTars[l]!).size;
@@ -178,5 +184,24 @@ export async function generate(o: GenOptions): Promise<Generated> {
   outer.entry({ name: 'manifest.json', mtime: new Date(0) }, JSON.stringify([{ Config: `${configHex}.json`, RepoTags: ['bench:latest'], Layers: layerPaths }]));
   outer.finalize();
   await done;
+  return archive;
+}
+
+export async function generate(o: GenOptions): Promise<Generated> {
+  mkdirSync(o.dir, { recursive: true });
+  const mean = o.totalBytes / (o.layers * o.filesPerLayer);
+  const data = pool(64 * 1024 * 1024);
+  const blobDir = path.join(o.dir, 'oci', 'blobs', 'sha256');
+  mkdirSync(blobDir, { recursive: true });
+  const layers: WrittenLayer[] = [];
+  for (let l = 0; l < o.layers; l++) layers.push(await writeLayerFiles(o, l, mean, data));
+  const diffIds = layers.map((w) => w.diffId);
+  const layerTars = layers.map((w) => w.tarFile);
+  const config = imageConfig(diffIds);
+  const configHex = createHash('sha256').update(config).digest('hex');
+  const blobs = layers.map((w) => w.blob);
+  const layerGz = writeOciLayout(o.dir, blobDir, layers.map((w) => w.gzFile), blobs, config, configHex);
+  const archive = await writeDockerArchive(o.dir, layerTars, diffIds, config, configHex);
+  const contentBytes = layers.reduce((n, w) => n + w.contentBytes, 0);
   return { dockerArchive: archive, ociDir: path.join(o.dir, 'oci'), layerTars, layerGz, files: o.layers * o.filesPerLayer, contentBytes };
 }

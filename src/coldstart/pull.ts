@@ -60,67 +60,71 @@ export interface PullTrace {
 
 const ms = (ns: bigint): number => Number(ns) / 1e6;
 
-/**
- * Folds a recorded progress stream into the per-layer breakdown (pure: the unit tests feed it
- * recorded streams). `start` is when the pull request was sent; `manifest` lists the image's layers
- * in order (their digests name the stream's short ids).
- */
-export function pullBreakdown(pulled: string, start: bigint, end: bigint, events: PullEvent[], manifest: ManifestLayer[] | null): PullTrace {
-  interface Acc {
-    id: string;
-    present: boolean;
-    total: number | null;
-    dlStart: bigint | null;
-    dlEnd: bigint | null;
-    exStart: bigint | null;
-    exEnd: bigint | null;
+/** One layer's progress messages, folded: the first and last time of each step (ns), the size seen. */
+interface LayerProgress {
+  id: string;
+  present: boolean;
+  total: number | null;
+  dlStart: bigint | null;
+  dlEnd: bigint | null;
+  exStart: bigint | null;
+  exEnd: bigint | null;
+}
+
+/** Applies one progress message to its layer's record. */
+function foldMessage(a: LayerProgress, status: string, ev: PullEvent): void {
+  const total = ev.progressDetail?.total;
+  switch (status) {
+    case 'Already exists':
+      a.present = true;
+      break;
+    case 'Downloading':
+      a.dlStart ??= ev.t;
+      if (typeof total === 'number' && total > 0) a.total = Math.max(a.total ?? 0, total);
+      break;
+    case 'Verifying Checksum':
+      a.dlStart ??= ev.t;
+      break;
+    case 'Download complete':
+      a.dlStart ??= ev.t;
+      a.dlEnd = ev.t;
+      break;
+    case 'Extracting':
+      a.exStart ??= ev.t;
+      // the extract progress counts the compressed bytes read, against the same total
+      if (typeof total === 'number' && total > 0 && a.total === null) a.total = total;
+      break;
+    case 'Pull complete':
+      a.exStart ??= ev.t;
+      a.exEnd = ev.t;
+      break;
+    default:
+      break; // "Pulling fs layer", "Waiting", "Retrying in N seconds", ...
   }
-  const byId = new Map<string, Acc>();
+}
+
+/** The stream folded per layer short id (in the order the stream first named them), and the manifest digest it reported. */
+function foldStream(events: PullEvent[]): { byId: Map<string, LayerProgress>; digest: string | null } {
+  const byId = new Map<string, LayerProgress>();
   let digest: string | null = null;
-  const acc = (id: string): Acc => {
-    let a = byId.get(id);
-    if (!a) byId.set(id, (a = { id, present: false, total: null, dlStart: null, dlEnd: null, exStart: null, exEnd: null }));
-    return a;
-  };
   for (const ev of events) {
     const s = ev.status ?? '';
     const d = /^Digest: (sha256:[0-9a-f]{64})$/.exec(s);
     if (d) digest = d[1]!;
     if (!ev.id || !/^[0-9a-f]{12}$/.test(ev.id)) continue;
-    const a = acc(ev.id);
-    const total = ev.progressDetail?.total;
-    switch (s) {
-      case 'Already exists':
-        a.present = true;
-        break;
-      case 'Downloading':
-        a.dlStart ??= ev.t;
-        if (typeof total === 'number' && total > 0) a.total = Math.max(a.total ?? 0, total);
-        break;
-      case 'Verifying Checksum':
-        a.dlStart ??= ev.t;
-        break;
-      case 'Download complete':
-        a.dlStart ??= ev.t;
-        a.dlEnd = ev.t;
-        break;
-      case 'Extracting':
-        a.exStart ??= ev.t;
-        // the extract progress counts the compressed bytes read, against the same total
-        if (typeof total === 'number' && total > 0 && a.total === null) a.total = total;
-        break;
-      case 'Pull complete':
-        a.exStart ??= ev.t;
-        a.exEnd = ev.t;
-        break;
-      default:
-        break; // "Pulling fs layer", "Waiting", "Retrying in N seconds", ...
-    }
+    let a = byId.get(ev.id);
+    if (!a) byId.set(ev.id, (a = { id: ev.id, present: false, total: null, dlStart: null, dlEnd: null, exStart: null, exEnd: null }));
+    foldMessage(a, s, ev);
   }
+  return { byId, digest };
+}
+
+/** The manifest's layers in stacking order, then the ones the stream named that the manifest did not (or no manifest at all), in stream order. */
+function layerList(byId: Map<string, LayerProgress>, manifest: ManifestLayer[] | null, start: bigint): PullLayer[] {
   const rel = (t: bigint | null): number | null => (t === null ? null : ms(t - start));
   const layers: PullLayer[] = [];
   const used = new Set<string>();
-  const fromAcc = (index: number, dg: string, size: number | null, a: Acc | undefined): PullLayer => {
+  const fromAcc = (index: number, dg: string, size: number | null, a: LayerProgress | undefined): PullLayer => {
     const present = a ? a.present && a.dlEnd === null && a.exEnd === null : false;
     return {
       index,
@@ -141,19 +145,23 @@ export function pullBreakdown(pulled: string, start: bigint, end: bigint, events
       layers.push(fromAcc(i, l.digest, l.size, byId.get(short)));
     });
   }
-  // Layers the stream named that the manifest did not (or no manifest at all): kept, in stream order.
   for (const a of byId.values()) if (!used.has(a.id)) layers.push(fromAcc(layers.length, a.id, null, a));
+  return layers;
+}
 
-  const span = (pick: (l: PullLayer) => [number | null, number | null]): number => {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const l of layers) {
-      const [s, e] = pick(l);
-      if (s !== null) lo = Math.min(lo, s);
-      if (e !== null) hi = Math.max(hi, e);
-    }
-    return hi >= lo ? hi - lo : 0;
-  };
+/** Earliest start → latest end of one step over all layers, ms (0 when no layer has both). */
+function span(layers: PullLayer[], pick: (l: PullLayer) => [number | null, number | null]): number {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const l of layers) {
+    const [s, e] = pick(l);
+    if (s !== null) lo = Math.min(lo, s);
+    if (e !== null) hi = Math.max(hi, e);
+  }
+  return hi >= lo ? hi - lo : 0;
+}
+
+function byteTotals(layers: PullLayer[]): { downloadedBytes: number; presentBytes: number; estimatedLayers: number } {
   let downloadedBytes = 0;
   let presentBytes = 0;
   let estimatedLayers = 0;
@@ -165,11 +173,23 @@ export function pullBreakdown(pulled: string, start: bigint, end: bigint, events
       downloadedBytes += l.compressedBytes ?? 0;
     }
   }
+  return { downloadedBytes, presentBytes, estimatedLayers };
+}
+
+/**
+ * Folds a recorded progress stream into the per-layer breakdown (pure: the unit tests feed it
+ * recorded streams). `start` is when the pull request was sent; `manifest` lists the image's layers
+ * in order (their digests name the stream's short ids).
+ */
+export function pullBreakdown(pulled: string, start: bigint, end: bigint, events: PullEvent[], manifest: ManifestLayer[] | null): PullTrace {
+  const { byId, digest } = foldStream(events);
+  const layers = layerList(byId, manifest, start);
+  const { downloadedBytes, presentBytes, estimatedLayers } = byteTotals(layers);
   return {
     pulled,
     totalMs: ms(end - start),
-    downloadMs: span((l) => [l.downloadStartMs, l.downloadEndMs]),
-    extractMs: span((l) => [l.extractStartMs, l.extractEndMs]),
+    downloadMs: span(layers, (l) => [l.downloadStartMs, l.downloadEndMs]),
+    extractMs: span(layers, (l) => [l.extractStartMs, l.extractEndMs]),
     downloadedBytes,
     presentBytes,
     estimatedLayers,
