@@ -251,21 +251,8 @@ function relayName(name: string, relayAddress: string): string {
   return `${relayAddress}/${r.repository}${r.digest ? `@${r.digest}` : `:${r.tag}`}`;
 }
 
-/**
- * Times what a node pays to run the image over repeated runs (docs/coldstart.md): with `cold`, the
- * image is removed under every reference and pulled (pull, then create → start → ready), else only
- * create → start → ready with the image present (a warm start). Phase timestamps come from the
- * Engine's event stream (`timeNano`) and the pull's progress stream; readiness from the image's
- * HEALTHCHECK run at a short interval, an HTTP URL polled every 10 ms, or a log line. Every container
- * is labelled `imgscope` and removed, the relay closed and the user's tags restored, also on errors,
- * timeouts and Ctrl-C.
- */
-export async function coldStart(reference: string, opts: ColdStartOptions): Promise<ColdStart> {
-  const docker = dockerClient();
-  if (/^(docker-archive|oci|oci-archive):/.test(reference) || (reference.startsWith('docker://') && !opts.cold)) {
-    throw inputError(`${reference}: coldstart runs containers through the Docker daemon: give an image name (docker-daemon:NAME), or a registry name with --cold`);
-  }
-  const name = reference.replace(/^docker-daemon:/, '').replace(/^docker:\/\//, '');
+/** The option checks that need no daemon: a bad value is reported before anything is pulled or run. */
+function checkOptions(reference: string, opts: ColdStartOptions): { logRe: RegExp | undefined; ports: ReturnType<typeof parsePublish> } {
   if (opts.runs < 1) throw inputError('--runs must be at least 1');
   if (opts.bandwidthBytesPerSec !== undefined && !opts.cold) throw inputError(`${reference}: --bandwidth shapes the pull: it needs --cold`);
   let logRe: RegExp | undefined;
@@ -276,99 +263,119 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
       throw inputError(`--log '${opts.log}': invalid regular expression: ${(err as Error).message}`);
     }
   }
+  return { logRe, ports: parsePublish(opts.publish) };
+}
 
-  const notes: string[] = [];
-  const note = (msg: string): void => {
-    notes.push(msg);
-    process.stderr.write(`imgscope: ${escapeText(`${reference}: ${msg}`)}\n`);
-  };
-  const cold = opts.cold ? await ColdPull.prepare(docker, name, opts.platform ? { platform: opts.platform } : {}) : undefined;
-  let info: Docker.ImageInspectInfo | undefined;
-  let hc: { Test?: string[] } | null | undefined;
-  if (cold && !cold.before) hc = cold.registry.runConfig?.Healthcheck;
-  else {
-    try {
-      // with --cold, the daemon may hold the image under other names only (cold.ts)
-      info = await docker.getImage(cold?.before?.id ?? name).inspect();
-    } catch (err) {
-      const e = daemonError(`inspecting ${name}`, err);
-      if ((err as { statusCode?: number }).statusCode !== 404) throw e;
-      throw inputError(`image '${name}' is not in the Docker daemon (use --cold to pull it from its registry)`);
-    }
-    hc = info.Config?.Healthcheck as { Test?: string[] } | undefined;
+/** The image's HEALTHCHECK, from the daemon, or from the registry when --cold pulls an image the daemon lacks. */
+async function inspectTarget(docker: Docker, name: string, cold: ColdPull | undefined): Promise<{ info?: Docker.ImageInspectInfo; hc: { Test?: string[] } | null | undefined }> {
+  if (cold && !cold.before) return { hc: cold.registry.runConfig?.Healthcheck };
+  let info: Docker.ImageInspectInfo;
+  try {
+    // with --cold, the daemon may hold the image under other names only (cold.ts)
+    info = await docker.getImage(cold?.before?.id ?? name).inspect();
+  } catch (err) {
+    const e = daemonError(`inspecting ${name}`, err);
+    if ((err as { statusCode?: number }).statusCode !== 404) throw e;
+    throw inputError(`image '${name}' is not in the Docker daemon (use --cold to pull it from its registry)`);
   }
-  const readiness = chooseReadiness(reference, hc, opts);
+  return { info, hc: info.Config?.Healthcheck as { Test?: string[] } | undefined };
+}
 
-  let relay: Relay | undefined;
-  let pullName = name;
-  if (cold && opts.bandwidthBytesPerSec !== undefined) {
-    const r = parseRegistryRef(name);
-    if (!isPlainHttpRegistry(r.host)) {
-      throw inputError(
-        `${reference}: --bandwidth pulls through a relay on 127.0.0.1, which works for plain-HTTP registries only (loopback, or IMGSCOPE_INSECURE_REGISTRIES); ${r.domain} speaks HTTPS`,
-      );
-    }
-    const [host, port] = [r.host.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), Number(/:(\d+)$/.exec(r.host)?.[1] ?? 80)];
-    relay = await startRelay({ host, port }, opts.bandwidthBytesPerSec);
-    pullName = relayName(name, relay.address);
+/** With --cold --bandwidth: a rate-limited relay in front of the registry, and the name to pull through it. */
+async function relayFor(reference: string, name: string, cold: ColdPull | undefined, opts: ColdStartOptions): Promise<{ relay?: Relay; pullName: string }> {
+  if (!cold || opts.bandwidthBytesPerSec === undefined) return { pullName: name };
+  const r = parseRegistryRef(name);
+  if (!isPlainHttpRegistry(r.host)) {
+    throw inputError(
+      `${reference}: --bandwidth pulls through a relay on 127.0.0.1, which works for plain-HTTP registries only (loopback, or IMGSCOPE_INSECURE_REGISTRIES); ${r.domain} speaks HTTPS`,
+    );
   }
+  const [host, port] = [r.host.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), Number(/:(\d+)$/.exec(r.host)?.[1] ?? 80)];
+  const relay = await startRelay({ host, port }, opts.bandwidthBytesPerSec);
+  return { relay, pullName: relayName(name, relay.address) };
+}
 
-  const session = randomUUID();
-  const live = new Set<Docker.Container>();
+/** What every run of one coldStart call shares: the image, how readiness is seen, the pull's setup. */
+interface Target {
+  docker: Docker;
+  reference: string;
+  name: string;
+  opts: ColdStartOptions;
+  readiness: ColdStart['readiness'];
+  logRe: RegExp | undefined;
+  ports: ReturnType<typeof parsePublish>;
+  cold: ColdPull | undefined;
+  relay: Relay | undefined;
+  pullName: string;
+  note: (msg: string) => void;
+}
+
+interface RunResult {
+  phases: RunPhases;
+  container: Docker.Container;
+  pull?: PullTrace;
+  window: { from: bigint; to: bigint };
+}
+
+/**
+ * The runs of one coldStart call. Every container it makes carries its session label, so removeAll
+ * finds them all, the one whose create answer has not arrived yet included.
+ */
+class Session {
+  readonly id = randomUUID();
+  private readonly live = new Set<Docker.Container>();
   /** A create request in flight: Ctrl-C may come before its answer, and the daemon still makes the container. */
-  let creating: Promise<Docker.Container> | undefined;
-  const removeAll = async (): Promise<void> => {
-    if (creating) {
+  private creating: Promise<Docker.Container> | undefined;
+  readonly events = new EventLog();
+
+  constructor(private readonly t: Target) {}
+
+  async removeAll(): Promise<void> {
+    const { docker } = this.t;
+    if (this.creating) {
       const giveUp = new AbortController();
-      const late = await Promise.race([creating.catch(() => undefined), delay(10_000, undefined, { signal: giveUp.signal }).catch(() => undefined)]);
+      const late = await Promise.race([this.creating.catch(() => undefined), delay(10_000, undefined, { signal: giveUp.signal }).catch(() => undefined)]);
       giveUp.abort();
-      if (late) live.add(late);
+      if (late) this.live.add(late);
     }
     // by label too: whatever this session made, even if its answer never arrived
-    const labelled = await docker.listContainers({ all: true, filters: { label: [`${LABEL}.session=${session}`] } } as Docker.ContainerListOptions).catch(() => []);
-    for (const info of labelled) live.add(docker.getContainer(info.Id));
-    await Promise.all([...live].map((c) => c.remove({ force: true }).catch(() => undefined)));
-    live.clear();
-  };
-  const unregister = onCleanup(removeAll);
-  const events = new EventLog();
-  const { exposed, bindings } = parsePublish(opts.publish);
+    const labelled = await docker.listContainers({ all: true, filters: { label: [`${LABEL}.session=${this.id}`] } } as Docker.ContainerListOptions).catch(() => []);
+    for (const info of labelled) this.live.add(docker.getContainer(info.Id));
+    await Promise.all([...this.live].map((c) => c.remove({ force: true }).catch(() => undefined)));
+    this.live.clear();
+  }
 
   /** Removes the image, pulls it timed, gives its references back. */
-  const coldPull = async (i: number): Promise<PullTrace> => {
+  private async coldPull(i: number): Promise<PullTrace> {
+    const { docker, name, opts, relay, pullName } = this.t;
+    const cold = this.t.cold!;
     opts.onProgress?.(`run ${i}: removing ${name} and pulling it${relay ? ` through a ${formatRate(opts.bandwidthBytesPerSec!)} relay` : ''}`);
-    await cold!.evict();
-    cold!.pulledAs = pullName;
+    await cold.evict();
+    cold.pulledAs = pullName;
     const wire0 = relay?.bytesDown() ?? 0;
     // interrupted mid-pull, the restore first stops this pull: else the daemon finishes it, at the relay's rate
-    cold!.stopPull = async () => {
+    cold.stopPull = async () => {
       stream?.destroy();
       await relay?.close();
     };
     let stream: Readable | undefined;
     const rec = await pullRecorded(docker, pullName, nowNs, { authFor: name, onStream: (s) => (stream = s), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
-    cold!.stopPull = undefined;
-    const trace = pullBreakdown(pullName, rec.start, rec.end, rec.events, cold!.registry.layers);
+    cold.stopPull = undefined;
+    const trace = pullBreakdown(pullName, rec.start, rec.end, rec.events, cold.registry.layers);
     if (relay) trace.relay = { bytesPerSec: opts.bandwidthBytesPerSec!, wireBytes: relay.bytesDown() - wire0 };
-    await cold!.finish();
+    await cold.finish();
     return trace;
-  };
-
-  interface RunResult {
-    phases: RunPhases;
-    container: Docker.Container;
-    pull?: PullTrace;
-    window: { from: bigint; to: bigint };
   }
-  const runOnce = async (i: number, extraEnv: string[], withPull: boolean): Promise<RunResult> => {
-    const pull = withPull ? await coldPull(i) : undefined;
+
+  private containerSpec(i: number, extraEnv: string[]): Docker.ContainerCreateOptions {
+    const { name, opts, readiness, ports } = this.t;
     const spec: Docker.ContainerCreateOptions = {
       Image: name,
       Env: [...opts.env, ...extraEnv],
-      Labels: { [LABEL]: 'coldstart', [`${LABEL}.session`]: session, [`${LABEL}.run`]: String(i) },
-      ExposedPorts: exposed,
+      Labels: { [LABEL]: 'coldstart', [`${LABEL}.session`]: this.id, [`${LABEL}.run`]: String(i) },
+      ExposedPorts: ports.exposed,
       HostConfig: {
-        PortBindings: bindings,
+        PortBindings: ports.bindings,
         ...(opts.gpus ? { DeviceRequests: [opts.gpus as unknown as Docker.DeviceRequest] } : {}),
       },
     };
@@ -381,43 +388,57 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
         Retries: 3,
       };
     }
-    const tReq = nowNs();
-    const deadline = tReq + BigInt(Math.round(opts.timeoutS * 1e9));
+    return spec;
+  }
+
+  /** Creates and starts the container; it is in `live` as soon as its create answer arrives. */
+  private async createAndStart(spec: Docker.ContainerCreateOptions): Promise<Docker.Container> {
+    const { docker, reference, name, opts } = this.t;
     let c: Docker.Container;
     try {
-      creating = docker.createContainer(spec);
-      c = await creating;
+      this.creating = docker.createContainer(spec);
+      c = await this.creating;
     } catch (err) {
       throw (opts.gpus && gpuRuntimeError(reference, opts.gpusFlag ?? 'all', err)) || daemonError(`creating a container of ${name}`, err);
     } finally {
-      creating = undefined;
+      this.creating = undefined;
     }
-    live.add(c);
+    this.live.add(c);
     try {
       await c.start();
     } catch (err) {
       throw (opts.gpus && gpuRuntimeError(reference, opts.gpusFlag ?? 'all', err)) || daemonError(`starting a container of ${name}`, err);
     }
-    let readyNs: bigint | undefined;
-    let died = false;
+    return c;
+  }
+
+  /** When the readiness probe first passed; undefined when the container died or the deadline came first. */
+  private async waitReady(c: Docker.Container, deadline: bigint): Promise<{ readyNs: bigint | undefined; died: boolean }> {
+    const { readiness } = this.t;
+    const dead = (): boolean => this.events.get(c.id, 'die') !== undefined;
     if (readiness.kind === 'healthcheck') {
-      const r = await events.wait(c.id, ['health_status: healthy', 'die'], deadline);
-      if (r?.action === 'die') died = true;
-      else readyNs = r?.t;
-    } else if (readiness.kind === 'http') {
-      readyNs = await pollHttp(readiness.url, deadline, () => events.get(c.id, 'die') !== undefined);
-      died = readyNs === undefined && events.get(c.id, 'die') !== undefined;
-    } else {
-      readyNs = await waitForLog(c, logRe!, deadline, () => events.get(c.id, 'die') !== undefined);
-      died = readyNs === undefined && events.get(c.id, 'die') !== undefined;
+      const r = await this.events.wait(c.id, ['health_status: healthy', 'die'], deadline);
+      return r?.action === 'die' ? { readyNs: undefined, died: true } : { readyNs: r?.t, died: false };
     }
+    const readyNs = readiness.kind === 'http' ? await pollHttp(readiness.url, deadline, dead) : await waitForLog(c, this.t.logRe!, deadline, dead);
+    return { readyNs, died: readyNs === undefined && dead() };
+  }
+
+  async runOnce(i: number, extraEnv: string[], withPull: boolean): Promise<RunResult> {
+    const { reference, opts, readiness } = this.t;
+    const pull = withPull ? await this.coldPull(i) : undefined;
+    const spec = this.containerSpec(i, extraEnv);
+    const tReq = nowNs();
+    const deadline = tReq + BigInt(Math.round(opts.timeoutS * 1e9));
+    const c = await this.createAndStart(spec);
+    const { readyNs, died } = await this.waitReady(c, deadline);
     if (readyNs === undefined) {
       const logs = await lastLogLines(c, 8);
       const why = died ? 'exited before it became ready' : `was not ready after ${opts.timeoutS} s (${readiness.kind})`;
       throw inputError(`${reference}: run ${i}: the container ${why}; last log lines: ${logs}`);
     }
-    const created = (await events.wait(c.id, ['create'], nowNs() + 2_000_000_000n))?.t;
-    const started = (await events.wait(c.id, ['start'], nowNs() + 2_000_000_000n))?.t;
+    const created = (await this.events.wait(c.id, ['create'], nowNs() + 2_000_000_000n))?.t;
+    const started = (await this.events.wait(c.id, ['start'], nowNs() + 2_000_000_000n))?.t;
     if (created === undefined || started === undefined) throw envError(`${reference}: run ${i}: the Engine sent no create/start event`);
     const toReady = ms(readyNs - tReq);
     const phases: RunPhases = {
@@ -429,50 +450,44 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
       total: toReady + (pull?.totalMs ?? 0),
     };
     return { phases, container: c, ...(pull ? { pull } : {}), window: { from: tReq, to: readyNs } };
-  };
+  }
 
-  const runs: RunPhases[] = [];
-  const pulls: PullTrace[] = [];
-  let imports: ImportProfile | null = null;
-  let workingSet: WorkingSet | null = null;
-  const done = async (r: RunResult): Promise<void> => {
+  async done(r: RunResult): Promise<void> {
     await r.container.remove({ force: true }).catch(() => undefined);
-    live.delete(r.container);
-  };
-  try {
-    await events.open(docker, session, nowNs());
+    this.live.delete(r.container);
+  }
+
+  /** The warm-up and measured runs, one after the other, each container removed before the next run. */
+  async measure(runs: RunPhases[], pulls: PullTrace[]): Promise<void> {
+    const { reference, opts } = this.t;
     const total = opts.warmup + opts.runs;
     for (let i = 1; i <= total; i++) {
       opts.onProgress?.(`${reference}: run ${i}/${total}${i <= opts.warmup ? ' (warm-up)' : ''}`);
-      const r = await runOnce(i, [], !!cold);
-      await done(r);
+      const r = await this.runOnce(i, [], !!this.t.cold);
+      await this.done(r);
       if (i > opts.warmup) {
         runs.push(r.phases);
         if (r.pull) pulls.push(r.pull);
       }
     }
-    info ??= await docker.getImage(name).inspect();
-    if (opts.imports) {
-      opts.onProgress?.(`${reference}: import profile run`);
-      const r = await runOnce(total + 1, ['PYTHONPROFILEIMPORTTIME=1'], false);
-      const raw = (await r.container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
-      imports = parseImportTimes(demuxLogs(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))).stderr);
-      await done(r);
-    }
-    if (opts.traceFiles) workingSet = await traceRun(total + 2);
-    for (const n of cold?.record().notRestored ?? []) note(`--cold could not restore ${n.reference}: ${n.why}`);
-  } finally {
-    events.close();
-    await removeAll();
-    await relay?.close();
-    unregister();
+  }
+
+  /** One more run with PYTHONPROFILEIMPORTTIME=1: what the Python imports cost (imports.ts). */
+  async importProfile(i: number): Promise<ImportProfile | null> {
+    this.t.opts.onProgress?.(`${this.t.reference}: import profile run`);
+    const r = await this.runOnce(i, ['PYTHONPROFILEIMPORTTIME=1'], false);
+    const raw = (await r.container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+    const imports = parseImportTimes(demuxLogs(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))).stderr);
+    await this.done(r);
+    return imports;
   }
 
   /** One more run under fatrace: the files the container opened from create to ready. */
-  async function traceRun(i: number): Promise<WorkingSet | null> {
+  async traceRun(i: number, info: Docker.ImageInspectInfo): Promise<WorkingSet | null> {
+    const { docker, reference, opts, note } = this.t;
     let tracer: FileTracer;
     try {
-      tracer = await FileTracer.start(docker, info!.RootFS?.Layers ?? []);
+      tracer = await FileTracer.start(docker, info.RootFS?.Layers ?? []);
     } catch (err) {
       if (!(err instanceof ImgscopeError)) throw err;
       note(`${err.message}; no working set, the timings are unaffected`);
@@ -482,10 +497,10 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
     let ns: string | null = null;
     try {
       opts.onProgress?.(`${reference}: traced run (files opened before ready)`);
-      r = await runOnce(i, [], false);
+      r = await this.runOnce(i, [], false);
       const pid = (await r.container.inspect().catch(() => undefined))?.State?.Pid;
       if (pid) ns = FileTracer.namespaceOf(pid);
-      await done(r);
+      await this.done(r);
     } finally {
       await tracer.stop();
     }
@@ -493,7 +508,13 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
       note('--trace-files: the container\'s PID namespace could not be read (it exited at once); no working set');
       return null;
     }
-    opts.onProgress?.(`${reference}: attributing the files opened`);
+    return this.attributeOpens(tracer, { ns, ...r.window });
+  }
+
+  /** The traced opens, each file given its owner and kind from an analysis of the image. */
+  private async attributeOpens(tracer: FileTracer, window: { ns: string; from: bigint; to: bigint }): Promise<WorkingSet> {
+    const { name, opts } = this.t;
+    opts.onProgress?.(`${this.t.reference}: attributing the files opened`);
     const wanted = new Set(tracer.events.map((e) => e.path));
     const attr = new Map<string, { owner: string; kind: string }>();
     const a = await analyzeReference(`docker-daemon:${name}`, {
@@ -502,9 +523,18 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
       },
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
-    return workingSetOf(tracer.events, { ns, ...r.window }, hostFileSize, (p) => attr.get(p), { finalBytes: a.totals.finalBytes, imageBytes: a.totals.imageBytes });
+    return workingSetOf(tracer.events, window, hostFileSize, (p) => attr.get(p), { finalBytes: a.totals.finalBytes, imageBytes: a.totals.imageBytes });
   }
+}
 
+/** The document: the runs, their statistics per phase, and what the runs found besides. */
+function coldStartRecord(
+  t: Target,
+  info: Docker.ImageInspectInfo,
+  measured: { runs: RunPhases[]; pulls: PullTrace[]; imports: ImportProfile | null; workingSet: WorkingSet | null; notes: string[] },
+): ColdStart {
+  const { reference, opts, readiness, cold } = t;
+  const { runs } = measured;
   const pick = (k: keyof RunPhases): Stats => summarize(runs.map((r) => r[k]!));
   return {
     reference,
@@ -522,11 +552,63 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
       total: pick('total'),
     },
     cold: cold ? cold.record() : null,
-    pulls: cold ? pulls : null,
-    imports,
-    workingSet,
-    notes,
+    pulls: cold ? measured.pulls : null,
+    imports: measured.imports,
+    workingSet: measured.workingSet,
+    notes: measured.notes,
   };
+}
+
+/**
+ * Times what a node pays to run the image over repeated runs (docs/coldstart.md): with `cold`, the
+ * image is removed under every reference and pulled (pull, then create → start → ready), else only
+ * create → start → ready with the image present (a warm start). Phase timestamps come from the
+ * Engine's event stream (`timeNano`) and the pull's progress stream; readiness from the image's
+ * HEALTHCHECK run at a short interval, an HTTP URL polled every 10 ms, or a log line. Every container
+ * is labelled `imgscope` and removed, the relay closed and the user's tags restored, also on errors,
+ * timeouts and Ctrl-C.
+ */
+export async function coldStart(reference: string, opts: ColdStartOptions): Promise<ColdStart> {
+  const docker = dockerClient();
+  if (/^(docker-archive|oci|oci-archive):/.test(reference) || (reference.startsWith('docker://') && !opts.cold)) {
+    throw inputError(`${reference}: coldstart runs containers through the Docker daemon: give an image name (docker-daemon:NAME), or a registry name with --cold`);
+  }
+  const name = reference.replace(/^docker-daemon:/, '').replace(/^docker:\/\//, '');
+  const { logRe, ports } = checkOptions(reference, opts);
+
+  const notes: string[] = [];
+  const note = (msg: string): void => {
+    notes.push(msg);
+    process.stderr.write(`imgscope: ${escapeText(`${reference}: ${msg}`)}\n`);
+  };
+  const cold = opts.cold ? await ColdPull.prepare(docker, name, opts.platform ? { platform: opts.platform } : {}) : undefined;
+  const target = await inspectTarget(docker, name, cold);
+  let info = target.info;
+  const readiness = chooseReadiness(reference, target.hc, opts);
+  const { relay, pullName } = await relayFor(reference, name, cold, opts);
+
+  const t: Target = { docker, reference, name, opts, readiness, logRe, ports, cold, relay, pullName, note };
+  const session = new Session(t);
+  const unregister = onCleanup(() => session.removeAll());
+  const runs: RunPhases[] = [];
+  const pulls: PullTrace[] = [];
+  let imports: ImportProfile | null = null;
+  let workingSet: WorkingSet | null = null;
+  try {
+    await session.events.open(docker, session.id, nowNs());
+    await session.measure(runs, pulls);
+    info ??= await docker.getImage(name).inspect();
+    const total = opts.warmup + opts.runs;
+    if (opts.imports) imports = await session.importProfile(total + 1);
+    if (opts.traceFiles) workingSet = await session.traceRun(total + 2, info);
+    for (const n of cold?.record().notRestored ?? []) note(`--cold could not restore ${n.reference}: ${n.why}`);
+  } finally {
+    session.events.close();
+    await session.removeAll();
+    await relay?.close();
+    unregister();
+  }
+  return coldStartRecord(t, info, { runs, pulls, imports, workingSet, notes });
 }
 
 async function pollHttp(url: string, deadline: bigint, dead: () => boolean): Promise<bigint | undefined> {
