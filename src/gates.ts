@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import YAML from 'yaml';
 import type { Analysis } from './analysis.js';
 import { type Kind, KINDS } from './attribute/kinds.js';
 import { inputError } from './errors.js';
@@ -81,33 +81,133 @@ export interface RawRules {
   baseline?: string;
 }
 
-export function parseRules(raw: RawRules, where: string): Rules {
+type Limits = Omit<Rules, 'baselineReport'>;
+
+/**
+ * One budget: the name it has as a flag (`--max-size`), as a key of the config file and as the rule
+ * of a failure (`FAIL max-size: …`); the option as the CLI declares it; how a value is read (from a
+ * flag's string or the config file's YAML value) and how an image is checked against it.
+ */
+export interface Budget<F extends keyof Limits = keyof Limits> {
+  name: string;
+  /** The RawRules key: the name in camelCase, which is also the option's key in commander. */
+  raw: Exclude<keyof RawRules, 'baseline'>;
+  field: F;
+  /** The option's flags and help line as `--help` shows them. */
+  flags: string;
+  help: string;
+  /** Given more than once, the values add up (NAME=SIZE lists). */
+  repeatable?: boolean;
+  parse(v: unknown, what: string): NonNullable<Limits[F]>;
+  /** One message per way the image breaks the limit; `baseline` is what growth is measured against. */
+  check(a: Analysis, limit: NonNullable<Limits[F]>, baseline: Analysis | undefined): string[];
+}
+
+const B = (n: number): string => `${formatBytes(n)} (${n} B)`;
+const kindBytes = (a: Analysis, k: Kind): number => a.kinds.find((r) => r.kind === k)?.bytes ?? 0;
+const budget = <F extends keyof Limits>(b: Budget<F>): Budget => b as unknown as Budget;
+
+/** Every budget, in the order the help lists them and failures are reported. Every limit is inclusive. */
+export const BUDGETS: readonly Budget[] = [
+  budget({
+    name: 'max-size', raw: 'maxSize', field: 'maxSize', flags: '--max-size <size>', help: 'fail when the image size exceeds SIZE (e.g. 2GB, 1.5GiB)',
+    parse: (v, what) => parseSize(v as string, what),
+    check: (a, lim) => (a.totals.imageBytes > lim ? [`image size ${B(a.totals.imageBytes)} > limit ${B(lim)}`] : []),
+  }),
+  budget({
+    name: 'max-compressed', raw: 'maxCompressed', field: 'maxCompressed', flags: '--max-compressed <size>', help: 'fail when the compressed (pull) size exceeds SIZE',
+    parse: (v, what) => parseSize(v as string, what),
+    check: ({ totals: { compressedBytes: c } }, lim) =>
+      c === null ? ['compressed size unknown (the source stores layers uncompressed); analyze the image from its registry or an OCI layout']
+      : c > lim ? [`compressed size ${B(c)} > limit ${B(lim)}`]
+      : [],
+  }),
+  budget({
+    name: 'max-waste', raw: 'maxWaste', field: 'maxWaste', flags: '--max-waste <size>', help: 'fail when the waste exceeds SIZE',
+    parse: (v, what) => parseSize(v as string, what),
+    check: (a, lim) => (a.totals.wasteBytes > lim ? [`waste ${B(a.totals.wasteBytes)} > limit ${B(lim)}`] : []),
+  }),
+  budget({
+    name: 'min-efficiency', raw: 'minEfficiency', field: 'minEfficiency', flags: '--min-efficiency <x>', help: 'fail when dive efficiency is below X (0.95 or 95%)',
+    parse: (v, what) => {
+      const f = parseFraction(v as string, what);
+      if (f > 1) throw inputError(`${what}: must be between 0 and 1 (or 0%–100%), got '${String(v)}'`);
+      return f;
+    },
+    check: ({ totals: { efficiency: e } }, min) => (e < min ? [`efficiency ${(e * 100).toFixed(2)}% < minimum ${(min * 100).toFixed(2)}%`] : []),
+  }),
+  budget({
+    name: 'forbid-kind', raw: 'forbidKind', field: 'forbidKinds', flags: '--forbid-kind <kinds>', help: 'fail when the image carries any of these kinds (comma-separated)',
+    parse: (v, what) => parseKinds(v as string | string[], what),
+    check: (a, kinds) => kinds.filter((k) => kindBytes(a, k) > 0).map((k) => `${k} is forbidden but the image carries ${B(kindBytes(a, k))}`),
+  }),
+  budget({
+    name: 'max-kind', raw: 'maxKind', field: 'maxKind', flags: '--max-kind <kind=size>', help: 'fail when a kind exceeds SIZE (repeatable)', repeatable: true,
+    parse: (v, what) => {
+      const m = parseMap(v, what);
+      parseKinds(Object.keys(m), what);
+      return m as Partial<Record<Kind, number>>;
+    },
+    check: (a, limits) =>
+      Object.entries(limits)
+        .filter(([k, lim]) => kindBytes(a, k as Kind) > lim!)
+        .map(([k, lim]) => `${k} ${B(kindBytes(a, k as Kind))} > limit ${B(lim!)}`),
+  }),
+  budget({
+    name: 'max-owner', raw: 'maxOwner', field: 'maxOwner', flags: '--max-owner <owner=size>', help: 'fail when an owner (pip:torch, apt:gcc-12…) exceeds SIZE (repeatable)', repeatable: true,
+    parse: (v, what) => parseMap(v, what),
+    check: (a, limits) =>
+      Object.entries(limits).flatMap(([o, lim]) => {
+        const bytes = a.owners.find((r) => r.owner === o)?.bytes ?? 0;
+        return bytes > lim ? [`${o} ${B(bytes)} > limit ${B(lim)}`] : [];
+      }),
+  }),
+  budget({
+    name: 'max-growth', raw: 'maxGrowth', field: 'maxGrowth', flags: '--max-growth <pct>', help: 'fail when the image grew more than PCT against the baseline',
+    parse: (v, what) => parseFraction(v as string, what),
+    check: (a, lim, baseline) => {
+      if (!baseline) return ['no baseline to measure growth against (--baseline)'];
+      const [from, to] = [baseline.totals.imageBytes, a.totals.imageBytes];
+      if (!(from > 0)) return [];
+      const g = (to - from) / from;
+      return g > lim + 1e-12 ? [`image size grew ${(g * 100).toFixed(2)}% (${B(from)} → ${B(to)}) > limit ${(lim * 100).toFixed(2)}%`] : [];
+    },
+  }),
+];
+
+/** Reads each rule present in `raw`; `what(name)` names the value in an error (the file's name and key, or the flag). */
+function parseWith(raw: RawRules, what: (name: string) => string): Rules {
   const r: Rules = {};
-  if (raw.maxSize !== undefined) r.maxSize = parseSize(raw.maxSize, `${where} max-size`);
-  if (raw.maxCompressed !== undefined) r.maxCompressed = parseSize(raw.maxCompressed, `${where} max-compressed`);
-  if (raw.maxWaste !== undefined) r.maxWaste = parseSize(raw.maxWaste, `${where} max-waste`);
-  if (raw.minEfficiency !== undefined) {
-    r.minEfficiency = parseFraction(raw.minEfficiency, `${where} min-efficiency`);
-    if (r.minEfficiency > 1) throw inputError(`${where} min-efficiency: must be between 0 and 1 (or 0%–100%)`);
+  for (const b of BUDGETS) {
+    const v = raw[b.raw];
+    if (v !== undefined) (r as Record<string, unknown>)[b.field] = b.parse(v, what(b.name));
   }
-  if (raw.forbidKind !== undefined) r.forbidKinds = parseKinds(raw.forbidKind, `${where} forbid-kind`);
-  if (raw.maxKind !== undefined) {
-    const m = parseMap(raw.maxKind, `${where} max-kind`);
-    parseKinds(Object.keys(m), `${where} max-kind`);
-    r.maxKind = m as Partial<Record<Kind, number>>;
-  }
-  if (raw.maxOwner !== undefined) r.maxOwner = parseMap(raw.maxOwner, `${where} max-owner`);
-  if (raw.maxGrowth !== undefined) r.maxGrowth = parseFraction(raw.maxGrowth, `${where} max-growth`);
   if (raw.baseline !== undefined) r.baselineReport = raw.baseline;
   return r;
 }
 
-const CONFIG_KEYS: Record<string, keyof RawRules> = {
-  'max-size': 'maxSize', 'max-compressed': 'maxCompressed', 'max-waste': 'maxWaste', 'min-efficiency': 'minEfficiency',
-  'forbid-kind': 'forbidKind', 'max-kind': 'maxKind', 'max-owner': 'maxOwner', 'max-growth': 'maxGrowth', baseline: 'baseline',
-};
+export function parseRules(raw: RawRules, where: string): Rules {
+  return parseWith(raw, (name) => `${where} ${name}`);
+}
+
+/**
+ * The budgets of one command: the config file's, then the flags', a flag winning over the file rule by
+ * rule. A bad value is reported with where it came from: the file's name and key, or the flag.
+ */
+export function resolveRules(config: { file?: string; raw: RawRules }, flags: RawRules): Rules {
+  const fromFile = config.file ? parseRules(config.raw, config.file) : {};
+  const fromFlags = parseWith(flags, (name) => `--${name}`);
+  return { ...fromFile, ...fromFlags };
+}
+
+const CONFIG_KEYS: Record<string, keyof RawRules> = { ...Object.fromEntries(BUDGETS.map((b) => [b.name, b.raw])), baseline: 'baseline' };
 
 export const CONFIG_NAMES = ['.imgscope.yml', '.imgscope.yaml'];
+
+/** The YAML parser, loaded on first use: it is a noticeable part of the CLI's start-up, and most runs read no config file. */
+function yaml(): typeof import('yaml') {
+  return createRequire(import.meta.url)('yaml') as typeof import('yaml');
+}
 
 /**
  * Rules from a config file: `--config FILE`, else `.imgscope.yml` (or `.yaml`) in the current
@@ -118,7 +218,7 @@ export function loadConfig(explicit: string | undefined, cwd = process.cwd()): {
   if (!file) return { raw: {} };
   let doc: unknown;
   try {
-    doc = YAML.parse(readFileSync(file, 'utf8'));
+    doc = yaml().parse(readFileSync(file, 'utf8'));
   } catch (err) {
     throw inputError(`${file}: ${(err as Error).message.split('\n')[0]}`, err);
   }
@@ -151,40 +251,14 @@ export interface GateFailure {
   message: string;
 }
 
-const B = (n: number): string => `${formatBytes(n)} (${n} B)`;
-
-/** Evaluates every rule on every image; a value equal to its limit passes. */
+/** Evaluates every rule on every image, in the table's order; a value equal to its limit passes. */
 export function evaluate(images: Array<{ name: string; analysis: Analysis }>, rules: Rules, baseline?: Analysis): GateFailure[] {
   const fails: GateFailure[] = [];
-  for (const { name, analysis: a } of images) {
-    const fail = (rule: string, message: string): void => {
-      fails.push({ image: name, rule, message });
-    };
-    const t = a.totals;
-    if (rules.maxSize !== undefined && t.imageBytes > rules.maxSize) fail('max-size', `image size ${B(t.imageBytes)} > limit ${B(rules.maxSize)}`);
-    if (rules.maxCompressed !== undefined) {
-      if (t.compressedBytes === null) fail('max-compressed', 'compressed size unknown (the source stores layers uncompressed); analyze the image from its registry or an OCI layout');
-      else if (t.compressedBytes > rules.maxCompressed) fail('max-compressed', `compressed size ${B(t.compressedBytes)} > limit ${B(rules.maxCompressed)}`);
-    }
-    if (rules.maxWaste !== undefined && t.wasteBytes > rules.maxWaste) fail('max-waste', `waste ${B(t.wasteBytes)} > limit ${B(rules.maxWaste)}`);
-    if (rules.minEfficiency !== undefined && t.efficiency < rules.minEfficiency) {
-      fail('min-efficiency', `efficiency ${(t.efficiency * 100).toFixed(2)}% < minimum ${(rules.minEfficiency * 100).toFixed(2)}%`);
-    }
-    const kind = (k: Kind): number => a.kinds.find((r) => r.kind === k)?.bytes ?? 0;
-    for (const k of rules.forbidKinds ?? []) if (kind(k) > 0) fail('forbid-kind', `${k} is forbidden but the image carries ${B(kind(k))}`);
-    for (const [k, lim] of Object.entries(rules.maxKind ?? {})) if (kind(k as Kind) > lim!) fail('max-kind', `${k} ${B(kind(k as Kind))} > limit ${B(lim!)}`);
-    for (const [o, lim] of Object.entries(rules.maxOwner ?? {})) {
-      const bytes = a.owners.find((r) => r.owner === o)?.bytes ?? 0;
-      if (bytes > lim) fail('max-owner', `${o} ${B(bytes)} > limit ${B(lim)}`);
-    }
-    if (rules.maxGrowth !== undefined) {
-      if (!baseline) fail('max-growth', 'no baseline to measure growth against (--baseline)');
-      else if (baseline.totals.imageBytes > 0) {
-        const g = (t.imageBytes - baseline.totals.imageBytes) / baseline.totals.imageBytes;
-        if (g > rules.maxGrowth + 1e-12) {
-          fail('max-growth', `image size grew ${(g * 100).toFixed(2)}% (${B(baseline.totals.imageBytes)} → ${B(t.imageBytes)}) > limit ${(rules.maxGrowth * 100).toFixed(2)}%`);
-        }
-      }
+  for (const { name, analysis } of images) {
+    for (const b of BUDGETS) {
+      const limit = rules[b.field];
+      if (limit === undefined) continue;
+      for (const message of b.check(analysis, limit as never, baseline)) fails.push({ image: name, rule: b.name, message });
     }
   }
   return fails;

@@ -4,7 +4,7 @@
  * attributed): the like-for-like figure next to `tar -tf`.
  */
 import { wantsBody } from '../attribute/metadata.js';
-import { analyzeRef } from '../cli.js';
+import { analyzeRef } from '../commands/shared.js';
 import { loadImage } from '../image/load.js';
 
 const walkOnly = process.argv[2] === '--walk-only';

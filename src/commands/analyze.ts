@@ -1,0 +1,58 @@
+/** `imgscope analyze`: every byte of one or more images attributed, one report, budgets checked. */
+import type { Command } from 'commander';
+import type { Analysis } from '../analysis.js';
+import { renderAnalysisMarkdown, renderAnalysisTable } from '../render/analyze.js';
+import { checkOutputPath } from '../util/atomic.js';
+import { addBudgetOptions, type BudgetCliOptions, checkBudgets, resolveBudgets } from './budgets.js';
+import { addModelOptions, analyzeWith, emit, type Format, type ModelCliOptions, modelOptions, options, type OutputCliOptions, platformOption, progress } from './shared.js';
+
+interface AnalyzeCliOptions extends OutputCliOptions, ModelCliOptions, BudgetCliOptions {
+  platform?: string;
+  pull?: boolean;
+  top: string;
+  verify?: boolean;
+  /** commander's --no-cache: false when given. */
+  cache?: boolean;
+  baseline?: string;
+}
+
+export function analyzeCommand(program: Command): Command {
+  const cmd = program
+    .command('analyze')
+    .description('attribute every byte of an image to owners (pip/apt/conda/apk) and kinds, per layer')
+    .argument('<ref...>', 'docker-archive:PATH[:TAG] | oci:DIR[:TAG] | oci-archive:PATH[:TAG] | docker-daemon:NAME | PATH | NAME')
+    .addOption(options.format())
+    .addOption(options.output())
+    .addOption(options.platform('platform to pick from a multi-platform index (default: this host)'))
+    .option('--pull', 'pull the image through the daemon when it is missing')
+    .option('--verify', 'also verify digests of uncompressed layers (reads them in full; bypasses the layer cache)')
+    .addOption(options.noCache('neither read nor fill the layer cache (IMGSCOPE_CACHE_DIR, default ~/.cache/imgscope)'))
+    .option('--top <n>', 'owners to list in table/markdown output', '15')
+    .addOption(options.quiet())
+    .option('--baseline <report.json>', 'a saved report to measure --max-growth against');
+  addModelOptions(cmd);
+  return addBudgetOptions(cmd).action(runAnalyze);
+}
+
+async function render(results: Analysis[], format: Format, top: number): Promise<string> {
+  if (format === 'json') return JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n';
+  if (format === 'markdown') return results.map((a) => renderAnalysisMarkdown(a, top)).join('\n');
+  if (format === 'html') return (await import('../render/html.js')).renderAnalysisHtml(results, top);
+  return results.map((a) => renderAnalysisTable(a, top)).join('\n');
+}
+
+async function runAnalyze(refs: string[], o: AnalyzeCliOptions): Promise<void> {
+  // every flag value and budget is read before the first image: a typo fails at once, not after minutes
+  const model = await modelOptions(o);
+  const budgets = await resolveBudgets(o, o.baseline, false);
+  if (o.output) checkOutputPath(o.output);
+  const platform = platformOption(o.platform);
+  const onProgress = progress(o.quiet);
+  const results: Analysis[] = [];
+  for (const ref of refs) results.push(await analyzeWith(ref, { ...o, platform, ...(onProgress ? { onProgress } : {}) }, model));
+  if (onProgress) process.stderr.write('\r\x1b[K');
+  const top = Math.max(1, Number.parseInt(o.top, 10) || 15);
+  await emit(await render(results, o.format, top), o.output, o.format);
+  const images = results.map((a) => ({ name: a.image.reference, analysis: a }));
+  await checkBudgets(budgets, images, () => results.map((a) => renderAnalysisMarkdown(a, top)).join('\n'));
+}
