@@ -1,9 +1,11 @@
 import { existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { BUDGETS } from '../../src/gates.js';
 import { type FixtureImage, tmpDir, writeDockerArchiveLegacy, writeOciDir } from '../helpers/images.js';
 import { checkReport } from '../helpers/report.js';
-import { expectFailure, run } from '../helpers/cli.js';
+import { CLI, expectFailure, run } from '../helpers/cli.js';
 import { file, gzip, packTar } from '../helpers/tar.js';
 
 const one = (extra: Partial<FixtureImage['layers'][number]> = {}): FixtureImage => ({ layers: [{ entries: [file('a', 70000), file('b', 9000)], ...extra }] });
@@ -142,5 +144,78 @@ describe('bad input: one line naming what and where, exit code, no partial outpu
     const f = await run(['analyze', 'x', '--format', 'yaml']);
     expect(f.exitCode).toBe(2);
     expect(f.stderr).toMatch(/Allowed choices are table, markdown, json/);
+  });
+});
+
+/**
+ * Every flag value is read before any image: the image given here does not exist, so an error about
+ * the flag proves the image was never opened (the loader would have said `does not exist`).
+ */
+describe('bad flag values: exit 2 with one line naming the flag and the value, before any image is read', () => {
+  const missing = 'docker-archive:/nonexistent/imgscope-never-read.tar';
+  const flagFailure = async (args: string[], pattern: RegExp, opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<void> => {
+    const out = path.join(tmpDir(), 'report.json');
+    const r = await execa('node', [CLI, ...args, '-o', out], { reject: false, cwd: opts.cwd ?? process.cwd(), env: opts.env ?? {} });
+    expect(r.exitCode, r.stderr).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines, r.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/^imgscope: /);
+    expect(lines[0]).toMatch(pattern);
+    expect(lines[0]).not.toMatch(/does not exist|cannot reach the Docker daemon/);
+    expect(r.stdout).toBe('');
+    expect(existsSync(out)).toBe(false);
+  };
+
+  it('every budget of the table, as analyze and compare take it', async () => {
+    const bad: Record<string, string> = { 'max-kind': 'compilers=1GB', 'max-owner': 'pip:torch', 'forbid-kind': 'compilers' };
+    for (const b of BUDGETS) {
+      const value = bad[b.name] ?? 'lots';
+      const shown = value === 'compilers=1GB' ? 'compilers' : value;
+      const pattern = new RegExp(`^imgscope: --${b.name}: .*'${shown}'`);
+      await flagFailure(['analyze', missing, `--${b.name}`, value, '--baseline', '/nonexistent/base.json'], pattern);
+      if (b.name === 'max-size') await flagFailure(['compare', missing, `${missing}2`, `--${b.name}`, value], pattern);
+    }
+  });
+
+  it('sizes inside NAME=SIZE lists, out-of-range fractions, rates and GPU architectures', async () => {
+    await flagFailure(['analyze', missing, '--max-kind', 'caches=lots'], /^imgscope: --max-kind caches: invalid size 'lots'/);
+    await flagFailure(['analyze', missing, '--max-owner', 'pip:torch=1GB', '--max-owner', 'apt:gcc=big'], /^imgscope: --max-owner apt:gcc: invalid size 'big'/);
+    await flagFailure(['analyze', missing, '--min-efficiency', '150%'], /^imgscope: --min-efficiency: must be between 0 and 1 .*'150%'/);
+    await flagFailure(['analyze', missing, '--bandwidth', 'fast'], /^imgscope: --bandwidth: invalid size 'fast'/);
+    await flagFailure(['analyze', missing, '--unpack-rate', '0MB/s'], /^imgscope: --unpack-rate: '0MB\/s' must be a positive rate/);
+    await flagFailure(['analyze', missing, '--gpu-arch', 'hopper'], /^imgscope: --gpu-arch: 'hopper' is not a GPU architecture/);
+    await flagFailure(['analyze', missing, '--platform', 'linux'], /^imgscope: invalid --platform 'linux'/);
+  });
+
+  it('--max-growth needs a baseline report, and the baseline report is read first too', async () => {
+    await flagFailure(['analyze', missing, '--max-growth', '5%'], /^imgscope: --max-growth: no baseline to measure growth against: give --baseline/);
+    await flagFailure(['analyze', missing, '--max-growth', '5%', '--baseline', '/nonexistent/base.json'], /^imgscope: \/nonexistent\/base\.json: no such file$/);
+  });
+
+  it('a bad value in the config file names the file; a bad flag next to a good file names the flag', async () => {
+    const dir = tmpDir();
+    writeFileSync(path.join(dir, '.imgscope.yml'), 'max-size: lots\n');
+    await flagFailure(['analyze', missing], /^imgscope: .*\.imgscope\.yml max-size: invalid size 'lots'/, { cwd: dir });
+    writeFileSync(path.join(dir, '.imgscope.yml'), 'max-size: 1GB\nmax-growth: 5%\n');
+    await flagFailure(['analyze', missing, '--max-waste', 'heaps'], /^imgscope: --max-waste: invalid size 'heaps'/, { cwd: dir });
+    await flagFailure(['analyze', missing], /^imgscope: .*\.imgscope\.yml max-growth: no baseline/, { cwd: dir });
+  });
+
+  it('compare: --names, --baseline and --runs are checked against the inputs before any is read', async () => {
+    const two = ['compare', missing, `${missing}2`];
+    await flagFailure([...two, '--baseline', '3'], /^imgscope: --baseline must be between 1 and 2, got '3'$/);
+    await flagFailure([...two, '--names', 'only-one'], /^imgscope: --names has 1 labels for 2 images$/);
+    await flagFailure([...two, '--coldstart', '--runs', 'lots'], /^imgscope: --runs must be an integer ≥ 1, got 'lots'$/);
+  });
+
+  it('coldstart: numbers, rates and ports fail before the daemon is asked', async () => {
+    const env = { DOCKER_HOST: 'unix:///tmp/imgscope-no-such.sock' };
+    await flagFailure(['coldstart', 'some/image', '--runs', '0'], /^imgscope: --runs must be an integer ≥ 1, got '0'$/, { env });
+    await flagFailure(['coldstart', 'some/image', '--warmup', '-1'], /^imgscope: --warmup must be an integer ≥ 0, got '-1'$/, { env });
+    await flagFailure(['coldstart', 'some/image', '--timeout', 'soon'], /^imgscope: --timeout must be a positive number of seconds, got 'soon'$/, { env });
+    await flagFailure(['coldstart', 'some/image', '--health-interval', '0.5'], /^imgscope: --health-interval must be an integer ≥ 1, got '0.5'$/, { env });
+    await flagFailure(['coldstart', 'some/image', '--cold', '--bandwidth', 'fast'], /^imgscope: --bandwidth: invalid size 'fast'/, { env });
+    await flagFailure(['coldstart', 'some/image', '-p', '80'], /^imgscope: -p '80': expected /, { env });
+    await flagFailure(['coldstart', 'some/image', '--log', '('], /^imgscope: --log '\(': invalid regular expression/, { env });
   });
 });
