@@ -4,7 +4,7 @@ import addFormatsModule from 'ajv-formats';
 import type { Analysis } from './analysis.js';
 import type { ColdStart } from './coldstart/engine.js';
 import { inputError } from './errors.js';
-import { normalizeTag } from './image/formats.js';
+import { normalizeTag } from './image/manifest.js';
 
 let validator: ((doc: unknown) => boolean) & { errors?: unknown } | undefined;
 let ajvInstance: Ajv2020 | undefined;
