@@ -190,7 +190,7 @@ async function walkOne(img: OpenedImage, src: LayerSource, opts: LoadOptions): P
 }
 
 /** Walks every layer of an opened image and hands each over (`opts.onLayer`) in stacking order. */
-export async function loadLayers(reference: string, transport: LoadedImage['transport'], img: OpenedImage, opts: LoadOptions): Promise<LoadedImage> {
+export async function loadLayers(reference: string, transport: string, img: OpenedImage, opts: LoadOptions): Promise<LoadedImage> {
   const layers: LoadedLayer[] = [];
   const warnings = img.warnings;
   await inOrder(
