@@ -5,8 +5,7 @@
 import { inputError } from '../errors.js';
 import type { ArchiveFiles } from './archive.js';
 import { isDigest, verifyBytes } from './digest.js';
-import type { OpenedImage } from './layers.js';
-import { walkOpts } from './layers.js';
+import { type OpenedImage, walkOpts } from './layers.js';
 import { descriptorList, type IndexJson, type ManifestStore, normalizeTag, openManifest, parseJson, selectImageManifest } from './manifest.js';
 import type { Descriptor, LoadOptions } from './types.js';
 
