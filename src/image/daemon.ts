@@ -139,11 +139,12 @@ async function inspectOrPull(docker: Docker, name: string, opts: LoadOptions): P
  */
 export async function openDaemon(name: string, opts: LoadOptions): Promise<OpenedImage> {
   const docker = dockerClient();
+  const where = `docker-daemon:${name}`;
   const imageId = await inspectOrPull(docker, name, opts);
   const cache = opts.verifyLayers ? undefined : opts.cache;
   const recordKey = imageId ? `daemon:${imageId}:${name}` : undefined;
   if (cache && recordKey && !opts.platform) {
-    const cached = fromCache(cache, recordKey, `docker-daemon:${name}`);
+    const cached = fromCache(cache, recordKey, where);
     if (cached) return cached;
   }
   let stream: NodeJS.ReadableStream;
@@ -152,12 +153,7 @@ export async function openDaemon(name: string, opts: LoadOptions): Promise<Opene
   } catch (err) {
     throw daemonError(`exporting ${name}`, err);
   }
-  const archive = await StreamedArchive.consume(
-    `docker-daemon:${name}`,
-    stream as unknown as import('node:stream').Readable,
-    walkOpts(opts),
-    opts.onProgress,
-  );
+  const archive = await StreamedArchive.consume(where, stream as unknown as import('node:stream').Readable, walkOpts(opts), opts.onProgress);
   const img = await openDockerSave(archive, undefined, opts);
   const after = (loaded: LoadedImage): void => {
     loaded.warnings.push(...archive.warnings);
