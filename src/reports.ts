@@ -4,7 +4,7 @@ import addFormatsModule from 'ajv-formats';
 import type { Analysis } from './analysis.js';
 import type { ColdStart } from './coldstart/engine.js';
 import { inputError } from './errors.js';
-import { normalizeTag } from './image/formats.js';
+import { referenceKey } from './image/transports.js';
 
 let validator: ((doc: unknown) => boolean) & { errors?: unknown } | undefined;
 let ajvInstance: Ajv2020 | undefined;
@@ -45,15 +45,11 @@ export function loadReportFile(file: string): LoadedReports {
   return out;
 }
 
-function refKey(ref: string): string {
-  return normalizeTag(ref.replace(/^docker-daemon:/, '').replace(/^docker:\/\//, ''));
-}
-
 /**
  * The cold-start measurements (cold and warm) of an analyzed image: the same image ID (the config
  * digest, as the Docker Engine's classic store names images), or the same reference or tag.
  */
 export function matchColdStarts(a: Analysis, coldStarts: ColdStart[]): ColdStart[] {
-  const keys = new Set([a.image.reference, ...a.image.tags].map(refKey));
-  return coldStarts.filter((c) => c.imageId === a.image.configDigest || keys.has(refKey(c.reference)));
+  const keys = new Set([a.image.reference, ...a.image.tags].map(referenceKey));
+  return coldStarts.filter((c) => c.imageId === a.image.configDigest || keys.has(referenceKey(c.reference)));
 }

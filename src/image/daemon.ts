@@ -3,9 +3,10 @@ import { envError, ImgscopeError, inputError } from '../errors.js';
 import { StreamedArchive } from './archive.js';
 import { lookupCredentials, serverAddress } from './credentials.js';
 import { parseRegistryRef } from './registry.js';
-import { loadDockerArchive, walkOpts } from './formats.js';
-import { decodeWalkedBlob, type LayerCache } from './layer-cache.js';
-import type { ImageConfigJson, LoadedImage, LoadedLayer, LoadOptions } from './types.js';
+import { openDockerSave } from './docker-save.js';
+import type { LayerCache } from './layer-cache.js';
+import { type LayerSource, type OpenedImage, walkOpts } from './layers.js';
+import type { ImageConfigJson, LoadedImage, LoadOptions } from './types.js';
 
 export function dockerClient(): Docker {
   // docker-modem reads DOCKER_HOST (unix://, tcp://, npipe://), DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
@@ -116,60 +117,49 @@ export async function pullImage(docker: Docker, name: string, onProgress?: (m: s
   await pullRecorded(docker, name, () => 0n, onProgress ? { onProgress } : {});
 }
 
-/**
- * Reads an image from the Docker daemon: `GET /images/{name}/get` is a `docker save` stream walked in
- * one pass, straight into the layer walkers (never saved to a temp file).
- */
-export async function loadFromDaemon(reference: string, name: string, opts: LoadOptions): Promise<LoadedImage> {
-  const docker = dockerClient();
+/** The image's ID in the daemon, pulling it first with --pull when the daemon does not hold it. */
+async function inspectOrPull(docker: Docker, name: string, opts: LoadOptions): Promise<string | undefined> {
   const image = docker.getImage(name);
-  let imageId: string | undefined;
   try {
-    imageId = (await image.inspect()).Id;
+    return (await image.inspect()).Id;
   } catch (err) {
     const e = daemonError(`inspecting ${name}`, err);
     if ((err as { statusCode?: number }).statusCode !== 404) throw e;
     if (!opts.pull) throw inputError(`image '${name}' is not in the Docker daemon at ${daemonAddress()} (use --pull to pull it)`);
     opts.onProgress?.(`pulling ${name}`);
     await pullImage(docker, name, opts.onProgress);
-    imageId = (await image.inspect().catch(() => undefined))?.Id;
+    return (await image.inspect().catch(() => undefined))?.Id;
   }
+}
+
+/**
+ * The `docker-daemon:` transport: `GET /images/{name}/get` is a `docker save` stream walked in one
+ * pass, straight into the layer walkers (never saved to a temp file). An image whose every layer the
+ * layer cache holds (by its image ID) is not exported at all.
+ */
+export async function openDaemon(name: string, opts: LoadOptions): Promise<OpenedImage> {
+  const docker = dockerClient();
+  const where = `docker-daemon:${name}`;
+  const imageId = await inspectOrPull(docker, name, opts);
   const cache = opts.verifyLayers ? undefined : opts.cache;
   const recordKey = imageId ? `daemon:${imageId}:${name}` : undefined;
   if (cache && recordKey && !opts.platform) {
-    const cached = fromCache(cache, recordKey, reference, opts);
+    const cached = fromCache(cache, recordKey, where);
     if (cached) return cached;
   }
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await image.get();
+    stream = await docker.getImage(name).get();
   } catch (err) {
     throw daemonError(`exporting ${name}`, err);
   }
-  const archive = await StreamedArchive.consume(
-    `docker-daemon:${name}`,
-    stream as unknown as import('node:stream').Readable,
-    walkOpts(opts),
-    opts.onProgress,
-  );
-  const img = await loadDockerArchive(archive, reference, 'docker-daemon', undefined, opts);
-  img.warnings.push(...archive.warnings);
-  if (cache && recordKey && img.layers.every((l) => l.compression === 'none' && (l.digest ?? l.diffId))) {
-    const rec: DaemonRecord = {
-      configDigest: img.configDigest,
-      config: img.config,
-      tags: img.tags,
-      warnings: img.warnings,
-      layers: img.layers.map((l) => ({
-        key: `blob:${l.digest ?? l.diffId}`,
-        ...(l.digest ? { digest: l.digest } : {}),
-        ...(l.diffId ? { diffId: l.diffId } : {}),
-        ...(l.mediaType ? { mediaType: l.mediaType } : {}),
-      })),
-    };
-    cache.putRecord(recordKey, rec);
-  }
-  return img;
+  const archive = await StreamedArchive.consume(where, stream as unknown as import('node:stream').Readable, walkOpts(opts), opts.onProgress);
+  const img = await openDockerSave(archive, undefined, opts);
+  const after = (loaded: LoadedImage): void => {
+    loaded.warnings.push(...archive.warnings);
+    if (cache && recordKey) putRecord(cache, recordKey, loaded);
+  };
+  return { ...img, after };
 }
 
 /** What a daemon image was made of, so that a later analysis of the same image ID needs no export. */
@@ -181,33 +171,43 @@ interface DaemonRecord {
   layers: Array<{ key: string; digest?: string; diffId?: string; mediaType?: string }>;
 }
 
+/** Records the image when each of its layers entered the cache under its digest (stored uncompressed). */
+function putRecord(cache: LayerCache, recordKey: string, img: LoadedImage): void {
+  if (!img.layers.every((l) => l.compression === 'none' && (l.digest ?? l.diffId))) return;
+  const rec: DaemonRecord = {
+    configDigest: img.configDigest,
+    config: img.config,
+    tags: img.tags,
+    warnings: img.warnings,
+    layers: img.layers.map((l) => ({
+      key: `blob:${l.digest ?? l.diffId}`,
+      ...(l.digest ? { digest: l.digest } : {}),
+      ...(l.diffId ? { diffId: l.diffId } : {}),
+      ...(l.mediaType ? { mediaType: l.mediaType } : {}),
+    })),
+  };
+  cache.putRecord(recordKey, rec);
+}
+
 /**
  * The image from the layer cache when every layer of it is there (docker save cannot export a subset
  * of layers, so a partial hit saves nothing and the export runs).
  */
-function fromCache(cache: LayerCache, recordKey: string, reference: string, opts: LoadOptions): LoadedImage | undefined {
+function fromCache(cache: LayerCache, recordKey: string, where: string): OpenedImage | undefined {
   const rec = cache.getRecord<DaemonRecord>(recordKey);
   if (!rec || typeof rec.configDigest !== 'string' || typeof rec.config !== 'object' || !Array.isArray(rec.tags) || !Array.isArray(rec.warnings)) return undefined;
   if (!Array.isArray(rec.layers) || !rec.layers.every((l) => typeof l?.key === 'string' && cache.hasLayer(l.key))) return undefined;
   // Every entry read and checked before the first layer is handed over: from here nothing can fail.
-  // (The encoded entries are compact: about 80 bytes a file.)
-  const encoded: Array<Buffer | undefined> = [];
-  for (const l of rec.layers) {
-    const b = cache.getLayerBytes(l.key);
-    if (!b) return undefined;
-    encoded.push(b);
-  }
-  const layers: LoadedLayer[] = [];
+  // (The encoded entries are compact: about 80 bytes a file; the layer loop decodes one at a time.)
+  const layers: LayerSource[] = [];
   for (const [i, l] of rec.layers.entries()) {
-    const w = decodeWalkedBlob(encoded[i]!, l.key)!;
-    encoded[i] = undefined;
-    opts.onProgress?.(`layer ${i + 1}/${rec.layers.length}: from the layer cache`);
-    const layer: LoadedLayer = { compression: w.compression, compressedBytes: null, walk: w.walk };
-    if (l.digest) layer.digest = l.digest;
-    if (l.diffId) layer.diffId = l.diffId;
-    if (l.mediaType) layer.mediaType = l.mediaType;
-    layers.push(layer);
-    opts.onLayer?.(i, layer);
+    const bytes = cache.getLayerBytes(l.key);
+    if (!bytes) return undefined;
+    const src: LayerSource = { index: i, name: l.key, pullBytes: 'blob', blob: { key: l.key, bytes } };
+    if (l.digest) src.digest = l.digest;
+    if (l.diffId) src.diffId = l.diffId;
+    if (l.mediaType) src.mediaType = l.mediaType;
+    layers.push(src);
   }
-  return { reference, transport: 'docker-daemon', tags: rec.tags, configDigest: rec.configDigest, config: rec.config, layers, warnings: [...rec.warnings] };
+  return { where, tags: rec.tags, configDigest: rec.configDigest, config: rec.config, listed: layers.length, layers, warnings: [...rec.warnings] };
 }

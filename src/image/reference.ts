@@ -2,12 +2,16 @@ import { existsSync, statSync } from 'node:fs';
 import { inputError } from '../errors.js';
 import { describeStat } from '../util/files.js';
 
-export type ParsedReference =
-  | { transport: 'docker-archive'; path: string; tag?: string }
-  | { transport: 'oci'; path: string; tag?: string }
-  | { transport: 'oci-archive'; path: string; tag?: string }
-  | { transport: 'docker-daemon'; name: string }
-  | { transport: 'docker'; name: string };
+/** A reference resolved to one transport (a row of transports.ts) and what it names there. */
+export interface ImageTarget {
+  /** The reference as the user wrote it. */
+  reference: string;
+  /** The transport's name (transports.ts), as the report carries it. */
+  transport: string;
+  /** A path (archive, layout) or a name (the daemon's, a registry's), the tag taken off. */
+  location: string;
+  tag?: string;
+}
 
 /** `PATH[:TAG]` where PATH itself may contain ':' — the longest existing prefix wins. */
 function splitPathTag(rest: string): { path: string; tag?: string } {
@@ -21,37 +25,39 @@ function splitPathTag(rest: string): { path: string; tag?: string } {
   return { path: rest };
 }
 
-/**
- * Reference syntax follows skopeo's transports (docs/architecture.md "References"): `docker-archive:PATH[:TAG]`,
- * `oci:DIR[:TAG]`, `oci-archive:PATH[:TAG]`, `docker-daemon:NAME[:TAG]`, `docker://NAME`.
- * A bare existing path is sniffed (directory = OCI layout, file = tar); a bare name means the daemon.
- */
-export function parseReference(ref: string): ParsedReference {
-  if (!ref) throw inputError('empty image reference');
-  const m = /^(docker-archive|oci-archive|oci|docker-daemon):(.*)$/.exec(ref);
-  if (m) {
-    const [, transport, rest] = m as unknown as [string, string, string];
-    if (!rest) throw inputError(`${ref}: missing ${transport === 'docker-daemon' ? 'image name' : 'path'}`);
-    if (transport === 'docker-daemon') return { transport, name: rest };
+/** Parses `PATH[:TAG]` for `transport`, whose PATH must be an existing directory or regular file. */
+export function pathTarget(transport: string, kind: 'dir' | 'file'): (rest: string, ref: string) => ImageTarget {
+  return (rest, ref) => {
+    if (!rest) throw inputError(`${ref}: missing path`);
     const pt = splitPathTag(rest);
     if (!existsSync(pt.path)) throw inputError(`${ref}: ${pt.path} does not exist`);
     const st = statSync(pt.path);
-    if (transport === 'oci' ? !st.isDirectory() : !st.isFile()) {
-      throw inputError(`${ref}: ${pt.path} is ${describeStat(st)}, not ${transport === 'oci' ? 'an OCI layout directory' : 'a regular file'}`);
+    if (kind === 'dir' ? !st.isDirectory() : !st.isFile()) {
+      throw inputError(`${ref}: ${pt.path} is ${describeStat(st)}, not ${kind === 'dir' ? 'an OCI layout directory' : 'a regular file'}`);
     }
-    return { transport: transport as 'docker-archive' | 'oci' | 'oci-archive', ...pt };
-  }
-  if (ref.startsWith('docker://')) {
-    const name = ref.slice('docker://'.length);
-    if (!name) throw inputError(`${ref}: missing image name`);
-    return { transport: 'docker', name };
-  }
+    return { reference: ref, transport, location: pt.path, ...(pt.tag !== undefined ? { tag: pt.tag } : {}) };
+  };
+}
+
+/** Parses `NAME` for `transport` (the daemon's or a registry's name, checked by whoever serves it). */
+export function nameTarget(transport: string): (rest: string, ref: string) => ImageTarget {
+  return (rest, ref) => {
+    if (!rest) throw inputError(`${ref}: missing image name`);
+    return { reference: ref, transport, location: rest };
+  };
+}
+
+/**
+ * A bare reference that is a path: an existing directory is an OCI layout, an existing file a tar
+ * (a docker save, which also reads an OCI archive). Undefined when it does not look like a path.
+ */
+export function barePath(ref: string): ImageTarget | undefined {
   if (existsSync(ref)) {
     const st = statSync(ref);
-    if (st.isDirectory()) return { transport: 'oci', path: ref };
+    if (st.isDirectory()) return { reference: ref, transport: 'oci', location: ref };
     if (!st.isFile()) throw inputError(`${ref}: is ${describeStat(st)}, not an image archive or layout`);
-    return { transport: 'docker-archive', path: ref };
+    return { reference: ref, transport: 'docker-archive', location: ref };
   }
   if (/^[./~]/.test(ref) || ref.endsWith('.tar')) throw inputError(`${ref}: no such file or directory`);
-  return { transport: 'docker-daemon', name: ref };
+  return undefined;
 }

@@ -4,9 +4,10 @@ import { type CredentialLookup, lookupCredentials } from './credentials.js';
 import { sniffCompression } from './compression.js';
 import { isDigest, sha256, verifyBytes } from './digest.js';
 import { checkShape } from './shapes.js';
-import { descriptorList, loadFromManifest, type ManifestStore, selectImageManifest, walkOpts } from './formats.js';
 import { peekStream, walkLayerStream, type WalkedBlob } from './layer-reader.js';
-import { type Descriptor, type ImageConfigJson, type LoadedImage, type LoadOptions, MT } from './types.js';
+import { type OpenedImage, walkOpts } from './layers.js';
+import { descriptorList, type ManifestStore, openManifest, selectImageManifest } from './manifest.js';
+import { type Descriptor, type ImageConfigJson, type LoadOptions, MT } from './types.js';
 
 /** The manifests an index served by the registry lists, checked (docs/architecture.md "Resource bounds"). */
 function topManifests(where: string, top: { body: Buffer; digest: string }): Descriptor[] {
@@ -318,12 +319,10 @@ export class RegistryClient {
   }
 }
 
-/** `docker://REGISTRY/NAME[:TAG|@DIGEST]`: manifests, config and layers straight from the registry. */
-export async function loadFromRegistry(reference: string, name: string, opts: LoadOptions): Promise<LoadedImage> {
-  const ref = parseRegistryRef(name);
-  const client = new RegistryClient(ref, reference);
+/** The registry as a manifest store: every read checked against its descriptor. */
+function registryStore(client: RegistryClient): ManifestStore {
   const where = client.describe;
-  const store: ManifestStore = {
+  return {
     where,
     chooseHint: 'name a platform with --platform',
     readManifest: async (d, what) => {
@@ -346,15 +345,23 @@ export async function loadFromRegistry(reference: string, name: string, opts: Lo
       return walkLayerStream(rest, c, { digest: d.digest, size: d.size, ...(o.verifyLayers && diffId ? { diffId } : {}) }, walkOpts(o));
     },
   };
+}
+
+/** The `docker://` transport, `docker://REGISTRY/NAME[:TAG|@DIGEST]`: manifests, config and layers straight from the registry. */
+export async function openRegistry(reference: string, name: string, opts: LoadOptions): Promise<OpenedImage> {
+  const ref = parseRegistryRef(name);
+  const client = new RegistryClient(ref, reference);
+  const where = client.describe;
+  const store = registryStore(client);
   const top = await client.manifest(ref.digest ?? ref.tag!);
   const desc: Descriptor = { digest: top.digest, size: top.body.length, ...(top.mediaType ? { mediaType: top.mediaType } : {}) };
   const tags = ref.tag ? [`${ref.domain}/${ref.repository}:${ref.tag}`] : [];
   try {
     if (top.mediaType === MT.ociIndex || top.mediaType === MT.dockerList) {
       const chosen = await selectImageManifest(store, topManifests(where, top), opts);
-      return await loadFromManifest(store, chosen, { reference, transport: 'docker', tags }, opts);
+      return await openManifest(store, chosen, tags, opts);
     }
-    return await loadFromManifest(store, desc, { reference, transport: 'docker', tags }, opts, top.body);
+    return await openManifest(store, desc, tags, opts, top.body);
   } catch (err) {
     if (err instanceof ImgscopeError) throw err;
     throw envError(`${where}: ${(err as Error).message}`, err);
@@ -379,17 +386,7 @@ export interface ResolvedImage {
 export async function resolveRegistryImage(name: string, opts: Pick<LoadOptions, 'platform'> = {}): Promise<ResolvedImage> {
   const ref = parseRegistryRef(name);
   const client = new RegistryClient(ref, name);
-  const store: ManifestStore = {
-    where: client.describe,
-    chooseHint: 'name a platform with --platform',
-    readManifest: async (d, what) => {
-      const m = await client.manifest(d.digest);
-      verifyBytes(`${client.describe}: ${what} ${d.digest}`, m.body, d.digest, d.size);
-      return m.body;
-    },
-    readBlob: () => Promise.reject(new Error('not used')),
-    walkLayer: () => Promise.reject(new Error('not used')),
-  };
+  const store = registryStore(client);
   const top = await client.manifest(ref.digest ?? ref.tag!);
   let body = top.body;
   let manifestDigest = top.digest;

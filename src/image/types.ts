@@ -74,7 +74,8 @@ export interface LoadedLayer {
  */
 export interface LoadedImage {
   reference: string;
-  transport: 'docker-archive' | 'oci' | 'oci-archive' | 'docker-daemon' | 'docker';
+  /** The transport's name (a row of transports.ts). */
+  transport: string;
   tags: string[];
   manifestDigest?: string;
   configDigest: string;

@@ -71,128 +71,170 @@ class ByteQueue {
   }
 }
 
+/** The compressed stream as the decoder reads it: pulled from the source as needed, its position counted. */
+class Input {
+  private readonly q = new ByteQueue();
+  private ended = false;
+  /** Compressed bytes consumed. */
+  at = 0;
+  private work = 0;
+  /** Decompressed bytes handed on (what the copying budget grows with). */
+  emitted = 0;
+  constructor(private readonly it: AsyncIterator<Buffer>) {}
+
+  get length(): number {
+    return this.q.length;
+  }
+  /** Whether n bytes are there, reading more of the source while they are not. */
+  async fill(n: number): Promise<boolean> {
+    while (this.q.length < n && !this.ended) {
+      const r = await this.it.next();
+      if (r.done) this.ended = true;
+      else this.q.push(r.value as Buffer);
+    }
+    return this.q.length >= n;
+  }
+  take(n: number): Buffer {
+    this.at += n;
+    return this.q.take(n);
+  }
+  peek(n: number): Buffer {
+    return this.q.peek(n);
+  }
+  truncated(what: string): never {
+    throw new ZstdError(`truncated zstd data: ${what} at byte ${this.at + this.q.length}`);
+  }
+  /** Charges window copying to the budget (see WORK_PER_BYTE). */
+  spend(bytes: number, frame: number): void {
+    this.work += bytes;
+    if (this.work > WORK_FREE + WORK_PER_BYTE * this.emitted) {
+      throw new ZstdError(`zstd frame ${frame} makes the decoder copy ${this.work} bytes of window for ${this.emitted} bytes of output; refused as a decompression bomb`);
+    }
+  }
+}
+
+/** A frame header (RFC 8878 §3.1.1.1): its bytes (fzstd gets them with the first block) and what they say. */
+interface FrameHeader {
+  header: Buffer;
+  window: number;
+  /** The frame content size, when the header gives it. */
+  fcs: number | undefined;
+  checksum: number;
+}
+
+/** Skips a skippable frame: its size, then that many bytes of anything. */
+async function skipFrame(inp: Input, size: number): Promise<void> {
+  let skip = 8 + size;
+  while (skip > 0) {
+    if (!(await inp.fill(1))) inp.truncated('a skippable frame');
+    const n = Math.min(skip, inp.length);
+    inp.take(n);
+    skip -= n;
+  }
+}
+
+/** Little-endian unsigned integer of `n` bytes at `p`. */
+function readLE(b: Buffer, p: number, n: number): number {
+  let v = 0;
+  for (let k = 0; k < n; k++) v += b[p + k]! * 256 ** k;
+  return v;
+}
+
+/** Reads the next frame's header; undefined when it was a skippable frame (skipped). */
+async function readFrameHeader(inp: Input, frame: number): Promise<FrameHeader | undefined> {
+  if (!(await inp.fill(8))) inp.truncated('a frame header');
+  const head = inp.peek(8);
+  const magic = head.readUInt32LE(0);
+  if ((magic & 0xfffffff0) === 0x184d2a50) return void (await skipFrame(inp, head.readUInt32LE(4)));
+  if (magic !== MAGIC) throw new ZstdError(`not a zstd frame at byte ${inp.at} (frame ${frame})`);
+  const fhd = head[4]!;
+  const single = (fhd >> 5) & 1;
+  if (fhd & 8) throw new ZstdError(`corrupt zstd data: reserved bit set in frame ${frame} at byte ${inp.at}`);
+  const didBytes = [0, 1, 2, 4][fhd & 3]!;
+  const fcsBytes = [single, 2, 4, 8][fhd >> 6]!;
+  const headerLen = 5 + (single ? 0 : 1) + didBytes + fcsBytes;
+  if (!(await inp.fill(headerLen))) inp.truncated('a frame header');
+  const header = inp.take(headerLen);
+  let p = 5;
+  let window = 0;
+  if (!single) {
+    const wd = header[p++]!;
+    const base = 2 ** (10 + (wd >> 3));
+    window = base + (base / 8) * (wd & 7);
+  }
+  const dict = readLE(header, p, didBytes);
+  p += didBytes;
+  const fcs = fcsBytes ? readLE(header, p, fcsBytes) + (fcsBytes === 2 ? 256 : 0) : undefined;
+  if (single) window = fcs!;
+  if (dict !== 0) throw new ZstdError(`zstd frame ${frame} needs dictionary ${dict}, which a layer cannot carry`);
+  if (window > MAX_WINDOW) {
+    throw new ZstdError(`zstd frame ${frame} asks for a ${window}-byte window, more than the ${MAX_WINDOW} bytes zstd decodes without --memory`);
+  }
+  return { header, window, fcs, checksum: (fhd >> 2) & 1 };
+}
+
+/** Takes the next block (RFC 8878 §3.1.1.2), with the frame's checksum after the last one. */
+async function readBlock(inp: Input, frame: number, checksum: number): Promise<{ blk: Buffer; last: boolean }> {
+  if (!(await inp.fill(3))) inp.truncated(`a block header of frame ${frame}`);
+  const bh = inp.peek(3);
+  const v = bh[0]! | (bh[1]! << 8) | (bh[2]! << 16);
+  const last = (v & 1) === 1;
+  const type = (v >> 1) & 3;
+  const size = v >>> 3;
+  if (type === 3) throw new ZstdError(`corrupt zstd data: reserved block type in frame ${frame} at byte ${inp.at}`);
+  if (size > MAX_BLOCK) throw new ZstdError(`corrupt zstd data: a ${size}-byte block in frame ${frame} at byte ${inp.at}`);
+  const n = 3 + (type === 1 ? 1 : size) + (last ? checksum * 4 : 0);
+  if (!(await inp.fill(n))) inp.truncated(`a block of frame ${frame}`);
+  return { blk: inp.take(n), last };
+}
+
+/** One frame's output, a block at a time, its size and checksum checked. */
+async function* decodeFrame(inp: Input, fh: FrameHeader, frame: number, h: Awaited<ReturnType<typeof xxhash>>): AsyncGenerator<Buffer> {
+  const { window, fcs, checksum } = fh;
+  const out: Buffer[] = [];
+  inp.spend(window, frame); // the window fzstd allocates for the frame
+  const d = new fzstd.Decompress((chunk) => {
+    if (chunk.length) out.push(Buffer.from(chunk));
+  });
+  const hasher = checksum ? h.create64() : undefined;
+  let produced = 0;
+  let pending: Buffer | undefined = fh.header;
+  for (let last = false; !last; ) {
+    let blk: Buffer;
+    ({ blk, last } = await readBlock(inp, frame, checksum));
+    if (pending) {
+      blk = Buffer.concat([pending, blk]);
+      pending = undefined;
+    }
+    inp.spend(window, frame);
+    try {
+      d.push(blk, last);
+      releaseSpent(d);
+    } catch (err) {
+      throw new ZstdError(`corrupt zstd data in frame ${frame} near byte ${inp.at}: ${(err as Error).message}`);
+    }
+    for (const o of out.splice(0)) {
+      hasher?.update(o);
+      produced += o.length;
+      inp.emitted += o.length;
+      if (fcs !== undefined && produced > fcs) throw new ZstdError(`corrupt zstd data: frame ${frame} holds more than its declared ${fcs} bytes`);
+      yield o;
+    }
+    if (last && hasher) {
+      const want = blk.readUInt32LE(blk.length - 4);
+      const got = Number(hasher.digest() & 0xffffffffn);
+      if (got !== want) throw new ZstdError(`corrupt zstd data: frame ${frame} content checksum mismatch (expected ${hex(want)}, got ${hex(got)})`);
+    }
+  }
+  if (fcs !== undefined && produced !== fcs) throw new ZstdError(`corrupt zstd data: frame ${frame} holds ${produced} bytes, not its declared ${fcs}`);
+}
+
 async function* decode(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const h = await (api ??= xxhash());
-  const q = new ByteQueue();
-  const it = source[Symbol.asyncIterator]();
-  let ended = false;
-  let at = 0; // compressed bytes consumed
-  const fill = async (n: number): Promise<boolean> => {
-    while (q.length < n && !ended) {
-      const r = await it.next();
-      if (r.done) ended = true;
-      else q.push(r.value as Buffer);
-    }
-    return q.length >= n;
-  };
-  const take = (n: number): Buffer => {
-    at += n;
-    return q.take(n);
-  };
-  const truncated = (what: string): never => {
-    throw new ZstdError(`truncated zstd data: ${what} at byte ${at + q.length}`);
-  };
-  let work = 0;
-  let emitted = 0;
-  const spend = (bytes: number, frame: number): void => {
-    work += bytes;
-    if (work > WORK_FREE + WORK_PER_BYTE * emitted) {
-      throw new ZstdError(`zstd frame ${frame} makes the decoder copy ${work} bytes of window for ${emitted} bytes of output; refused as a decompression bomb`);
-    }
-  };
-  for (let frame = 1; await fill(1); frame++) {
-    if (!(await fill(8))) truncated('a frame header');
-    const head = q.peek(8);
-    const magic = head.readUInt32LE(0);
-    if ((magic & 0xfffffff0) === 0x184d2a50) {
-      // a skippable frame: its size, then that many bytes of anything
-      let skip = 8 + head.readUInt32LE(4);
-      while (skip > 0) {
-        if (!(await fill(1))) truncated('a skippable frame');
-        const n = Math.min(skip, q.length);
-        take(n);
-        skip -= n;
-      }
-      continue;
-    }
-    if (magic !== MAGIC) throw new ZstdError(`not a zstd frame at byte ${at} (frame ${frame})`);
-    const fhd = head[4]!;
-    const fcsFlag = fhd >> 6;
-    const single = (fhd >> 5) & 1;
-    const checksum = (fhd >> 2) & 1;
-    const didFlag = fhd & 3;
-    if (fhd & 8) throw new ZstdError(`corrupt zstd data: reserved bit set in frame ${frame} at byte ${at}`);
-    const didBytes = [0, 1, 2, 4][didFlag]!;
-    const fcsBytes = [single, 2, 4, 8][fcsFlag]!;
-    const headerLen = 5 + (single ? 0 : 1) + didBytes + fcsBytes;
-    if (!(await fill(headerLen))) truncated('a frame header');
-    const header = take(headerLen);
-    let p = 5;
-    let window = 0;
-    if (!single) {
-      const wd = header[p++]!;
-      const base = 2 ** (10 + (wd >> 3));
-      window = base + (base / 8) * (wd & 7);
-    }
-    let dict = 0;
-    for (let k = 0; k < didBytes; k++) dict += header[p + k]! * 256 ** k;
-    p += didBytes;
-    let fcs: number | undefined;
-    if (fcsBytes) {
-      fcs = 0;
-      for (let k = 0; k < fcsBytes; k++) fcs += header[p + k]! * 256 ** k;
-      if (fcsBytes === 2) fcs += 256;
-    }
-    if (single) window = fcs!;
-    if (dict !== 0) throw new ZstdError(`zstd frame ${frame} needs dictionary ${dict}, which a layer cannot carry`);
-    if (window > MAX_WINDOW) {
-      throw new ZstdError(`zstd frame ${frame} asks for a ${window}-byte window, more than the ${MAX_WINDOW} bytes zstd decodes without --memory`);
-    }
-    const out: Buffer[] = [];
-    spend(window, frame); // the window fzstd allocates for the frame
-    const d = new fzstd.Decompress((chunk) => {
-      if (chunk.length) out.push(Buffer.from(chunk));
-    });
-    const hasher = checksum ? h.create64() : undefined;
-    let produced = 0;
-    let pending: Buffer | undefined = header;
-    for (let last = false; !last; ) {
-      if (!(await fill(3))) truncated(`a block header of frame ${frame}`);
-      const bh = q.peek(3);
-      const v = bh[0]! | (bh[1]! << 8) | (bh[2]! << 16);
-      last = (v & 1) === 1;
-      const type = (v >> 1) & 3;
-      const size = v >>> 3;
-      if (type === 3) throw new ZstdError(`corrupt zstd data: reserved block type in frame ${frame} at byte ${at}`);
-      if (size > MAX_BLOCK) throw new ZstdError(`corrupt zstd data: a ${size}-byte block in frame ${frame} at byte ${at}`);
-      const n = 3 + (type === 1 ? 1 : size);
-      if (!(await fill(n + (last ? checksum * 4 : 0)))) truncated(`a block of frame ${frame}`);
-      let blk = take(n + (last ? checksum * 4 : 0));
-      if (pending) {
-        blk = Buffer.concat([pending, blk]);
-        pending = undefined;
-      }
-      spend(window, frame);
-      try {
-        d.push(blk, last);
-        releaseSpent(d);
-      } catch (err) {
-        throw new ZstdError(`corrupt zstd data in frame ${frame} near byte ${at}: ${(err as Error).message}`);
-      }
-      for (const o of out.splice(0)) {
-        hasher?.update(o);
-        produced += o.length;
-        emitted += o.length;
-        if (fcs !== undefined && produced > fcs) throw new ZstdError(`corrupt zstd data: frame ${frame} holds more than its declared ${fcs} bytes`);
-        yield o;
-      }
-      if (last && hasher) {
-        const want = blk.readUInt32LE(blk.length - 4);
-        const got = Number(hasher.digest() & 0xffffffffn);
-        if (got !== want) throw new ZstdError(`corrupt zstd data: frame ${frame} content checksum mismatch (expected ${hex(want)}, got ${hex(got)})`);
-      }
-    }
-    if (fcs !== undefined && produced !== fcs) throw new ZstdError(`corrupt zstd data: frame ${frame} holds ${produced} bytes, not its declared ${fcs}`);
+  const inp = new Input(source[Symbol.asyncIterator]());
+  for (let frame = 1; await inp.fill(1); frame++) {
+    const fh = await readFrameHeader(inp, frame);
+    if (fh) yield* decodeFrame(inp, fh, frame, h);
   }
 }
 

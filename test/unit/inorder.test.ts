@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inOrder } from '../../src/image/formats.js';
+import { inOrder } from '../../src/image/layers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

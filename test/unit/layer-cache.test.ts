@@ -1,4 +1,6 @@
-import { readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createReadStream, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -132,6 +134,37 @@ describe('layer cache', () => {
         await expect(analyzeReference(`docker-archive:${f}`)).rejects.toThrow(/layer 1/);
       }
       await expect(analyzeReference(`docker-archive:${f}`, { noCache: true })).rejects.toThrow(/layer 1/);
+    }
+  });
+
+  cached('docker-daemon: an image whose every layer is cached is not exported again, and reports the same', async () => {
+    const save = path.join(tmpDir(), 'save.tar');
+    await writeDockerArchiveLegacy(save, fixture);
+    // A fake Engine API: the image's ID, and its export as the daemon streams it (docker save).
+    const exports: string[] = [];
+    const engine = http.createServer((req, res) => {
+      if (req.url!.endsWith('/json')) return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ Id: `sha256:${'c'.repeat(64)}` }));
+      if (!req.url!.endsWith('/get')) return void res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"message":"not here"}');
+      exports.push(req.url!);
+      res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+      createReadStream(save).pipe(res);
+    });
+    await new Promise<void>((r) => engine.listen(0, '127.0.0.1', r));
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = `tcp://127.0.0.1:${(engine.address() as AddressInfo).port}`;
+    try {
+      const first: string[] = [];
+      const cold = checkReport(await analyzeReference('docker-daemon:fixture:latest', { onProgress: (m) => first.push(m) }));
+      expect(first.filter((m) => m.startsWith('walking '))).toHaveLength(cold.layers.length);
+      const again: string[] = [];
+      const warm = checkReport(await analyzeReference('docker-daemon:fixture:latest', { onProgress: (m) => again.push(m) }));
+      expect(exports).toHaveLength(1);
+      expect(same(warm)).toEqual(same(cold));
+      expect(again).toEqual(cold.layers.map((_, i) => `layer ${i + 1}/${cold.layers.length}: from the layer cache`));
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = saved;
+      await new Promise((r) => engine.close(r));
     }
   });
 

@@ -176,7 +176,10 @@ describe('image sources', () => {
 
   it('streams a docker save tar the way the daemon sends it (layers before manifest.json)', async () => {
     const { StreamedArchive } = await import('../../src/image/archive.js');
-    const { loadDockerArchive } = await import('../../src/image/formats.js');
+    const { openDockerSave } = await import('../../src/image/docker-save.js');
+    const { loadLayers } = await import('../../src/image/layers.js');
+    const loadDockerArchive = async (files: import('../../src/image/archive.js').ArchiveFiles, ref: string, transport: string, tag: undefined, opts: import('../../src/image/types.js').LoadOptions) =>
+      loadLayers(ref, transport, await openDockerSave(files, tag, opts), opts);
     const { createReadStream } = await import('node:fs');
     const p = path.join(tmpDir(), 'stream.tar');
     await writeDockerArchiveLegacy(p, sample());
