@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
-import { type Analysis, analyzeReference, SCHEMA_VERSION, toolVersion } from './analysis.js';
+import { toolVersion } from './analysis.js';
+import { analyzeReference } from './pipeline.js';
+import { type Analysis, SCHEMA_VERSION } from './report/analysis.js';
+import type { ColdStart } from './report/coldstart.js';
 import { appendFileSync, existsSync } from 'node:fs';
 import { EXIT_INPUT, EXIT_RULE, ImgscopeError, inputError } from './errors.js';
 import { parsePlatform } from './image/platform.js';
@@ -267,8 +270,8 @@ export function buildProgram(): Command {
     const { loadReportFile, matchColdStarts } = await import('./reports.js');
     const { renderComparisonMarkdown, renderComparisonTable } = await import('./render/compare.js');
     const onProgress = progress(o.quiet);
-    const items: Array<{ analysis: Analysis; starts: import('./coldstart/engine.js').ColdStart[] }> = [];
-    const coldStarts: import('./coldstart/engine.js').ColdStart[] = [];
+    const items: Array<{ analysis: Analysis; starts: ColdStart[] }> = [];
+    const coldStarts: ColdStart[] = [];
     for (const input of inputs) {
       if (input.endsWith('.json') && existsSync(input)) {
         const r = loadReportFile(input);

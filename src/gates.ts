@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import type { Analysis } from './analysis.js';
-import { type Kind, KINDS } from './attribute/kinds.js';
+import { KINDS } from './catalog/kinds.js';
+import type { Analysis, Kind } from './report/analysis.js';
 import { inputError } from './errors.js';
 import { formatBytes } from './util/format.js';
 
