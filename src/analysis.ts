@@ -1,11 +1,10 @@
 /**
- * The analysis stage: from a merged filesystem and its owners (attribute/owners.ts) to the Analysis
- * of report/analysis.ts — totals, kinds, owners, layers, history and the evidence findings are
+ * The analysis stage: from a merged filesystem and its owners (attribute/owners.ts) to the report's
+ * Analysis (src/report/types.ts): totals, kinds, owners, layers, history and the evidence findings are
  * computed from. The findings themselves are the next stage (pipeline.ts runs both).
  */
 import { readFileSync } from 'node:fs';
-import type { OwnerAssignment, PackageRecord } from './attribute/owners.js';
-import { UNOWNED } from './attribute/owners.js';
+import { type OwnerAssignment, type PackageRecord, UNOWNED } from './attribute/owners.js';
 import { classify, type KindContext } from './attribute/kinds.js';
 import type { MergedFs, VisibleFile } from './fs/filesystem.js';
 import { cudaFromLocalVersion, cudaMajorFromPipName, cudartVersionFromName, isCudart, tfCudaFromBuildInfo, torchCudaFromVersionPy } from './attribute/cuda.js';
@@ -15,20 +14,8 @@ import type { ElfDynamic } from './inspect/elf.js';
 import { DEFAULT_COMPRESSION_RATIO, DEFAULT_NETWORK_BPS, DEFAULT_UNPACK_BPS } from './pull-model.js';
 import { formatPlatform } from './image/platform.js';
 import type { LoadedImage } from './image/types.js';
-import {
-  type Analysis,
-  type BytecodeEvidence,
-  type CacheCategory,
-  type CudaEvidence,
-  type Evidence,
-  type HistoryRow,
-  type Kind,
-  type LayerRow,
-  type OwnerRow,
-  type PullModel,
-  SCHEMA_VERSION,
-  type SharedLibraryEvidence,
-} from './report/analysis.js';
+import type { Analysis, BytecodeEvidence, CacheCategory, CudaEvidence, Evidence, HistoryRow, Kind, LayerRow, OwnerRow, PullModel, SharedLibraryEvidence } from './report/types.js';
+import { SCHEMA_VERSION } from './report/version.js';
 import { normalizeEntryPath } from './util/paths.js';
 
 export function toolVersion(): string {
@@ -270,7 +257,7 @@ function layerRows(img: LoadedImage, fs: MergedFs, stepOf: string[], history: Hi
   });
 }
 
-/** The facts findings are computed from (report/analysis.ts `Evidence`). */
+/** The facts findings are computed from (`Evidence` in src/report/types.ts). */
 function buildEvidence(
   img: LoadedImage,
   fs: MergedFs,

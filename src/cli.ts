@@ -2,8 +2,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { toolVersion } from './analysis.js';
 import { analyzeReference } from './pipeline.js';
-import { type Analysis, SCHEMA_VERSION } from './report/analysis.js';
-import type { ColdStart } from './report/coldstart.js';
+import type { Analysis, ColdStart } from './report/types.js';
+import { SCHEMA_VERSION } from './report/version.js';
 import { appendFileSync, existsSync } from 'node:fs';
 import { EXIT_INPUT, EXIT_RULE, ImgscopeError, inputError } from './errors.js';
 import { parsePlatform } from './image/platform.js';

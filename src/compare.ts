@@ -1,9 +1,6 @@
 import { KINDS } from './catalog/kinds.js';
 import { SEVERITIES } from './findings/rules.js';
-import type { Analysis, Kind } from './report/analysis.js';
-import type { ColdStart } from './report/coldstart.js';
-import type { Comparison, ComparisonRow, FindingAcross, ImageDiff, OwnerDelta } from './report/comparison.js';
-import type { Severity } from './report/finding.js';
+import type { Analysis, ColdStart, Comparison, ComparisonRow, FindingAcross, ImageDiff, Kind, OwnerDelta, Severity } from './report/types.js';
 import { summarize } from './coldstart/stats.js';
 import { shortenStep } from './util/format.js';
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { KINDS } from './catalog/kinds.js';
-import type { Analysis, Kind } from './report/analysis.js';
+import type { Analysis, Kind } from './report/types.js';
 import { inputError } from './errors.js';
 import { formatBytes } from './util/format.js';
 

@@ -13,7 +13,7 @@ import { LayerCache } from './image/layer-cache.js';
 import { loadImage } from './image/load.js';
 import type { LoadedImage, LoadOptions } from './image/types.js';
 import { wantsProbe } from './inspect/probe.js';
-import type { Analysis } from './report/analysis.js';
+import type { Analysis } from './report/types.js';
 
 export interface CacheOptions {
   /** Neither read nor fill the layer cache (image/layer-cache.ts). */

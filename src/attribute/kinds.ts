@@ -1,5 +1,5 @@
 import { CUDA_SHARED } from '../catalog/cuda.js';
-import type { Kind } from '../report/analysis.js';
+import type { Kind } from '../report/types.js';
 import { basename } from '../util/paths.js';
 
 export interface KindContext {

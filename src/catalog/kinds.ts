@@ -1,7 +1,9 @@
 /**
  * The kinds a file can be (README.md "Kinds"), in the order reports list them. The names are the
- * report's (report/analysis.ts `Kind`); the rules that pick one are attribute/kinds.ts.
+ * report's (`Kind`, from the schema); the rules that pick one are attribute/kinds.ts.
  */
+import type { Kind } from '../report/types.js';
+
 export const KINDS = [
   'model-weights',
   'cuda-devel',
@@ -13,4 +15,4 @@ export const KINDS = [
   'app',
   'system',
   'other',
-] as const;
+] as const satisfies readonly Kind[];

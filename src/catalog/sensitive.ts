@@ -6,7 +6,7 @@
  * Shared by the walk (which key files' bodies to keep, catalog/metadata.ts) and the merge (which
  * files to record, fs/filesystem.ts); the findings only read the records.
  */
-import type { SensitiveCategory } from '../report/analysis.js';
+import type { SensitiveCategory } from '../report/types.js';
 
 const SECRET_NAMES = new Set(['.env', '.netrc', '.npmrc', '.pypirc', '.git-credentials', '.htpasswd', 'credentials', 'application_default_credentials.json']);
 const KEY_NAMES = /^(id_rsa|id_dsa|id_ecdsa|id_ed25519)$|\.(pem|key|p12|pfx)$/;

@@ -12,7 +12,7 @@ import { envError, ImgscopeError, inputError } from '../errors.js';
 import { daemonError, pullRecorded } from '../image/daemon.js';
 import { resolveRegistryImage, type ResolvedImage } from '../image/registry.js';
 import type { Platform } from '../image/types.js';
-import type { ColdRecord, SharedLayer } from '../report/coldstart.js';
+import type { ColdRecord, SharedLayer } from '../report/types.js';
 import { onCleanup } from '../util/cleanup.js';
 import { escapeText } from '../util/escape.js';
 

@@ -7,7 +7,7 @@ import { daemonError, dockerClient, pullRecorded } from '../image/daemon.js';
 import { isPlainHttpRegistry, parseRegistryRef } from '../image/registry.js';
 import type { Platform } from '../image/types.js';
 import { analyzeReference } from '../pipeline.js';
-import type { ColdStart, DeviceRequest, ImportProfile, PullTrace, Readiness, RunPhases, Stats, WorkingSet } from '../report/coldstart.js';
+import type { ColdStart, DeviceRequest, ImportProfile, PullTrace, RunPhases, Stats, WorkingSet } from '../report/types.js';
 import { onCleanup } from '../util/cleanup.js';
 import { escapeText } from '../util/escape.js';
 import { formatRate } from '../util/format.js';

@@ -1,5 +1,5 @@
 import { inputError } from '../errors.js';
-import type { DeviceRequest } from '../report/coldstart.js';
+import type { DeviceRequest } from '../report/types.js';
 
 /** One CSV record (Go's encoding/csv: fields split on ',', double quotes group and escape). */
 function csvFields(value: string): string[] {

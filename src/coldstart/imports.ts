@@ -6,7 +6,7 @@
  * whichever package happens to import a dependency first is charged for it, so they neither add up
  * nor compare.
  */
-import type { ImportProfile, ImportRow } from '../report/coldstart.js';
+import type { ImportProfile, ImportRow } from '../report/types.js';
 
 const LINE = /^import time:\s+(\d+)\s*\|\s*(\d+)\s*\|\s*(\S+)\s*$/;
 

@@ -5,7 +5,7 @@
  * is how the Engine names them in the stream.
  */
 import type { PullEvent } from '../image/daemon.js';
-import type { PullLayer, PullTrace } from '../report/coldstart.js';
+import type { PullLayer, PullTrace } from '../report/types.js';
 
 export type { PullEvent } from '../image/daemon.js';
 

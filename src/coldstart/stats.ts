@@ -1,4 +1,4 @@
-import type { Stats } from '../report/coldstart.js';
+import type { Stats } from '../report/types.js';
 
 /** Median (mean of the middle two for even n), p90 (nearest rank), min and max, in the input's unit. */
 export function summarize(values: number[]): Stats {

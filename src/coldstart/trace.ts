@@ -14,9 +14,14 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { envError } from '../errors.js';
 import { daemonError } from '../image/daemon.js';
-import type { WorkingSet, WorkingSetGroup } from '../report/coldstart.js';
+import type { WorkingSet } from '../report/types.js';
 import { onCleanup } from '../util/cleanup.js';
 import { chainIds } from './cold.js';
+
+interface WorkingSetGroup {
+  files: number;
+  bytes: number;
+}
 
 /** One open event of a file in one of the image's layer directories. */
 export interface OpenEvent {

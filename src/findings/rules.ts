@@ -1,5 +1,4 @@
-import type { Analysis, CacheCategory } from '../report/analysis.js';
-import type { Finding, Severity } from '../report/finding.js';
+import type { Analysis, CacheCategory, Finding, Severity } from '../report/types.js';
 import { DEFAULT_COMPRESSION_RATIO, DEFAULT_NETWORK_BPS, DEFAULT_UNPACK_BPS } from '../pull-model.js';
 import { archSupport, compareVersions, minimumDriver, parseArch } from '../attribute/cuda.js';
 import { formatBytes, shortenStep } from '../util/format.js';

@@ -1,5 +1,5 @@
 import { looksLikePrivateKey, sensitiveCategory, sensitiveRoot } from '../catalog/sensitive.js';
-import type { SensitiveCategory, SensitiveRecord } from '../report/analysis.js';
+import type { SensitiveCategory, SensitiveRecord } from '../report/types.js';
 import { basename, dirname } from '../util/paths.js';
 import type { ProbeResult } from '../inspect/probe.js';
 import type { EntryType, LayerWalk } from '../walk/types.js';

@@ -1,7 +1,7 @@
 import type { LayerCache } from './layer-cache.js';
 import type { LayerWalk, ProbePredicate } from '../walk/types.js';
 import type { Compression } from './compression.js';
-import type { HealthcheckConfig } from '../report/analysis.js';
+import type { HealthcheckConfig } from '../report/types.js';
 
 export interface Platform {
   os: string;

@@ -2,9 +2,7 @@
  * `--format html`: one self-contained page (inline CSS, no scripts, nothing fetched), for a CI
  * artifact or a browser. Renderers format; they never compute: every figure comes from the report.
  */
-import type { Analysis } from '../report/analysis.js';
-import type { ColdStart } from '../report/coldstart.js';
-import type { Comparison } from '../report/comparison.js';
+import type { Analysis, ColdStart, Comparison } from '../report/types.js';
 import { escapeHtml } from '../util/escape.js';
 import { formatBytes, formatPercent, shortenStep } from '../util/format.js';
 import { cudaLines, formatSaving, UNITS_NOTE } from './analyze.js';

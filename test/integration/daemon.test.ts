@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeReference } from '../../src/pipeline.js';
-import type { Analysis } from '../../src/report/analysis.js';
+import type { Analysis } from '../../src/report/types.js';
 import { wantsBody } from '../../src/catalog/metadata.js';
 import { assignOwners } from '../../src/attribute/owners.js';
 import { MergedFs } from '../../src/fs/filesystem.js';

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { AnalyzeOptions } from '../../src/analysis.js';
-import type { Analysis } from '../../src/report/analysis.js';
+import type { Analysis } from '../../src/report/types.js';
 import { formatBytes } from '../../src/util/format.js';
 import { buildElf, type ElfSpec } from '../helpers/elf.js';
 import { type FixtureImage, tmpDir, writeOciDir } from '../helpers/images.js';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { analyzeReference } from '../../src/pipeline.js';
-import type { Analysis } from '../../src/report/analysis.js';
+import type { Analysis } from '../../src/report/types.js';
 import { decodeWalkedBlob, encodeWalkedBlob, LayerCache } from '../../src/image/layer-cache.js';
 import type { WalkedBlob } from '../../src/image/layer-reader.js';
 import { tmpDir, writeDockerArchiveLegacy, writeDockerArchiveV25, writeOciDir, type FixtureImage } from '../helpers/images.js';
