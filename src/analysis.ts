@@ -1,22 +1,22 @@
+/**
+ * The analysis stage: from a merged filesystem and its owners (attribute/owners.ts) to the report's
+ * Analysis (src/report/types.ts): totals, kinds, owners, layers, history and the evidence findings are
+ * computed from. The findings themselves are the next stage (pipeline.ts runs both).
+ */
 import { readFileSync } from 'node:fs';
-import { assignOwners, type PackageRecord, UNOWNED } from './attribute/owners.js';
-import { classify, type Kind, KINDS } from './attribute/kinds.js';
-import { MergedFs, type SensitiveRecord, type VisibleFile } from './fs/filesystem.js';
+import { type OwnerAssignment, type PackageRecord, UNOWNED } from './attribute/owners.js';
+import { classify, type KindContext } from './attribute/kinds.js';
+import type { MergedFs, VisibleFile } from './fs/filesystem.js';
 import { cudaFromLocalVersion, cudaMajorFromPipName, cudartVersionFromName, isCudart, tfCudaFromBuildInfo, torchCudaFromVersionPy } from './attribute/cuda.js';
 import { ldLibraryPathFromEnv, type LoaderContext, readLdSoConf, resolveNeeded } from './attribute/libs.js';
+import { KINDS } from './catalog/kinds.js';
 import type { ElfDynamic } from './inspect/elf.js';
-import { wantsProbe } from './inspect/probe.js';
 import { DEFAULT_COMPRESSION_RATIO, DEFAULT_NETWORK_BPS, DEFAULT_UNPACK_BPS } from './pull-model.js';
-import { computeFindings, type Finding } from './findings/rules.js';
-import { loadImage } from './image/load.js';
 import { formatPlatform } from './image/platform.js';
-import type { HealthcheckConfig, LoadedImage, LoadOptions } from './image/types.js';
-import { wantsBody } from './attribute/metadata.js';
-import { withContext } from './errors.js';
-import { LayerCache } from './image/layer-cache.js';
+import type { LoadedImage } from './image/types.js';
+import type { Analysis, BytecodeEvidence, CacheCategory, CudaEvidence, Evidence, HistoryRow, Kind, LayerRow, OwnerRow, PullModel, SharedLibraryEvidence } from './report/types.js';
+import { SCHEMA_VERSION } from './report/version.js';
 import { normalizeEntryPath } from './util/paths.js';
-
-export const SCHEMA_VERSION = 1;
 
 export function toolVersion(): string {
   try {
@@ -25,122 +25,6 @@ export function toolVersion(): string {
   } catch {
     return '0.0.0';
   }
-}
-
-export interface KindRow {
-  kind: Kind;
-  bytes: number;
-  files: number;
-}
-
-export interface OwnerRow {
-  owner: string;
-  manager: 'pip' | 'apt' | 'conda' | 'apk' | 'unowned';
-  name: string;
-  version?: string;
-  installedSizeKiB?: number;
-  bytes: number;
-  files: number;
-  /** Bytes per kind (only kinds with bytes). */
-  kinds: Partial<Record<Kind, number>>;
-}
-
-export interface LayerRow {
-  index: number;
-  digest?: string;
-  diffId?: string;
-  mediaType?: string;
-  compression: string;
-  compressedBytes: number | null;
-  /** Sum of regular-file bytes in the layer tar (what the layer adds, like docker history SIZE). */
-  bytes: number;
-  tarBytes: number;
-  /** Of `bytes`, how many are holes of sparse files: counted as the file's size, not stored in the tar. */
-  sparseHoleBytes?: number;
-  files: number;
-  visibleBytes: number;
-  wasteBytes: number;
-  whiteouts: number;
-  createdBy: string;
-  /** The history comment (e.g. "Imported from -" for `docker import` layers). */
-  comment?: string;
-  created?: string;
-  topKinds: Array<{ kind: Kind; bytes: number }>;
-  topOwners: Array<{ owner: string; bytes: number }>;
-}
-
-export interface HistoryRow {
-  createdBy: string;
-  comment?: string;
-  created?: string;
-  emptyLayer: boolean;
-  /** Index into `layers` for steps that made a layer. */
-  layer: number | null;
-}
-
-export type CacheCategory = 'pip' | 'conda' | 'apt-lists' | 'apt-archives' | 'npm' | 'yarn' | 'pycache' | 'tmp' | 'other';
-
-/** The facts findings are computed from (plain data, part of the report). */
-export interface Evidence {
-  caches: Array<{ category: CacheCategory; bytes: number; files: number; example: string }>;
-  /** The largest model-weight files (top 20). */
-  models: Array<{ path: string; bytes: number; layer: number }>;
-  /** CUDA runtime shared libraries (cuda-runtime kind), up to 500. */
-  cudaLibraries: Array<{ path: string; bytes: number; owner: string; soname: string }>;
-  sensitive: SensitiveRecord[];
-  os: { id: string; versionId: string; libc: 'glibc' | 'musl' | 'unknown' };
-  /** Dynamic dependencies of the ELF files Python packages installed (absent in older reports). */
-  sharedLibraries?: SharedLibraryEvidence;
-  /** CUDA versions, drivers and GPU architectures (absent in older reports). */
-  cuda?: CudaEvidence;
-  /** How byte savings were turned into seconds (absent in older reports). */
-  pullModel?: PullModel;
-  /** Python sources without compiled bytecode (absent in older reports). */
-  bytecode?: BytecodeEvidence;
-}
-
-export interface BytecodeEvidence {
-  /** .py files of the interpreter and installed packages (tests excluded). */
-  sourceFiles: number;
-  /** Of those, files with no .pyc (in __pycache__ or beside them). */
-  withoutBytecode: number;
-  withoutBytecodeBytes: number;
-  /** Up to 5 such files. */
-  examples: string[];
-  /** The Python trees they are in (`usr/lib/python3.11`, `…/site-packages`), for the compileall line. */
-  roots?: string[];
-}
-
-export interface SharedLibraryEvidence {
-  /** ELF files inspected (shared objects under site-/dist-packages not owned by the OS package manager). */
-  checked: number;
-  /** ELF files whose dynamic section could not be read, with why (up to 50). */
-  unreadable: Array<{ path: string; reason: string }>;
-  /** DT_NEEDED names that do not resolve on the loader's search path (up to 200). */
-  missing: Array<{ path: string; owner: string; needed: string; elsewhere: string[] }>;
-  /** Needed names expected from the host at run time (the NVIDIA driver's libcuda.so.1, …). */
-  hostProvided: string[];
-}
-
-export interface CudaEvidence {
-  /** CUDA runtime libraries (libcudart) in the final filesystem, with the CUDA version they are. */
-  runtimes: Array<{ version: string; path: string; owner: string }>;
-  /** What frameworks were built for: null = a CPU build. */
-  frameworks: Array<{ name: string; version?: string; cuda: string | null; source: string }>;
-  /** CUDA libraries with fatbins: bytes per architecture (SASS and PTX), largest first (up to 100). */
-  fatbins: Array<{ path: string; owner: string; bytes: number; sass: Record<string, number>; ptx: Record<string, number> }>;
-  /** The deployment architecture given with --gpu-arch (sm_XX), or null. */
-  targetArch: string | null;
-}
-
-export interface PullModel {
-  /** Registry-to-node transfer rate assumed for compressed bytes. */
-  networkBytesPerSec: number;
-  /** Decompress-and-write rate assumed for uncompressed bytes. */
-  unpackBytesPerSec: number;
-  /** Compressed / uncompressed bytes used to estimate the compressed share of a saving. */
-  compressionRatio: number;
-  ratioSource: 'image' | 'default';
 }
 
 export interface AnalyzeOptions {
@@ -152,65 +36,6 @@ export interface AnalyzeOptions {
   unpackBytesPerSec?: number;
   /** Called once per file of the final filesystem with its owner and kind (coldstart's working set). */
   onFile?: (path: string, owner: string, kind: Kind, layer: number) => void;
-}
-
-export interface CacheOptions {
-  /** Neither read nor fill the layer cache (image/layer-cache.ts). */
-  noCache?: boolean;
-}
-
-
-
-export interface Analysis {
-  schemaVersion: typeof SCHEMA_VERSION;
-  tool: { name: 'imgscope'; version: string };
-  generatedAt: string;
-  image: {
-    reference: string;
-    transport: string;
-    tags: string[];
-    manifestDigest?: string;
-    configDigest: string;
-    platform: string;
-    created?: string;
-    user: string;
-    workingDir: string;
-    entrypoint: string[];
-    cmd: string[];
-    env: string[];
-    labels: Record<string, string>;
-    exposedPorts: string[];
-    healthcheck: HealthcheckConfig | null;
-  };
-  totals: {
-    /** Sum of the layers' file bytes (uncompressed; `docker images` SIZE within tar overhead). */
-    imageBytes: number;
-    /** Sum of layer blob sizes (what a pull transfers); null when the source has no compressed blobs. */
-    compressedBytes: number | null;
-    /** Bytes visible in the final filesystem. */
-    finalBytes: number;
-    /** Bytes added by a layer and hidden later (overwritten or whited out): reclaimable. */
-    wasteBytes: number;
-    /** dive's efficiency score (see MergedFs for the formula). */
-    efficiency: number;
-    /** dive's wastedBytes (every copy of a path seen more than once, kept copy included). */
-    diveWastedBytes: number;
-    files: number;
-    layers: number;
-  };
-  kinds: KindRow[];
-  owners: OwnerRow[];
-  /** Bytes per owner and kind for the top owners. */
-  layers: LayerRow[];
-  history: HistoryRow[];
-  evidence: Evidence;
-  /** What to fix, ranked by the bytes each fix saves. */
-  findings: Finding[];
-  waste: {
-    bytes: number;
-    topPaths: Array<{ path: string; bytes: number; addedInLayer: number; hiddenInLayer: number; how: string }>;
-  };
-  warnings: string[];
 }
 
 const COPY_STEP = /(^|\s|\(nop\)\s+)(COPY|ADD)\s/;
@@ -244,39 +69,103 @@ function top<K extends string>(m: Map<K, number>, n: number): Array<[K, number]>
   return [...m.entries()].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n);
 }
 
-/**
- * Builds the Analysis (plain data) from a loaded image: merge layers, attribute owners and kinds.
- * `merged` is the image's filesystem when the caller already merged the layers while loading them.
- */
-export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOptions = {}): Analysis {
-  const fs = merged ?? new MergedFs();
-  if (!merged) for (const l of img.layers) fs.applyLayer(l.walk);
-  fs.finish();
-  const files = fs.visible().filter((f) => f.node.inode !== undefined);
-  const { owners, packages, warnings: ownerWarnings } = assignOwners(fs, files);
-  const { rows: history, stepOf, warnings: histWarnings } = mapHistory(img);
+/** What one pass over the final filesystem's files adds up (the only per-file loop of the analysis). */
+interface Tally {
+  kindBytes: Map<Kind, number>;
+  kindFiles: Map<Kind, number>;
+  ownerRows: Map<string, OwnerRow>;
+  layerKinds: Array<Map<Kind, number>>;
+  layerOwners: Array<Map<string, number>>;
+  finalBytes: number;
+  caches: Map<CacheCategory, { category: CacheCategory; bytes: number; files: number; example: string; top: number }>;
+  models: Evidence['models'];
+  cudaLibraries: Evidence['cudaLibraries'];
+  musl: boolean;
+  elfFiles: Array<{ path: string; owner: string; elf: ElfDynamic }>;
+  unreadable: SharedLibraryEvidence['unreadable'];
+  elfChecked: number;
+  fatbins: CudaEvidence['fatbins'];
+  runtimes: CudaEvidence['runtimes'];
+}
 
+/**
+ * Builds the Analysis (plain data) of a loaded image from its merged filesystem (finished), the files
+ * that hold bytes in it and their owners. `findings` is left empty: the findings stage fills it.
+ */
+export function analyzeImage(img: LoadedImage, fs: MergedFs, files: readonly VisibleFile[], attribution: OwnerAssignment, opts: AnalyzeOptions = {}): Analysis {
+  const { owners, packages } = attribution;
+  const { rows: history, stepOf, warnings: histWarnings } = mapHistory(img);
   const cfg = img.config.config ?? {};
-  const workdir = normalizeEntryPath(cfg.WorkingDir ?? '');
+  const t = tallyFiles(img, files, owners, packages, kindContext(img, stepOf), opts);
+  // Packages the database lists but whose files are all gone still appear, with 0 bytes.
+  for (const [owner, p] of packages) if (!t.ownerRows.has(owner)) t.ownerRows.set(owner, ownerRow(owner, p));
+
+  const compressedKnown = img.layers.every((l) => l.compressedBytes !== null);
+  const warnings = [...img.warnings, ...histWarnings, ...attribution.warnings, ...img.layers.flatMap((l, i) => l.walk.warnings.map((w) => `layer ${i + 1}: ${w}`))];
+  if (fs.orphanHardlinks > 0) warnings.push(`${fs.orphanHardlinks} hardlinks point to files not in the image (counted as 0 bytes)`);
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    tool: { name: 'imgscope', version: toolVersion() },
+    generatedAt: new Date().toISOString(),
+    image: imageInfo(img),
+    totals: {
+      imageBytes: img.layers.reduce((a, l) => a + l.walk.fileBytes, 0),
+      compressedBytes: compressedKnown ? img.layers.reduce((a, l) => a + (l.compressedBytes ?? 0), 0) : null,
+      finalBytes: t.finalBytes,
+      wasteBytes: fs.wasteBytes,
+      efficiency: fs.efficiency,
+      diveWastedBytes: fs.diveWastedBytes,
+      files: files.length,
+      layers: img.layers.length,
+    },
+    kinds: KINDS.map((kind) => ({ kind, bytes: t.kindBytes.get(kind) ?? 0, files: t.kindFiles.get(kind) ?? 0 })),
+    owners: [...t.ownerRows.values()].sort((a, b) => b.bytes - a.bytes || (a.owner < b.owner ? -1 : 1)),
+    layers: layerRows(img, fs, stepOf, history, t),
+    history,
+    evidence: buildEvidence(img, fs, files, packages, t, cfg.Env ?? [], opts),
+    findings: [],
+    waste: {
+      bytes: fs.wasteBytes,
+      topPaths: fs.topWaste.map((w) => ({ path: w.path, bytes: w.bytes, addedInLayer: w.addedIn, hiddenInLayer: w.hiddenIn, how: w.how })),
+    },
+    warnings,
+  };
+}
+
+/** What the kind rules need of the image: its WORKDIR and which layers COPY/ADD steps made. */
+function kindContext(img: LoadedImage, stepOf: string[]): KindContext {
+  const workdir = normalizeEntryPath(img.config.config?.WorkingDir ?? '');
   const knownHistory = (img.config.history ?? []).length > 0;
   const copyLayers = stepOf.map((s) => COPY_STEP.test(s) && !/ADD file:[0-9a-f]+ in \/\s*$/.test(s));
-  const ctx = { workdir, isCopyLayer: (l: number) => (knownHistory ? !!copyLayers[l] : true) };
+  return { workdir, isCopyLayer: (l: number) => (knownHistory ? !!copyLayers[l] : true) };
+}
 
-  const kindBytes = new Map<Kind, number>();
-  const kindFiles = new Map<Kind, number>();
-  const ownerRows = new Map<string, OwnerRow>();
-  const layerKinds = img.layers.map(() => new Map<Kind, number>());
-  const layerOwners = img.layers.map(() => new Map<string, number>());
-  let finalBytes = 0;
-  const caches = new Map<CacheCategory, { category: CacheCategory; bytes: number; files: number; example: string; top: number }>();
-  const models: Evidence['models'] = [];
-  const cudaLibraries: Evidence['cudaLibraries'] = [];
-  let musl = false;
-  const elfFiles: Array<{ path: string; owner: string; elf: ElfDynamic }> = [];
-  const unreadable: SharedLibraryEvidence['unreadable'] = [];
-  let elfChecked = 0;
-  const fatbins: CudaEvidence['fatbins'] = [];
-  const runtimes: CudaEvidence['runtimes'] = [];
+/** Sums bytes and files per kind, owner and layer, and collects the per-file evidence, in one pass. */
+function tallyFiles(
+  img: LoadedImage,
+  files: readonly VisibleFile[],
+  owners: readonly string[],
+  packages: Map<string, PackageRecord>,
+  ctx: KindContext,
+  opts: AnalyzeOptions,
+): Tally {
+  const t: Tally = {
+    kindBytes: new Map(),
+    kindFiles: new Map(),
+    ownerRows: new Map(),
+    layerKinds: img.layers.map(() => new Map<Kind, number>()),
+    layerOwners: img.layers.map(() => new Map<string, number>()),
+    finalBytes: 0,
+    caches: new Map(),
+    models: [],
+    cudaLibraries: [],
+    musl: false,
+    elfFiles: [],
+    unreadable: [],
+    elfChecked: 0,
+    fatbins: [],
+    runtimes: [],
+  };
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
     const owner = owners[i]!;
@@ -284,56 +173,64 @@ export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOption
     const kind = classify(f.path, owner, layer, ctx, f.node.name, f.node.inode?.size ?? f.bytes);
     opts.onFile?.(f.path, owner, kind, layer);
     const b = f.bytes;
-    finalBytes += b;
-    kindBytes.set(kind, (kindBytes.get(kind) ?? 0) + b);
-    kindFiles.set(kind, (kindFiles.get(kind) ?? 0) + 1);
-    let row = ownerRows.get(owner);
+    t.finalBytes += b;
+    t.kindBytes.set(kind, (t.kindBytes.get(kind) ?? 0) + b);
+    t.kindFiles.set(kind, (t.kindFiles.get(kind) ?? 0) + 1);
+    let row = t.ownerRows.get(owner);
     if (!row) {
       row = ownerRow(owner, packages.get(owner));
-      ownerRows.set(owner, row);
+      t.ownerRows.set(owner, row);
     }
     row.bytes += b;
     row.files++;
     row.kinds[kind] = (row.kinds[kind] ?? 0) + b;
-    if (kind === 'caches') {
-      const cat = cacheCategory(f.path);
-      let c = caches.get(cat);
-      if (!c) caches.set(cat, (c = { category: cat, bytes: 0, files: 0, example: f.path, top: 0 }));
-      c.bytes += b;
-      c.files++;
-      if (b > c.top) {
-        c.top = b;
-        c.example = f.path;
-      }
-    } else if (kind === 'model-weights') models.push({ path: f.path, bytes: b, layer });
-    else if (kind === 'cuda-runtime' && cudaLibraries.length < 500 && f.node.name.startsWith('lib') && /\.so(\.|$)/.test(f.node.name)) {
-      cudaLibraries.push({ path: f.path, bytes: b, owner, soname: sonameKey(f.node.name) });
-    }
-    if (f.node.name.startsWith('ld-musl-')) musl = true;
-    const probe = f.node.probe;
-    if (probe) {
-      if (probe.elf && !owner.startsWith('apt:') && !owner.startsWith('apk:')) {
-        elfChecked++;
-        if (probe.elf.status === 'ok') elfFiles.push({ path: f.path, owner, elf: probe.elf.elf });
-        else if (unreadable.length < 50) unreadable.push({ path: f.path, reason: probe.elf.reason });
-      }
-      if (probe.fatbin && probe.fatbin.entries > 0) {
-        fatbins.push({ path: f.path, owner, bytes: b, sass: probe.fatbin.sass, ptx: probe.fatbin.ptx });
-      }
-    }
-    if (f.node.name.startsWith('libcudart') && isCudart(f.node.name)) {
-      const p = packages.get(owner);
-      const fromPip = p?.manager === 'pip' && /^nvidia-cuda-runtime-cu\d+$/.test(p.name) && p.version ? p.version.split('.').slice(0, 2).join('.') : undefined;
-      const v = fromPip ?? cudartVersionFromName(f.node.name);
-      if (v) runtimes.push({ version: v, path: f.path, owner });
-    }
-    layerKinds[layer]?.set(kind, (layerKinds[layer]!.get(kind) ?? 0) + b);
-    layerOwners[layer]?.set(owner, (layerOwners[layer]!.get(owner) ?? 0) + b);
+    noteFileEvidence(t, f, owner, kind, layer, packages);
+    t.layerKinds[layer]?.set(kind, (t.layerKinds[layer]!.get(kind) ?? 0) + b);
+    t.layerOwners[layer]?.set(owner, (t.layerOwners[layer]!.get(owner) ?? 0) + b);
   }
-  // Packages the database lists but whose files are all gone still appear, with 0 bytes.
-  for (const [owner, p] of packages) if (!ownerRows.has(owner)) ownerRows.set(owner, ownerRow(owner, p));
+  return t;
+}
 
-  const layers: LayerRow[] = img.layers.map((l, i) => {
+/** The evidence one file adds: caches, model weights, CUDA libraries and runtimes, probe results. */
+function noteFileEvidence(t: Tally, f: VisibleFile, owner: string, kind: Kind, layer: number, packages: Map<string, PackageRecord>): void {
+  const b = f.bytes;
+  if (kind === 'caches') {
+    const cat = cacheCategory(f.path);
+    let c = t.caches.get(cat);
+    if (!c) t.caches.set(cat, (c = { category: cat, bytes: 0, files: 0, example: f.path, top: 0 }));
+    c.bytes += b;
+    c.files++;
+    if (b > c.top) {
+      c.top = b;
+      c.example = f.path;
+    }
+  } else if (kind === 'model-weights') t.models.push({ path: f.path, bytes: b, layer });
+  else if (kind === 'cuda-runtime' && t.cudaLibraries.length < 500 && f.node.name.startsWith('lib') && /\.so(\.|$)/.test(f.node.name)) {
+    t.cudaLibraries.push({ path: f.path, bytes: b, owner, soname: sonameKey(f.node.name) });
+  }
+  if (f.node.name.startsWith('ld-musl-')) t.musl = true;
+  const probe = f.node.probe;
+  if (probe) {
+    if (probe.elf && !owner.startsWith('apt:') && !owner.startsWith('apk:')) {
+      t.elfChecked++;
+      if (probe.elf.status === 'ok') t.elfFiles.push({ path: f.path, owner, elf: probe.elf.elf });
+      else if (t.unreadable.length < 50) t.unreadable.push({ path: f.path, reason: probe.elf.reason });
+    }
+    if (probe.fatbin && probe.fatbin.entries > 0) {
+      t.fatbins.push({ path: f.path, owner, bytes: b, sass: probe.fatbin.sass, ptx: probe.fatbin.ptx });
+    }
+  }
+  if (f.node.name.startsWith('libcudart') && isCudart(f.node.name)) {
+    const p = packages.get(owner);
+    const fromPip = p?.manager === 'pip' && /^nvidia-cuda-runtime-cu\d+$/.test(p.name) && p.version ? p.version.split('.').slice(0, 2).join('.') : undefined;
+    const v = fromPip ?? cudartVersionFromName(f.node.name);
+    if (v) t.runtimes.push({ version: v, path: f.path, owner });
+  }
+}
+
+/** One row per layer: what it adds, what of it stays visible, its step and its top kinds and owners. */
+function layerRows(img: LoadedImage, fs: MergedFs, stepOf: string[], history: HistoryRow[], t: Tally): LayerRow[] {
+  return img.layers.map((l, i) => {
     const st = fs.layers[i]!;
     const row: LayerRow = {
       index: i,
@@ -346,8 +243,8 @@ export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOption
       wasteBytes: st.wasteBytes,
       whiteouts: st.whiteouts,
       createdBy: stepOf[i] ?? '',
-      topKinds: top(layerKinds[i]!, 3).map(([kind, bytes]) => ({ kind, bytes })),
-      topOwners: top(layerOwners[i]!, 3).map(([owner, bytes]) => ({ owner, bytes })),
+      topKinds: top(t.layerKinds[i]!, 3).map(([kind, bytes]) => ({ kind, bytes })),
+      topOwners: top(t.layerOwners[i]!, 3).map(([owner, bytes]) => ({ owner, bytes })),
     };
     if (l.walk.holeBytes) row.sparseHoleBytes = l.walk.holeBytes;
     if (l.digest) row.digest = l.digest;
@@ -358,92 +255,82 @@ export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOption
     if (h?.comment) row.comment = h.comment;
     return row;
   });
+}
 
-  const compressedKnown = img.layers.every((l) => l.compressedBytes !== null);
-  const warnings = [...img.warnings, ...histWarnings, ...ownerWarnings, ...img.layers.flatMap((l, i) => l.walk.warnings.map((w) => `layer ${i + 1}: ${w}`))];
-  if (fs.orphanHardlinks > 0) warnings.push(`${fs.orphanHardlinks} hardlinks point to files not in the image (counted as 0 bytes)`);
+/** The facts findings are computed from (`Evidence` in src/report/types.ts). */
+function buildEvidence(
+  img: LoadedImage,
+  fs: MergedFs,
+  files: readonly VisibleFile[],
+  packages: Map<string, PackageRecord>,
+  t: Tally,
+  env: string[],
+  opts: AnalyzeOptions,
+): Evidence {
+  const cuda: CudaEvidence = {
+    runtimes: t.runtimes,
+    frameworks: frameworkCuda(files, packages),
+    fatbins: t.fatbins.sort((x, y) => y.bytes - x.bytes || (x.path < y.path ? -1 : 1)).slice(0, 100),
+    targetArch: opts.gpuArch ?? null,
+  };
+  const osRelease = parseOsRelease(fs.body('etc/os-release') ?? fs.body('usr/lib/os-release'));
+  return {
+    caches: [...t.caches.values()].sort((a, b) => b.bytes - a.bytes).map(({ top: _t, ...c }) => c),
+    models: t.models.sort((a, b) => b.bytes - a.bytes).slice(0, 20),
+    cudaLibraries: t.cudaLibraries,
+    sensitive: fs.sensitive,
+    os: { id: osRelease.ID ?? '', versionId: osRelease.VERSION_ID ?? '', libc: t.musl ? 'musl' : fs.lookup('lib64/ld-linux-x86-64.so.2', true) || fs.lookup('lib/ld-linux-aarch64.so.1', true) ? 'glibc' : 'unknown' },
+    sharedLibraries: resolveSharedLibraries(fs, t.elfFiles, env, t.elfChecked, t.unreadable),
+    cuda,
+    pullModel: pullModelOf(img, opts),
+    bytecode: bytecodeEvidence(fs),
+  };
+}
 
+/** How byte savings become seconds: the rates given or assumed, and the image's own compression ratio when known. */
+function pullModelOf(img: LoadedImage, opts: AnalyzeOptions): PullModel {
+  const compressedKnown = img.layers.length > 0 && img.layers.every((l) => l.compressedBytes !== null);
+  const imageBytes = img.layers.reduce((a, l) => a + l.walk.fileBytes, 0);
+  return {
+    networkBytesPerSec: opts.networkBytesPerSec ?? DEFAULT_NETWORK_BPS,
+    unpackBytesPerSec: opts.unpackBytesPerSec ?? DEFAULT_UNPACK_BPS,
+    compressionRatio: compressedKnown && imageBytes > 0
+      ? Math.min(1, img.layers.reduce((a, l) => a + (l.compressedBytes ?? 0), 0) / imageBytes)
+      : DEFAULT_COMPRESSION_RATIO,
+    ratioSource: compressedKnown && imageBytes > 0 ? 'image' : 'default',
+  };
+}
+
+function bytecodeEvidence(fs: MergedFs): BytecodeEvidence {
   const py = fs.pythonBytecode(isPythonSourceDir);
   const roots = new Set<string>();
   for (const d of py.dirs) {
     const m = /^(.*?(?:site|dist)-packages)(\/|$)/.exec(d) ?? /^(.*?lib\/python3(?:\.\d+)?)(\/|$)/.exec(d);
     roots.add(m ? m[1]! : d);
   }
-  const bytecode: BytecodeEvidence = { sourceFiles: py.sources, withoutBytecode: py.missing, withoutBytecodeBytes: py.missingBytes, examples: py.examples, roots: [...roots].sort() };
-  const sharedLibraries = resolveSharedLibraries(fs, elfFiles, cfg.Env ?? [], elfChecked, unreadable);
-  const cuda: CudaEvidence = {
-    runtimes,
-    frameworks: frameworkCuda(files, packages),
-    fatbins: fatbins.sort((x, y) => y.bytes - x.bytes || (x.path < y.path ? -1 : 1)).slice(0, 100),
-    targetArch: opts.gpuArch ?? null,
+  return { sourceFiles: py.sources, withoutBytecode: py.missing, withoutBytecodeBytes: py.missingBytes, examples: py.examples, roots: [...roots].sort() };
+}
+
+function imageInfo(img: LoadedImage): Analysis['image'] {
+  const cfg = img.config.config ?? {};
+  return {
+    reference: img.reference,
+    // The transports table (image/transports.ts) and the schema's enum are kept equal by test/unit/transports.test.ts.
+    transport: img.transport as Analysis['image']['transport'],
+    tags: img.tags,
+    ...(img.manifestDigest ? { manifestDigest: img.manifestDigest } : {}),
+    configDigest: img.configDigest,
+    platform: formatPlatform({ os: img.config.os, architecture: img.config.architecture, ...(img.config.variant ? { variant: img.config.variant } : {}) }),
+    ...(img.config.created ? { created: img.config.created } : {}),
+    user: cfg.User ?? '',
+    workingDir: cfg.WorkingDir ?? '',
+    entrypoint: cfg.Entrypoint ?? [],
+    cmd: cfg.Cmd ?? [],
+    env: cfg.Env ?? [],
+    labels: cfg.Labels ?? {},
+    exposedPorts: Object.keys(cfg.ExposedPorts ?? {}),
+    healthcheck: cfg.Healthcheck ?? null,
   };
-  const compressedKnownForRatio = img.layers.length > 0 && img.layers.every((l) => l.compressedBytes !== null);
-  const imageBytesForRatio = img.layers.reduce((a, l) => a + l.walk.fileBytes, 0);
-  const pullModel: PullModel = {
-    networkBytesPerSec: opts.networkBytesPerSec ?? DEFAULT_NETWORK_BPS,
-    unpackBytesPerSec: opts.unpackBytesPerSec ?? DEFAULT_UNPACK_BPS,
-    compressionRatio: compressedKnownForRatio && imageBytesForRatio > 0
-      ? Math.min(1, img.layers.reduce((a, l) => a + (l.compressedBytes ?? 0), 0) / imageBytesForRatio)
-      : DEFAULT_COMPRESSION_RATIO,
-    ratioSource: compressedKnownForRatio && imageBytesForRatio > 0 ? 'image' : 'default',
-  };
-  const osRelease = parseOsRelease(fs.body('etc/os-release') ?? fs.body('usr/lib/os-release'));
-  const evidence: Evidence = {
-    caches: [...caches.values()].sort((a, b) => b.bytes - a.bytes).map(({ top: _t, ...c }) => c),
-    models: models.sort((a, b) => b.bytes - a.bytes).slice(0, 20),
-    cudaLibraries,
-    sensitive: fs.sensitive,
-    os: { id: osRelease.ID ?? '', versionId: osRelease.VERSION_ID ?? '', libc: musl ? 'musl' : fs.lookup('lib64/ld-linux-x86-64.so.2', true) || fs.lookup('lib/ld-linux-aarch64.so.1', true) ? 'glibc' : 'unknown' },
-    sharedLibraries,
-    cuda,
-    pullModel,
-    bytecode,
-  };
-  const result: Analysis = {
-    schemaVersion: SCHEMA_VERSION,
-    tool: { name: 'imgscope', version: toolVersion() },
-    generatedAt: new Date().toISOString(),
-    image: {
-      reference: img.reference,
-      transport: img.transport,
-      tags: img.tags,
-      ...(img.manifestDigest ? { manifestDigest: img.manifestDigest } : {}),
-      configDigest: img.configDigest,
-      platform: formatPlatform({ os: img.config.os, architecture: img.config.architecture, ...(img.config.variant ? { variant: img.config.variant } : {}) }),
-      ...(img.config.created ? { created: img.config.created } : {}),
-      user: cfg.User ?? '',
-      workingDir: cfg.WorkingDir ?? '',
-      entrypoint: cfg.Entrypoint ?? [],
-      cmd: cfg.Cmd ?? [],
-      env: cfg.Env ?? [],
-      labels: cfg.Labels ?? {},
-      exposedPorts: Object.keys(cfg.ExposedPorts ?? {}),
-      healthcheck: cfg.Healthcheck ?? null,
-    },
-    totals: {
-      imageBytes: img.layers.reduce((a, l) => a + l.walk.fileBytes, 0),
-      compressedBytes: compressedKnown ? img.layers.reduce((a, l) => a + (l.compressedBytes ?? 0), 0) : null,
-      finalBytes,
-      wasteBytes: fs.wasteBytes,
-      efficiency: fs.efficiency,
-      diveWastedBytes: fs.diveWastedBytes,
-      files: files.length,
-      layers: img.layers.length,
-    },
-    kinds: KINDS.map((kind) => ({ kind, bytes: kindBytes.get(kind) ?? 0, files: kindFiles.get(kind) ?? 0 })),
-    owners: [...ownerRows.values()].sort((a, b) => b.bytes - a.bytes || (a.owner < b.owner ? -1 : 1)),
-    layers,
-    history,
-    evidence,
-    findings: [],
-    waste: {
-      bytes: fs.wasteBytes,
-      topPaths: fs.topWaste.map((w) => ({ path: w.path, bytes: w.bytes, addedInLayer: w.addedIn, hiddenInLayer: w.hiddenIn, how: w.how })),
-    },
-    warnings,
-  };
-  result.findings = computeFindings(result);
-  return result;
 }
 
 /**
@@ -568,34 +455,4 @@ function ownerRow(owner: string, p: PackageRecord | undefined): OwnerRow {
   if (p?.version) row.version = p.version;
   if (p?.installedSizeKiB !== undefined) row.installedSizeKiB = p.installedSizeKiB;
   return row;
-}
-
-/**
- * Loads and analyzes one reference, merging each layer into the filesystem as soon as it is walked and
- * releasing its entries, so memory holds one layer's entries plus the merged tree.
- */
-export async function analyzeReference(
-  ref: string,
-  opts: Omit<LoadOptions, 'capture' | 'probe' | 'onLayer' | 'cache'> & AnalyzeOptions & CacheOptions = {},
-): Promise<Analysis> {
-  try {
-    const fs = new MergedFs();
-    const { noCache, ...loadOpts } = opts;
-    const cache = LayerCache.open({ disabled: !!noCache });
-    const img = await loadImage(ref, {
-      ...loadOpts,
-      ...(cache ? { cache } : {}),
-      capture: wantsBody,
-      probe: wantsProbe,
-      onLayer: (_i, layer) => {
-        fs.applyLayer(layer.walk);
-        layer.walk.entries = [];
-      },
-    });
-    const a = analyze(img, fs, opts);
-    await cache?.flush();
-    return a;
-  } catch (err) {
-    throw withContext(ref, err);
-  }
 }

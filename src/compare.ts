@@ -1,7 +1,6 @@
-import type { Analysis } from './analysis.js';
-import { type Kind, KINDS } from './attribute/kinds.js';
-import type { ColdStart } from './coldstart/engine.js';
-import { type Severity, SEVERITIES } from './findings/rules.js';
+import { KINDS } from './catalog/kinds.js';
+import { SEVERITIES } from './findings/rules.js';
+import type { Analysis, ColdStart, Comparison, ComparisonRow, FindingAcross, ImageDiff, Kind, OwnerDelta, Severity } from './report/types.js';
 import { summarize } from './coldstart/stats.js';
 import { shortenStep } from './util/format.js';
 
@@ -10,74 +9,6 @@ export interface ComparisonInput {
   analysis: Analysis;
   /** The image's coldstart measurements: a cold one (`cold` set) and/or a warm one. */
   starts?: ColdStart[];
-}
-
-/** One image's row (docs/coldstart.md "In the comparison"); times are medians over measured runs, ms. */
-export interface ComparisonRow {
-  name: string;
-  reference: string;
-  imageBytes: number;
-  compressedBytes: number | null;
-  finalBytes: number;
-  wasteBytes: number;
-  /** Pull request → last layer unpacked, on a daemon the image was removed from (null: no cold run). */
-  pullMs: number | null;
-  /** Compressed bytes the cold pull downloaded (median over runs; less than compressedBytes when layers were shared). */
-  downloadedBytes: number | null;
-  /** Compressed bytes of layers the daemon still held at the cold pull (shared with other images); 0: fully cold. */
-  presentBytes: number | null;
-  /** Create request → ready: after the pull in a cold run, else in a warm run. */
-  startToReadyMs: number | null;
-  /** Pull + start → ready, per run, median (null: no cold run). */
-  coldStartMs: number | null;
-  /** Create request → ready with the image already present (null: no warm run). */
-  warmStartMs: number | null;
-  /** Bytes of the image's files opened before ready (coldstart --trace-files), and their share of finalBytes. */
-  workingSetBytes: number | null;
-  workingSetShare: number | null;
-  vsBaseline: { imageBytes: number; imageRatio: number | null; coldStartMs: number | null; warmStartMs: number | null };
-}
-
-export interface OwnerDelta {
-  owner: string;
-  baseline: number;
-  bytes: number;
-  delta: number;
-}
-
-export interface ImageDiff {
-  name: string;
-  /** Owners whose bytes grew / shrank most against the baseline (present in both). */
-  growers: OwnerDelta[];
-  shrinkers: OwnerDelta[];
-  onlyHere: Array<{ owner: string; bytes: number }>;
-  onlyInBaseline: Array<{ owner: string; bytes: number }>;
-  /** Dockerfile steps (layer-making history entries) found in one image and not the other. */
-  stepsOnlyHere: Array<{ step: string; bytes: number }>;
-  stepsOnlyInBaseline: Array<{ step: string; bytes: number }>;
-}
-
-export interface FindingAcross {
-  id: string;
-  /** The worst severity among the images that have it. */
-  severity: Severity;
-  /** The title from the first image that has it. */
-  title: string;
-  /** Per image (rows order): null where the finding is absent. */
-  images: Array<{ severity: Severity; savingBytes: number | null; savingSeconds?: number | null } | null>;
-}
-
-export interface Comparison {
-  schemaVersion: 1;
-  kind: 'comparison';
-  tool: { name: 'imgscope'; version: string };
-  generatedAt: string;
-  baseline: number;
-  rows: ComparisonRow[];
-  kinds: Array<{ kind: Kind; bytes: number[]; delta: number[] }>;
-  diffs: ImageDiff[];
-  /** Which findings each image has (absent in comparisons written before findings were compared). */
-  findings?: FindingAcross[];
 }
 
 const TOP = 10;

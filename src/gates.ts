@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { Analysis } from './analysis.js';
-import { type Kind, KINDS } from './attribute/kinds.js';
+import { KINDS } from './catalog/kinds.js';
+import type { Analysis, Kind } from './report/types.js';
 import { inputError } from './errors.js';
 import { formatBytes } from './util/format.js';
 

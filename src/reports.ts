@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type { Analysis } from './analysis.js';
-import type { ColdStart } from './coldstart/engine.js';
+import type { Analysis, ColdStart } from './report/types.js';
 import { inputError } from './errors.js';
 import { referenceKey } from './image/transports.js';
 

@@ -1,18 +1,6 @@
+import { CUDA_SHARED } from '../catalog/cuda.js';
+import type { Kind } from '../report/types.js';
 import { basename } from '../util/paths.js';
-
-export const KINDS = [
-  'model-weights',
-  'cuda-devel',
-  'cuda-runtime',
-  'toolchain',
-  'caches',
-  'python',
-  'docs',
-  'app',
-  'system',
-  'other',
-] as const;
-export type Kind = (typeof KINDS)[number];
 
 export interface KindContext {
   /** The image's WORKDIR, root-relative ('' when unset or '/'). */
@@ -44,8 +32,6 @@ const CUDA_HEADER_NAMES = new Set([
   'sm_20_atomic_functions.h', 'sm_32_intrinsics.h', 'sm_60_atomic_functions.h', 'crt/host_runtime.h',
 ]);
 const CUDA_STATIC = /^lib(cuda|cu|nv|npp|nccl|cudnn|cublas|cufft|curand|cusolver|cusparse|culibos|cudadevrt|metis)[^/]*\.a$/;
-export const CUDA_SHARED =
-  /^lib(cuda|cudart|cublas|cublasLt|cufft|cufftw|curand|cusolver|cusolverMg|cusparse|cusparseLt|cudnn[^/]*|nccl|nvrtc[^/]*|nvJitLink|nvjpeg|npp[^/]*|nvToolsExt|nvblas|cupti|nvperf[^/]*|cufile[^/]*|nvidia-[^/]*|nvinfer[^/]*|nvonnxparser|nvparsers|nvptxcompiler[^/]*|torch_cuda[^/]*|c10_cuda|caffe2_nvrtc|cuinj64|accinj64|cutensor[^/]*|cudss|custatevec|cutensornet|nvshmem[^/]*|nvvm|nvrtc-builtins|nvoptix|nvcuvid|nvidia-encode|cusparseLt)(?=[._-])[^/]*\.so(\.[\d.]+)?$/;
 const SHARED_LIB = /\.so(\.[\d.]+)?$/;
 /**
  * README.md "Kinds": a file with a weight-like extension inside a Python distribution (owned by pip,
@@ -109,6 +95,7 @@ function managerOf(owner: string): string {
  * Assigns exactly one kind to a file (README.md "Kinds"): the first rule that matches, in the
  * documented order. The owner view and the kind view are independent. `size` is the file's own size
  * (its inode's, whatever a hardlink is charged); unknown, a weight-like file is taken to be large.
+ * (Each regex of the rules runs only when a literal it requires is in the path: this runs per file.)
  */
 export function classify(
   path: string,
@@ -126,67 +113,16 @@ export function classify(
   const inPyDist = inSite || mgr === 'pip';
 
   // 1. model weights
-  // (Each regex below runs only when a literal it requires is in the path: this runs per file.)
-  if (path.includes('huggingface/') && HF_CACHE.test(path)) return 'model-weights';
-  const w =
-    NOT_WEIGHTS.test(path) || (inSite && path.includes('/test') && PKG_TESTS.test(path)) || (inPyDist && size < PACKAGE_DATA_MAX_BYTES)
-      ? null
-      : WEIGHT_EXT.exec(base);
-  if (w) {
-    const ext = w[1]!.toLowerCase();
-    if (ext === 'bin') {
-      if (!/(^|\/)s?bin\//.test(path)) return 'model-weights';
-    } else if (ext === 'pb') {
-      if (!inSite) return 'model-weights';
-    } else return 'model-weights';
-  }
+  if (isModelWeights(path, base, inSite, inPyDist, size)) return 'model-weights';
 
-  // 2. CUDA devel: compilers and tools, headers, static libs, profilers, samples, docs
   const dot = base.lastIndexOf('.');
   const ext = dot < 0 ? '' : base.slice(dot + 1);
   const isHeaderExt = ext === 'h' || ext === 'hpp' || ext === 'cuh' || ext === 'hh' || ext === 'hxx' || ext === 'inc' || ext === 'tcc' || ext === 'h++';
-  // The part of the path below a CUDA install dir (/usr/local/cuda-12.4/…); Python packages that are
-  // merely named `cuda` (cuda-python's cuda/bindings, cupy_backends/cuda) are not CUDA installs.
-  const cm = path.includes('cuda') && !inSite ? CUDA_DIR.exec(path) : null;
-  const cudaRest = cm ? path.slice(cm.index + cm[0].length) : '';
-  const inCuda = cm !== null;
-  const inBin = path.includes('bin/');
-  if (mgr === 'apt' && CUDA_DEVEL_APT.test(pkg)) return 'cuda-devel';
-  if (mgr === 'pip' && CUDA_DEVEL_PIP.test(pkg)) return 'cuda-devel';
-  if (CUDA_TOOLS.has(base) && (inCuda || /(^|\/)bin\//.test(path))) return 'cuda-devel';
-  if (inCuda && /(^|\/)(include|samples|doc|docs|extras|nsight[^/]*|libnvvp|nvvm|compute-sanitizer|tools|src|bin)\//.test(cudaRest)) {
-    return 'cuda-devel';
-  }
-  if (isHeaderExt || path.includes('/include/')) {
-    if (/(^|\/)nvidia\/[^/]+\/include\//.test(path)) return 'cuda-devel';
-    if (ext === 'cuh' || ((CUDA_HEADER.test(base) || CUDA_HEADER_NAMES.has(base)) && !NOT_CUDA_INCLUDE.test(path)) || /\/include\/(thrust|cub|cuda|crt|cooperative_groups|nv)\//.test(path)) return 'cuda-devel';
-  }
-  if (ext === 'a' && (CUDA_STATIC.test(base) || inCuda)) return 'cuda-devel';
-
-  // 3. CUDA runtime: shared libraries wherever they live
-  const isShared = base.includes('.so') && SHARED_LIB.test(base);
-  if (isShared) {
-    if (CUDA_SHARED.test(base)) return 'cuda-runtime';
-    if (/(^|\/)nvidia\/[^/]+\/lib\//.test(path)) return 'cuda-runtime';
-    if (inCuda && /(^|\/)(lib|lib64|targets\/[^/]+\/lib)\//.test(cudaRest)) return 'cuda-runtime';
-  }
-
-  // 4. toolchain: compilers and build tools, headers, static libraries, -dev / build-essential packages
-  if ((inBin || path.includes('gcc')) && (TOOL_BINS.has(base) || TOOL_VERSIONED.test(base))) {
-    if (/(^|\/)(s?bin|libexec\/gcc\/[^/]+\/[^/]+)\//.test(path) || /^usr\/lib\/gcc\//.test(path)) return 'toolchain';
-  }
-  if (path.startsWith('usr/') && (/^usr\/(local\/)?include\//.test(path) || (path.includes('gcc') && /^usr\/(lib|libexec)\/gcc(-cross)?\//.test(path)) || (path.startsWith('usr/lib/llvm-') && /^usr\/lib\/llvm-[^/]+\//.test(path)))) {
-    return 'toolchain';
-  }
-  // A package that is itself a build tool is toolchain whole, wherever it installs (pip's cmake, Debian's
-  // meson under dist-packages, a -dev package). Nothing else makes a shared library toolchain: the
-  // libraries applications load (libgfortran.so.5, unowned copies in /usr/local/lib included) are not.
-  if ((mgr === 'apt' && TOOLCHAIN_APT.test(pkg) && !TOOLCHAIN_APT_EXCLUDE.test(pkg)) || (mgr === 'pip' && TOOLCHAIN_PIP.test(pkg))) {
-    return 'toolchain';
-  }
-  // Headers and static libraries, except inside a Python distribution (numpy's include/, libnpymath.a):
-  // those are the distribution's own files, rule 6 `python`.
-  if (!inPyDist && (isHeaderExt || ext === 'a')) return 'toolchain';
+  // 2. CUDA devel, 3. CUDA runtime
+  const cuda = cudaKind(path, base, ext, isHeaderExt, mgr, pkg, inSite);
+  if (cuda) return cuda;
+  // 4. toolchain
+  if (isToolchain(path, base, ext, isHeaderExt, mgr, pkg, inPyDist)) return 'toolchain';
 
   // 5. caches
   const c0 = path.charCodeAt(0);
@@ -209,4 +145,68 @@ export function classify(
   // 9. system: other files of OS packages
   if (mgr === 'apt' || mgr === 'apk' || mgr === 'conda') return 'system';
   return 'other';
+}
+
+/** Rule 1: model weights (a Hugging Face cache, or a weight-like extension outside package data, databases and firmware). */
+function isModelWeights(path: string, base: string, inSite: boolean, inPyDist: boolean, size: number): boolean {
+  if (path.includes('huggingface/') && HF_CACHE.test(path)) return true;
+  const w =
+    NOT_WEIGHTS.test(path) || (inSite && path.includes('/test') && PKG_TESTS.test(path)) || (inPyDist && size < PACKAGE_DATA_MAX_BYTES)
+      ? null
+      : WEIGHT_EXT.exec(base);
+  if (!w) return false;
+  const ext = w[1]!.toLowerCase();
+  if (ext === 'bin') return !/(^|\/)s?bin\//.test(path);
+  if (ext === 'pb') return !inSite;
+  return true;
+}
+
+/**
+ * Rules 2 and 3: CUDA devel (compilers and tools, headers, static libs, profilers, samples, docs),
+ * then CUDA runtime (shared libraries wherever they live); undefined when neither.
+ */
+function cudaKind(path: string, base: string, ext: string, isHeaderExt: boolean, mgr: string, pkg: string, inSite: boolean): Kind | undefined {
+  // The part of the path below a CUDA install dir (/usr/local/cuda-12.4/…); Python packages that are
+  // merely named `cuda` (cuda-python's cuda/bindings, cupy_backends/cuda) are not CUDA installs.
+  const cm = path.includes('cuda') && !inSite ? CUDA_DIR.exec(path) : null;
+  const cudaRest = cm ? path.slice(cm.index + cm[0].length) : '';
+  const inCuda = cm !== null;
+  if (mgr === 'apt' && CUDA_DEVEL_APT.test(pkg)) return 'cuda-devel';
+  if (mgr === 'pip' && CUDA_DEVEL_PIP.test(pkg)) return 'cuda-devel';
+  if (CUDA_TOOLS.has(base) && (inCuda || /(^|\/)bin\//.test(path))) return 'cuda-devel';
+  if (inCuda && /(^|\/)(include|samples|doc|docs|extras|nsight[^/]*|libnvvp|nvvm|compute-sanitizer|tools|src|bin)\//.test(cudaRest)) {
+    return 'cuda-devel';
+  }
+  if (isHeaderExt || path.includes('/include/')) {
+    if (/(^|\/)nvidia\/[^/]+\/include\//.test(path)) return 'cuda-devel';
+    if (ext === 'cuh' || ((CUDA_HEADER.test(base) || CUDA_HEADER_NAMES.has(base)) && !NOT_CUDA_INCLUDE.test(path)) || /\/include\/(thrust|cub|cuda|crt|cooperative_groups|nv)\//.test(path)) return 'cuda-devel';
+  }
+  if (ext === 'a' && (CUDA_STATIC.test(base) || inCuda)) return 'cuda-devel';
+
+  const isShared = base.includes('.so') && SHARED_LIB.test(base);
+  if (isShared) {
+    if (CUDA_SHARED.test(base)) return 'cuda-runtime';
+    if (/(^|\/)nvidia\/[^/]+\/lib\//.test(path)) return 'cuda-runtime';
+    if (inCuda && /(^|\/)(lib|lib64|targets\/[^/]+\/lib)\//.test(cudaRest)) return 'cuda-runtime';
+  }
+  return undefined;
+}
+
+/** Rule 4: toolchain (compilers and build tools, headers, static libraries, -dev / build-essential packages). */
+function isToolchain(path: string, base: string, ext: string, isHeaderExt: boolean, mgr: string, pkg: string, inPyDist: boolean): boolean {
+  if ((path.includes('bin/') || path.includes('gcc')) && (TOOL_BINS.has(base) || TOOL_VERSIONED.test(base))) {
+    if (/(^|\/)(s?bin|libexec\/gcc\/[^/]+\/[^/]+)\//.test(path) || /^usr\/lib\/gcc\//.test(path)) return true;
+  }
+  if (path.startsWith('usr/') && (/^usr\/(local\/)?include\//.test(path) || (path.includes('gcc') && /^usr\/(lib|libexec)\/gcc(-cross)?\//.test(path)) || (path.startsWith('usr/lib/llvm-') && /^usr\/lib\/llvm-[^/]+\//.test(path)))) {
+    return true;
+  }
+  // A package that is itself a build tool is toolchain whole, wherever it installs (pip's cmake, Debian's
+  // meson under dist-packages, a -dev package). Nothing else makes a shared library toolchain: the
+  // libraries applications load (libgfortran.so.5, unowned copies in /usr/local/lib included) are not.
+  if ((mgr === 'apt' && TOOLCHAIN_APT.test(pkg) && !TOOLCHAIN_APT_EXCLUDE.test(pkg)) || (mgr === 'pip' && TOOLCHAIN_PIP.test(pkg))) {
+    return true;
+  }
+  // Headers and static libraries, except inside a Python distribution (numpy's include/, libnpymath.a):
+  // those are the distribution's own files, rule 6 `python`.
+  return !inPyDist && (isHeaderExt || ext === 'a');
 }

@@ -3,7 +3,7 @@
  * With --walk-only it only loads the image (reads every layer's headers, nothing merged or
  * attributed): the like-for-like figure next to `tar -tf`.
  */
-import { wantsBody } from '../attribute/metadata.js';
+import { wantsBody } from '../catalog/metadata.js';
 import { analyzeRef } from '../commands/shared.js';
 import { loadImage } from '../image/load.js';
 

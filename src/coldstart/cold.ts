@@ -12,6 +12,7 @@ import { envError, ImgscopeError, inputError } from '../errors.js';
 import { daemonError, pullRecorded } from '../image/daemon.js';
 import { resolveRegistryImage, type ResolvedImage } from '../image/registry.js';
 import type { Platform } from '../image/types.js';
+import type { ColdRecord, SharedLayer } from '../report/types.js';
 import { onCleanup } from '../util/cleanup.js';
 import { escapeText } from '../util/escape.js';
 
@@ -41,26 +42,6 @@ export interface LocalImage {
   digests: string[];
   diffIds: string[];
   platform: Platform;
-}
-
-export interface SharedLayer {
-  index: number;
-  diffId: string;
-  /** Other images on the daemon that hold this layer (their first tag, or `<untagged sha256:…>`). */
-  images: string[];
-}
-
-export interface ColdRecord {
-  /** The image as it was before the first removal (null: the daemon did not have it). */
-  imageIdBefore: string | null;
-  /** Every reference removed (tags and digest references), and restored afterwards. */
-  removedReferences: string[];
-  /** Images the removal deleted: the image and its untagged parents (the legacy builder's cache). */
-  deletedImages: number;
-  /** Layers still on the daemon after the removal, because other images use them. */
-  sharedLayers: SharedLayer[];
-  /** References that could not be put back, with why (empty when all came back). */
-  notRestored: Array<{ reference: string; why: string }>;
 }
 
 /** The daemon's images with their chain IDs, except `except`. */

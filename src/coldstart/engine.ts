@@ -2,25 +2,23 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type Docker from 'dockerode';
-import { analyzeReference } from '../analysis.js';
 import { envError, ImgscopeError, inputError } from '../errors.js';
 import { daemonError, dockerClient, pullRecorded } from '../image/daemon.js';
 import { isPlainHttpRegistry, parseRegistryRef } from '../image/registry.js';
 import type { Platform } from '../image/types.js';
+import { analyzeReference } from '../pipeline.js';
+import type { ColdStart, DeviceRequest, ImportProfile, PullTrace, RunPhases, Stats, WorkingSet } from '../report/types.js';
 import { onCleanup } from '../util/cleanup.js';
 import { escapeText } from '../util/escape.js';
 import { formatRate } from '../util/format.js';
-import { ColdPull, type ColdRecord } from './cold.js';
-import type { DeviceRequest } from './gpus.js';
-import { type ImportProfile, parseImportTimes } from './imports.js';
-import { pullBreakdown, type PullTrace } from './pull.js';
+import { ColdPull } from './cold.js';
+import { parseImportTimes } from './imports.js';
+import { pullBreakdown } from './pull.js';
 import { type Relay, startRelay } from './relay.js';
-import { type Stats, summarize } from './stats.js';
-import { FileTracer, hostFileSize, type WorkingSet, workingSet as workingSetOf } from './trace.js';
+import { summarize } from './stats.js';
+import { FileTracer, hostFileSize, workingSet as workingSetOf } from './trace.js';
 
 export const LABEL = 'imgscope';
-
-export type Readiness = { kind: 'healthcheck'; test: string[] } | { kind: 'http'; url: string } | { kind: 'log'; pattern: string };
 
 export interface ColdStartOptions {
   runs: number;
@@ -44,47 +42,6 @@ export interface ColdStartOptions {
   /** Health check interval used for the measurement (the image's own is usually 30 s). */
   healthIntervalMs: number;
   onProgress?: (msg: string) => void;
-}
-
-/** One measured run, in milliseconds (docs/coldstart.md "Phases"). */
-export interface RunPhases {
-  /** Only with --cold: pull request → last layer unpacked. */
-  pull?: number;
-  /** Only with --cold: first layer download message → last layer downloaded (inside pull). */
-  download?: number;
-  /** Only with --cold: first layer extract message → last layer unpacked (inside pull; overlaps download). */
-  extract?: number;
-  /** Create request sent → `create` event. */
-  create: number;
-  /** `create` event → `start` event. */
-  start: number;
-  /** `start` event → first passing readiness probe. */
-  ready: number;
-  /** Create request → ready: create + start + ready. */
-  startToReady: number;
-  /** Everything: pull (when cold) + startToReady. */
-  total: number;
-}
-
-export interface ColdStart {
-  reference: string;
-  imageId: string;
-  readiness: Readiness & { note: string };
-  gpus: DeviceRequest[] | null;
-  warmupRuns: number;
-  /** Milliseconds per measured run. */
-  runs: RunPhases[];
-  /** Milliseconds: median, p90, min, max per phase over the measured runs. */
-  phases: { pull?: Stats; download?: Stats; extract?: Stats; create: Stats; start: Stats; ready: Stats; startToReady: Stats; total: Stats };
-  /** With --cold: what was removed, shared and restored; null for a warm start. */
-  cold: ColdRecord | null;
-  /** With --cold: each measured run's pull, layer by layer (aligned with runs); null for a warm start. */
-  pulls: PullTrace[] | null;
-  imports: ImportProfile | null;
-  /** With --trace-files: the files opened before ready; null otherwise or when tracing was impossible (see notes). */
-  workingSet: WorkingSet | null;
-  /** What the user should know about this measurement (each also printed on stderr as it happens). */
-  notes: string[];
 }
 
 /** Wall-clock nanoseconds with hrtime resolution, comparable with the Engine's event `timeNano`. */

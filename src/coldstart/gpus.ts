@@ -1,13 +1,5 @@
 import { inputError } from '../errors.js';
-
-/** The Engine API's HostConfig.DeviceRequests item. */
-export interface DeviceRequest {
-  Driver: string;
-  Count: number;
-  DeviceIDs: string[] | null;
-  Capabilities: string[][];
-  Options: Record<string, string>;
-}
+import type { DeviceRequest } from '../report/types.js';
 
 /** One CSV record (Go's encoding/csv: fields split on ',', double quotes group and escape). */
 function csvFields(value: string): string[] {

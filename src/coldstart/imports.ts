@@ -6,20 +6,7 @@
  * whichever package happens to import a dependency first is charged for it, so they neither add up
  * nor compare.
  */
-export interface ImportRow {
-  package: string;
-  /** Sum of the self times of every module of the package, ms. */
-  selfMs: number;
-  /** selfMs / the profile's total. */
-  share: number;
-  modules: number;
-}
-
-export interface ImportProfile {
-  /** Sum of all self times, ms: the whole import cost of the run. */
-  totalMs: number;
-  packages: ImportRow[];
-}
+import type { ImportProfile, ImportRow } from '../report/types.js';
 
 const LINE = /^import time:\s+(\d+)\s*\|\s*(\d+)\s*\|\s*(\S+)\s*$/;
 

@@ -5,6 +5,7 @@
  * is how the Engine names them in the stream.
  */
 import type { PullEvent } from '../image/daemon.js';
+import type { PullLayer, PullTrace } from '../report/types.js';
 
 export type { PullEvent } from '../image/daemon.js';
 
@@ -12,50 +13,6 @@ export type { PullEvent } from '../image/daemon.js';
 export interface ManifestLayer {
   digest: string;
   size: number;
-}
-
-export interface PullLayer {
-  /** 0-based, stacking order (the manifest's). */
-  index: number;
-  /** Compressed blob digest (from the manifest; the short id alone when no manifest was matched). */
-  digest: string;
-  /** Compressed size the manifest gives, bytes (null when the stream named a layer the manifest lacks). */
-  compressedBytes: number | null;
-  /** `downloaded`: fetched and unpacked in this pull; `present`: the daemon already had it ("Already exists"). */
-  status: 'downloaded' | 'present';
-  /**
-   * Bytes the daemon says it fetched for this layer: the blob size its progress messages carry
-   * (`progressDetail.total`, the length it read and verified). 0 for a present layer; null when the
-   * stream never gave a size (a layer too small to report progress).
-   */
-  downloadedBytes: number | null;
-  /** Milliseconds from the pull request: first download message, download complete, first extract message, layer unpacked. */
-  downloadStartMs: number | null;
-  downloadEndMs: number | null;
-  extractStartMs: number | null;
-  extractEndMs: number | null;
-}
-
-export interface PullTrace {
-  /** The name the daemon pulled (the relay's address replaces the registry's with --bandwidth). */
-  pulled: string;
-  /** Pull request sent → stream ended with the last layer unpacked, ms. */
-  totalMs: number;
-  /** First download message → last layer's download complete, ms (0 when nothing was downloaded). */
-  downloadMs: number;
-  /** First extract message → last layer unpacked, ms. Overlaps download: layers unpack while later ones download. */
-  extractMs: number;
-  /** Sum of downloadedBytes over downloaded layers (null entries count their manifest size; see `estimatedLayers`). */
-  downloadedBytes: number;
-  /** Compressed bytes of the layers the daemon already had. */
-  presentBytes: number;
-  /** Layers whose downloaded size the stream never gave (counted at the manifest's size). */
-  estimatedLayers: number;
-  layers: PullLayer[];
-  /** The manifest digest the daemon reported ("Digest: sha256:…"). */
-  digest: string | null;
-  /** With --bandwidth: the relay's rate and the bytes it carried from the registry (headers, manifests and config included). */
-  relay?: { bytesPerSec: number; wireBytes: number };
 }
 
 const ms = (ns: bigint): number => Number(ns) / 1e6;

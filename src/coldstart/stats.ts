@@ -1,10 +1,4 @@
-export interface Stats {
-  median: number;
-  p90: number;
-  min: number;
-  max: number;
-  n: number;
-}
+import type { Stats } from '../report/types.js';
 
 /** Median (mean of the middle two for even n), p90 (nearest rank), min and max, in the input's unit. */
 export function summarize(values: number[]): Stats {

@@ -14,34 +14,13 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { envError } from '../errors.js';
 import { daemonError } from '../image/daemon.js';
+import type { WorkingSet } from '../report/types.js';
 import { onCleanup } from '../util/cleanup.js';
 import { chainIds } from './cold.js';
 
-export interface WorkingSetGroup {
+interface WorkingSetGroup {
   files: number;
   bytes: number;
-}
-
-export interface WorkingSet {
-  /** Distinct regular files of the image opened by the container's processes between start and ready. */
-  files: number;
-  /** Their apparent sizes, each inode once: what was opened, not how much of it was read. */
-  bytes: number;
-  /** The image's final size (bytes visible in the container) and its layers' uncompressed size. */
-  finalBytes: number;
-  imageBytes: number;
-  /** bytes / finalBytes. */
-  share: number;
-  byLayer: Array<WorkingSetGroup & { layer: number }>;
-  byKind: Array<WorkingSetGroup & { kind: string }>;
-  /** The owners with the most bytes opened (at most 15). */
-  byOwner: Array<WorkingSetGroup & { owner: string }>;
-  /** The largest files opened (at most 20). */
-  largest: Array<{ path: string; bytes: number; layer: number; owner: string; kind: string }>;
-  /** Every file opened, by path (no leading slash): what a lazy-pulling format (eStargz, SOCI) would prefetch. */
-  opened: Array<{ path: string; bytes: number; layer: number }>;
-  /** Opens by processes that had exited before imgscope could check their PID namespace (left out). */
-  unverifiedOpens: number;
 }
 
 /** One open event of a file in one of the image's layer directories. */

@@ -1,6 +1,6 @@
 /** `imgscope analyze`: every byte of one or more images attributed, one report, budgets checked. */
 import type { Command } from 'commander';
-import type { Analysis } from '../analysis.js';
+import type { Analysis } from '../report/types.js';
 import { renderAnalysisMarkdown, renderAnalysisTable } from '../render/analyze.js';
 import { checkOutputPath } from '../util/atomic.js';
 import { addBudgetOptions, type BudgetCliOptions, checkBudgets, resolveBudgets } from './budgets.js';

@@ -5,7 +5,7 @@
  */
 import { type Command, Option } from 'commander';
 import { appendFileSync } from 'node:fs';
-import type { Analysis } from '../analysis.js';
+import type { Analysis } from '../report/types.js';
 import { EXIT_RULE, inputError } from '../errors.js';
 import { BUDGETS, evaluate, formatFailures, hasRules, loadConfig, type RawRules, resolveRules, type Rules } from '../gates.js';
 import { escapeMarkdown, escapeText } from '../util/escape.js';

@@ -1,7 +1,9 @@
 /** `imgscope coldstart`: what a node pays to run the image, over repeated runs. */
 import type { Command } from 'commander';
-import { SCHEMA_VERSION, toolVersion } from '../analysis.js';
-import type { ColdStart, ColdStartOptions } from '../coldstart/engine.js';
+import { toolVersion } from '../analysis.js';
+import type { ColdStartOptions } from '../coldstart/engine.js';
+import type { ColdStart } from '../report/types.js';
+import { SCHEMA_VERSION } from '../report/version.js';
 import { inputError } from '../errors.js';
 import { checkOutputPath } from '../util/atomic.js';
 import { emit, type Format, modelOptions, options, type OutputCliOptions, platformOption, progress } from './shared.js';

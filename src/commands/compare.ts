@@ -1,8 +1,8 @@
 /** `imgscope compare`: several images or saved reports side by side, budgets checked against the baseline. */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { type Analysis, toolVersion } from '../analysis.js';
-import type { ColdStart } from '../coldstart/engine.js';
+import { toolVersion } from '../analysis.js';
+import type { Analysis, ColdStart } from '../report/types.js';
 import { inputError } from '../errors.js';
 import type { LoadedReports } from '../reports.js';
 import { checkOutputPath } from '../util/atomic.js';

@@ -3,7 +3,8 @@
  * stderr, writing a report, and the cost-model flags that analyze and compare take.
  */
 import { type Command, Option } from 'commander';
-import { type Analysis, analyzeReference } from '../analysis.js';
+import { analyzeReference } from '../pipeline.js';
+import type { Analysis } from '../report/types.js';
 import { inputError } from '../errors.js';
 import { parsePlatform } from '../image/platform.js';
 import type { Platform } from '../image/types.js';

@@ -1,28 +1,9 @@
-import type { Analysis, CacheCategory } from '../analysis.js';
+import type { Analysis, CacheCategory, Finding, Severity } from '../report/types.js';
 import { DEFAULT_COMPRESSION_RATIO, DEFAULT_NETWORK_BPS, DEFAULT_UNPACK_BPS } from '../pull-model.js';
 import { archSupport, compareVersions, minimumDriver, parseArch } from '../attribute/cuda.js';
 import { formatBytes, shortenStep } from '../util/format.js';
 
-export type Severity = 'high' | 'medium' | 'low' | 'info';
 export const SEVERITIES: Severity[] = ['high', 'medium', 'low', 'info'];
-
-/** A finding: plain data produced by a pure rule over the Analysis. */
-export interface Finding {
-  /** Stable id, usable with --fail-on. */
-  id: string;
-  severity: Severity;
-  title: string;
-  /** Estimated bytes the fix saves (null when the gain is time or safety, not bytes). */
-  savingBytes: number | null;
-  /**
-   * Estimated seconds the saving takes off every pull of the image on a node that does not have it
-   * (compressed share over the network + unpacking; see Evidence.pullModel). Null without a byte saving.
-   */
-  savingSeconds?: number | null;
-  evidence: { paths?: string[]; layers?: number[]; packages?: string[]; detail?: string };
-  /** The fix, as one line or a Dockerfile snippet. */
-  fix: string;
-}
 
 const GiB = 1024 ** 3;
 const kind = (a: Analysis, k: string): number => a.kinds.find((r) => r.kind === k)?.bytes ?? 0;

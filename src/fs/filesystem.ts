@@ -1,4 +1,5 @@
-import { looksLikePrivateKey, type SensitiveCategory, sensitiveCategory, sensitiveRoot } from '../findings/sensitive.js';
+import { looksLikePrivateKey, sensitiveCategory, sensitiveRoot } from '../catalog/sensitive.js';
+import type { SensitiveCategory, SensitiveRecord } from '../report/types.js';
 import { basename, dirname } from '../util/paths.js';
 import type { ProbeResult } from '../inspect/probe.js';
 import type { EntryType, LayerWalk } from '../walk/types.js';
@@ -22,8 +23,6 @@ export interface FsNode {
   body: Buffer | undefined;
   /** Partial-read results for this file (ELF dependencies, fatbin architectures). */
   probe: ProbeResult | undefined;
-  /** Owner claimed by a package database (set by attribution). */
-  owner: string | undefined;
   children: Map<string, FsNode> | undefined;
   /** dive-style occurrence stats for this path: cumulative size, smallest size, occurrences. */
   cum: number;
@@ -51,20 +50,6 @@ export interface WastedPath {
   how: 'overwritten' | 'deleted';
 }
 
-/** A file (or a .git / experiment directory) that should not ship, seen in some layer. */
-export interface SensitiveRecord {
-  category: SensitiveCategory;
-  path: string;
-  /** Layer that added it. */
-  layer: number;
-  bytes: number;
-  files: number;
-  /** Still in the final filesystem (else deleted later, yet extractable from its layer). */
-  visible: boolean;
-  /** A key file whose content is a PEM private key (the content itself is never kept). */
-  privateKey?: boolean;
-}
-
 export interface VisibleFile {
   path: string;
   node: FsNode;
@@ -89,7 +74,7 @@ function ownString(s: string): string {
 
 /**
  * Every field is set here, in one order, so all nodes share one hidden class with in-object fields:
- * adding `inode`/`children`/`owner` later would give each node an out-of-object property array
+ * adding `inode`/`children` later would give each node an out-of-object property array
  * (about 40 bytes a path) and make every access site polymorphic.
  */
 function newNode(name: string, type: EntryType, layer: number, children?: Map<string, FsNode>): FsNode {
@@ -101,7 +86,6 @@ function newNode(name: string, type: EntryType, layer: number, children?: Map<st
     link: undefined,
     body: undefined,
     probe: undefined,
-    owner: undefined,
     children,
     cum: 0,
     min: -1,

@@ -16,7 +16,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { closeSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, unlinkSync, utimesSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -185,25 +185,44 @@ export function decodeWalkedBlob(buf: Buffer, key: string): WalkedBlob | undefin
 
 let fingerprintMemo: string | null | undefined;
 
+/** Relative module specifiers of `import … from`, `export … from`, `import '…'` and `import('…')`. */
+const RELATIVE_IMPORT = /\b(?:from|import)\s*\(?\s*['"](\.\.?\/[^'"]+)['"]/g;
+
 /**
- * A hash of the code whose output a cache entry holds: the walker, the tar and compression readers,
- * the capture and probe predicates and the probes. null when it cannot be read (no caching then).
+ * The modules whose code shapes a walk, found from the code itself: the walk, probe and shared-rule
+ * stages (walk/, inspect/, catalog/: the walkers, the probes, the capture predicate), the modules of
+ * this stage that call the walkers (the layer reader, the archive reader), and every module they
+ * import, transitively. Read from the built files (dist/) in a build, from src/ under the tests.
+ */
+export function walkModules(root: string, ext: string): string[] {
+  const dirFiles = (dir: string): string[] => readdirSync(path.join(root, dir)).filter((f) => f.endsWith(ext)).map((f) => path.join(root, dir, f));
+  const callsWalker = (f: string): boolean => /\bfrom\s*['"]\.\.\/walk\//.test(readFileSync(f, 'utf8'));
+  const todo = [...dirFiles('walk'), ...dirFiles('inspect'), ...dirFiles('catalog'), ...dirFiles('image').filter(callsWalker)];
+  const seen = new Set<string>(todo);
+  while (todo.length > 0) {
+    const f = todo.pop()!;
+    for (const m of readFileSync(f, 'utf8').matchAll(RELATIVE_IMPORT)) {
+      const dep = path.resolve(path.dirname(f), m[1]!.replace(/\.js$/, ext));
+      // A specifier quoted in a comment may name no file; a real import always does.
+      if (seen.has(dep) || !dep.startsWith(root + path.sep) || !existsSync(dep)) continue;
+      seen.add(dep);
+      todo.push(dep);
+    }
+  }
+  return [...seen].sort();
+}
+
+/**
+ * A hash of the code whose output a cache entry holds (walkModules): a build that changes any of it
+ * never reads an older build's entries. null when it cannot be read (no caching then).
  */
 export function walkFingerprint(): string | null {
   if (fingerprintMemo !== undefined) return fingerprintMemo;
   try {
-    const here = path.dirname(fileURLToPath(import.meta.url));
-    const ext = path.extname(fileURLToPath(import.meta.url));
-    const root = path.dirname(here);
+    const here = fileURLToPath(import.meta.url);
+    const root = path.dirname(path.dirname(here));
     const h = createHash('sha256').update(FORMAT);
-    const files: string[] = [];
-    for (const dir of ['walk', 'inspect']) {
-      for (const f of readdirSync(path.join(root, dir)).sort()) if (f.endsWith(ext)) files.push(path.join(root, dir, f));
-    }
-    for (const f of ['image/layer-reader', 'image/compression', 'image/zstd', 'image/archive', 'attribute/metadata', 'attribute/kinds', 'findings/sensitive', 'util/paths']) {
-      files.push(path.join(root, `${f}${ext}`));
-    }
-    for (const f of files) h.update(f.slice(root.length)).update(readFileSync(f));
+    for (const f of walkModules(root, path.extname(here))) h.update(f.slice(root.length)).update(readFileSync(f));
     fingerprintMemo = h.digest('hex').slice(0, 32);
   } catch {
     fingerprintMemo = null;

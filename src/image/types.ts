@@ -1,6 +1,7 @@
 import type { LayerCache } from './layer-cache.js';
 import type { LayerWalk, ProbePredicate } from '../walk/types.js';
 import type { Compression } from './compression.js';
+import type { HealthcheckConfig } from '../report/types.js';
 
 export interface Platform {
   os: string;
@@ -24,14 +25,6 @@ export interface HistoryEntry {
   author?: string;
   comment?: string;
   empty_layer?: boolean;
-}
-
-export interface HealthcheckConfig {
-  Test?: string[];
-  Interval?: number;
-  Timeout?: number;
-  StartPeriod?: number;
-  Retries?: number;
 }
 
 /** The image config JSON (OCI config.md / Docker v1.2), the parts imgscope reads. */

@@ -7,7 +7,8 @@
  * - Streamed layer: the bytes pass by anyway (they are being decompressed); the ELF probe keeps at most
  *   the first ELF_PREFIX bytes plus the dynamic segment, the fatbin scanner keeps nothing but counters.
  */
-import { CUDA_SHARED } from '../attribute/kinds.js';
+import { CUDA_SHARED } from '../catalog/cuda.js';
+import { SITE_PACKAGES } from '../catalog/python.js';
 import { elfRangesFromPrefix, findSection, parseElfDynamic, parseElfHeader, type ElfResult, type RangeReader } from './elf.js';
 import { FATBIN_WINDOW, FatbinScanner, type FatbinSummary, summarizeRecords } from './fatbin.js';
 
@@ -28,7 +29,6 @@ const SHSTRTAB_WINDOW = 256 * 1024;
 const MIN_FATBIN_CUDA_LIB = 1024 * 1024;
 const MIN_FATBIN_PY_EXT = 8 * 1024 * 1024;
 const SO = /\.so(\.\d+)*$/;
-const PY_TREE = /(^|\/)(site|dist)-packages\//;
 
 /** Which probes a file gets, from its path (root-relative) and size. */
 export function wantsProbe(path: string, size: number): ProbeSpec | undefined {
@@ -36,7 +36,7 @@ export function wantsProbe(path: string, size: number): ProbeSpec | undefined {
   const slash = path.lastIndexOf('/');
   const name = path.slice(slash + 1);
   if (!name.includes('.so') || !SO.test(name)) return undefined;
-  const inPy = PY_TREE.test(path);
+  const inPy = SITE_PACKAGES.test(path);
   const fatbin = (size >= MIN_FATBIN_CUDA_LIB && CUDA_SHARED.test(name)) || (inPy && size >= MIN_FATBIN_PY_EXT);
   if (!inPy && !fatbin) return undefined;
   return { elf: inPy, fatbin };

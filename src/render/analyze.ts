@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { Analysis } from '../analysis.js';
+import type { Analysis } from '../report/types.js';
 import { escapeMarkdown, escapeText, mdCode } from '../util/escape.js';
 import { formatBytes, formatPercent, shortenStep } from '../util/format.js';
 

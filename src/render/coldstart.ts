@@ -2,8 +2,7 @@
  * The cold-start document (one view, three syntaxes: view.ts). Every figure comes from the
  * ColdStart report; this file only decides what is shown and formats it.
  */
-import type { ColdStart } from '../coldstart/engine.js';
-import type { PullTrace } from '../coldstart/pull.js';
+import type { ColdStart, PullTrace } from '../report/types.js';
 import { formatBytes, formatPercent, formatRate } from '../util/format.js';
 import { UNITS_NOTE } from './analyze.js';
 import { type Block, type View, viewToHtml, viewToMarkdown, viewToTable } from './view.js';

@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { Comparison, ComparisonRow } from '../compare.js';
+import type { Comparison, ComparisonRow } from '../report/types.js';
 import { escapeMarkdown, escapeText, mdCode } from '../util/escape.js';
 import { formatBytes, formatMs, formatPercent } from '../util/format.js';
 import { formatSaving, UNITS_NOTE } from './analyze.js';

@@ -2,9 +2,7 @@
  * `--format html`: one self-contained page (inline CSS, no scripts, nothing fetched), for a CI
  * artifact or a browser. Renderers format; they never compute: every figure comes from the report.
  */
-import type { Analysis } from '../analysis.js';
-import type { ColdStart } from '../coldstart/engine.js';
-import type { Comparison } from '../compare.js';
+import type { Analysis, ColdStart, Comparison } from '../report/types.js';
 import { escapeHtml } from '../util/escape.js';
 import { formatBytes, formatPercent, shortenStep } from '../util/format.js';
 import { cudaLines, formatSaving, UNITS_NOTE } from './analyze.js';

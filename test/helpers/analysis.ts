@@ -1,6 +1,6 @@
 /** Constructed Analysis reports with known numbers (for compare and budget tests). */
-import type { Analysis } from '../../src/analysis.js';
-import { KINDS, type Kind } from '../../src/attribute/kinds.js';
+import { KINDS } from '../../src/catalog/kinds.js';
+import type { Analysis, Kind } from '../../src/report/types.js';
 
 export interface Spec {
   reference: string;

@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { expect } from 'vitest';
-import { analyze, type Analysis, type AnalyzeOptions, analyzeReference } from '../../src/analysis.js';
-import { wantsBody } from '../../src/attribute/metadata.js';
+import type { AnalyzeOptions } from '../../src/analysis.js';
+import { wantsBody } from '../../src/catalog/metadata.js';
+import { analyze, analyzeReference } from '../../src/pipeline.js';
+import type { Analysis, ColdStart } from '../../src/report/types.js';
 import { loadImage } from '../../src/image/load.js';
 import { wantsProbe } from '../../src/inspect/probe.js';
 import type { LoadOptions } from '../../src/image/types.js';
@@ -52,10 +54,10 @@ export function kindBytes(a: Analysis, kind: string): number {
 }
 
 /** Schema check for a cold-start report (returns the first ColdStart). */
-export function checkColdStartReport(report: unknown): import('../../src/coldstart/engine.js').ColdStart {
+export function checkColdStartReport(report: unknown): ColdStart {
   const round = JSON.parse(JSON.stringify(report)) as unknown;
   if (!validate(round)) throw new Error(`report does not match schema: ${ajv.errorsText(validate.errors)}`);
-  const list = (Array.isArray(round) ? round : [round]) as Array<{ coldStart: import('../../src/coldstart/engine.js').ColdStart }>;
+  const list = (Array.isArray(round) ? round : [round]) as Array<{ coldStart: ColdStart }>;
   return list[0]!.coldStart;
 }
 

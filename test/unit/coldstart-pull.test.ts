@@ -3,7 +3,7 @@ import net from 'node:net';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { chainIds, normalizeName, splitTag } from '../../src/coldstart/cold.js';
-import type { ColdStart } from '../../src/coldstart/engine.js';
+import type { ColdStart } from '../../src/report/types.js';
 import { type PullEvent, pullBreakdown } from '../../src/coldstart/pull.js';
 import { Link, startRelay } from '../../src/coldstart/relay.js';
 import { type OpenEvent, parseFatraceLine, workingSet } from '../../src/coldstart/trace.js';

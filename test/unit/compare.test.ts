@@ -8,7 +8,7 @@ import { matchColdStarts } from '../../src/reports.js';
 import { evaluate, loadConfig, mergeRaw, parseFraction, parseRules, parseSize } from '../../src/gates.js';
 import { comparisonRows, COMPARISON_HEAD, findingRows, renderComparisonMarkdown } from '../../src/render/compare.js';
 import { computeFindings, SEVERITIES } from '../../src/findings/rules.js';
-import type { ColdStart } from '../../src/coldstart/engine.js';
+import type { ColdStart } from '../../src/report/types.js';
 import { makeAnalysis } from '../helpers/analysis.js';
 import { tmpDir } from '../helpers/images.js';
 import { expectSchemaValid } from '../helpers/report.js';

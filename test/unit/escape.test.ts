@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import type { Analysis } from '../../src/analysis.js';
+import type { Analysis } from '../../src/report/types.js';
 import { compare } from '../../src/compare.js';
 import { computeFindings } from '../../src/findings/rules.js';
 import { renderAnalysisMarkdown, renderAnalysisTable } from '../../src/render/analyze.js';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import type { Analysis } from '../../src/analysis.js';
+import type { Analysis } from '../../src/report/types.js';
 import { computeFindings, failingFindings } from '../../src/findings/rules.js';
 import { makeAnalysis } from '../helpers/analysis.js';
 import { type FixtureImage, tmpDir, writeOciDir } from '../helpers/images.js';

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { analyzeReference } from '../../src/analysis.js';
+import { analyzeReference } from '../../src/pipeline.js';
 import { ImgscopeError } from '../../src/errors.js';
 import { run } from '../helpers/cli.js';
 import { type FixtureImage, ociLayoutFiles, tmpDir, writeDockerArchiveLegacy, writeDockerArchiveV25, writeOciArchive } from '../helpers/images.js';

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'nod
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { analyzeReference } from '../../src/analysis.js';
+import { analyzeReference } from '../../src/pipeline.js';
 import { withLayerCache } from '../helpers/cache.js';
 import { expectFailure, run } from '../helpers/cli.js';
 import { type FixtureImage, tmpDir, writeDockerArchiveLegacy, writeDockerArchiveV25, writeOciArchive, writeOciDir } from '../helpers/images.js';

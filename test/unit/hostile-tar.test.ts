@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, truncateSync, writeFileSync, mkdirSync, openSync, writeSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyze } from '../../src/analysis.js';
+import { analyze } from '../../src/pipeline.js';
 import { decodeWalkedBlob, encodeWalkedBlob } from '../../src/image/layer-cache.js';
 import { loadImage } from '../../src/image/load.js';
 import { decodeName, encodeName } from '../../src/walk/names.js';

@@ -9,7 +9,7 @@ import { parsePlatform } from '../../src/image/platform.js';
 import { type BuiltImage, buildImage, tmpDir } from '../helpers/images.js';
 import { analyzeChecked } from '../helpers/report.js';
 import Docker from 'dockerode';
-import { analyzeReference } from '../../src/analysis.js';
+import { analyzeReference } from '../../src/pipeline.js';
 import { pullImage } from '../../src/image/daemon.js';
 import { withLayerCache } from '../helpers/cache.js';
 import { file, sha256hex } from '../helpers/tar.js';

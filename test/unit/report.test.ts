@@ -49,7 +49,7 @@ describe('history, rendering and the CLI report', () => {
     expect(a.warnings).toEqual([]);
     const cfgHistory = [{ created_by: 'one' }, { created_by: 'two', empty_layer: true }, { created_by: 'three' }];
     const { loadImage } = await import('../../src/image/load.js');
-    const { analyze } = await import('../../src/analysis.js');
+    const { analyze } = await import('../../src/pipeline.js');
     const loaded = await loadImage(p);
     loaded.config.history = cfgHistory;
     const b = checkReport(analyze(loaded));

@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyze } from '../../src/analysis.js';
-import { wantsBody } from '../../src/attribute/metadata.js';
+import { analyze } from '../../src/pipeline.js';
+import { wantsBody } from '../../src/catalog/metadata.js';
 import { loadImage } from '../../src/image/load.js';
 import { parsePlatform } from '../../src/image/platform.js';
 import { type FixtureImage, tmpDir, writeDockerArchiveLegacy, writeDockerArchiveV25, writeOciArchive, writeOciDir } from '../helpers/images.js';

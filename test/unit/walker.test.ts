@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { walkTarFile } from '../../src/walk/seek-walker.js';
 import { walkTarStream } from '../../src/walk/stream-walker.js';
 import { byteSum512, decodeNumber } from '../../src/walk/tar-header.js';
-import { isKeyCandidate } from '../../src/findings/sensitive.js';
+import { isKeyCandidate } from '../../src/catalog/sensitive.js';
 import type { LayerWalk, WalkOptions } from '../../src/walk/types.js';
 import { tmpDir } from '../helpers/images.js';
 import { dir, file, gnuTar, hardlink, packTar, rawHeader, symlink, text } from '../helpers/tar.js';

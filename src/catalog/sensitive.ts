@@ -2,8 +2,11 @@
  * Files that should never ship in an image, found in ANY layer (a file deleted later is still in the
  * earlier layer's tar, extractable by anyone who can pull). Content is never kept or printed: a key
  * file's body is only tested for a PEM private-key header.
+ *
+ * Shared by the walk (which key files' bodies to keep, catalog/metadata.ts) and the merge (which
+ * files to record, fs/filesystem.ts); the findings only read the records.
  */
-export type SensitiveCategory = 'secret' | 'private-key' | 'vcs' | 'notebook' | 'experiment' | 'data';
+import type { SensitiveCategory } from '../report/types.js';
 
 const SECRET_NAMES = new Set(['.env', '.netrc', '.npmrc', '.pypirc', '.git-credentials', '.htpasswd', 'credentials', 'application_default_credentials.json']);
 const KEY_NAMES = /^(id_rsa|id_dsa|id_ecdsa|id_ed25519)$|\.(pem|key|p12|pfx)$/;

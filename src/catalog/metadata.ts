@@ -1,9 +1,11 @@
 /**
  * The small metadata files whose bodies the walker keeps (everything else is skipped by seeking or
  * draining): Python RECORD/installed-files.txt, dpkg status and file lists (also distroless
- * status.d), conda-meta, the apk database, os-release.
+ * status.d), conda-meta, the apk database, os-release. The walk keeps them (the capture predicate
+ * the pipeline gives it); attribution reads them.
  */
-import { isKeyCandidate } from '../findings/sensitive.js';
+import { EGG_INSTALLED_FILES, PIP_RECORD } from './python.js';
+import { isKeyCandidate } from './sensitive.js';
 
 export const MAX_METADATA_FILE = 32 * 1024 * 1024;
 
@@ -15,8 +17,8 @@ export function wantsBody(path: string, size: number): boolean {
   if (c !== 68 && c !== 116 && c !== 110 && c !== 115 && c !== 100 && c !== 101 && c !== 102 && c !== 121) return false;
   if (c === 121) return size <= 64 * 1024 && (path.endsWith('/torch/version.py') || path.endsWith('/tensorflow/python/platform/build_info.py'));
   if (c === 102) return path === 'etc/ld.so.conf' || (path.startsWith('etc/ld.so.conf.d/') && path.endsWith('.conf'));
-  if (path.endsWith('.dist-info/RECORD')) return true;
-  if (path.endsWith('.egg-info/installed-files.txt')) return true;
+  if (path.endsWith(PIP_RECORD)) return true;
+  if (path.endsWith(EGG_INSTALLED_FILES)) return true;
   if (path.startsWith('var/lib/dpkg/')) {
     if (path === 'var/lib/dpkg/status') return true;
     if (path.startsWith('var/lib/dpkg/status.d/')) return true;
