@@ -5,6 +5,7 @@ import type Docker from 'dockerode';
 import { envError, ImgscopeError, inputError } from '../errors.js';
 import { daemonError, dockerClient, pullRecorded } from '../image/daemon.js';
 import { isPlainHttpRegistry, parseRegistryRef } from '../image/registry.js';
+import { imageName, runsContainers } from '../image/transports.js';
 import type { Platform } from '../image/types.js';
 import { analyzeReference } from '../pipeline.js';
 import type { ColdStart, DeviceRequest, ImportProfile, PullTrace, RunPhases, Stats, WorkingSet } from '../report/types.js';
@@ -527,10 +528,10 @@ function coldStartRecord(
  */
 export async function coldStart(reference: string, opts: ColdStartOptions): Promise<ColdStart> {
   const docker = dockerClient();
-  if (/^(docker-archive|oci|oci-archive):/.test(reference) || (reference.startsWith('docker://') && !opts.cold)) {
+  if (!runsContainers(reference, !!opts.cold)) {
     throw inputError(`${reference}: coldstart runs containers through the Docker daemon: give an image name (docker-daemon:NAME), or a registry name with --cold`);
   }
-  const name = reference.replace(/^docker-daemon:/, '').replace(/^docker:\/\//, '');
+  const name = imageName(reference);
   const { logRe, ports } = checkOptions(reference, opts);
 
   const notes: string[] = [];

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { Analysis } from '../report/types.js';
 import { renderAnalysisMarkdown, renderAnalysisTable } from '../render/analyze.js';
+import { transportUsage } from '../image/transports.js';
 import { checkOutputPath } from '../util/atomic.js';
 import { addBudgetOptions, type BudgetCliOptions, checkBudgets, resolveBudgets } from './budgets.js';
 import { addModelOptions, analyzeWith, emit, type Format, type ModelCliOptions, modelOptions, options, type OutputCliOptions, platformOption, progress } from './shared.js';
@@ -20,7 +21,7 @@ export function analyzeCommand(program: Command): Command {
   const cmd = program
     .command('analyze')
     .description('attribute every byte of an image to owners (pip/apt/conda/apk) and kinds, per layer')
-    .argument('<ref...>', 'docker-archive:PATH[:TAG] | oci:DIR[:TAG] | oci-archive:PATH[:TAG] | docker-daemon:NAME | PATH | NAME')
+    .argument('<ref...>', transportUsage())
     .addOption(options.format())
     .addOption(options.output())
     .addOption(options.platform('platform to pick from a multi-platform index (default: this host)'))

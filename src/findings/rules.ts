@@ -1,4 +1,4 @@
-import type { Analysis, CacheCategory, Finding, Severity } from '../report/types.js';
+import type { Analysis, CacheCategory, EvidenceItem, Finding, Severity } from '../report/types.js';
 import { DEFAULT_COMPRESSION_RATIO, DEFAULT_NETWORK_BPS, DEFAULT_UNPACK_BPS } from '../pull-model.js';
 import { archSupport, compareVersions, minimumDriver, parseArch } from '../attribute/cuda.js';
 import { formatBytes, shortenStep } from '../util/format.js';
@@ -54,7 +54,7 @@ const caches: Rule = (a) => {
   return [{
     id: 'package-caches', severity: b > 10 * 1024 * 1024 ? 'medium' : 'low', savingBytes: b,
     title: `Package manager caches ship in the image: ${found.map((c) => `${c.category} ${formatBytes(c.bytes)}`).join(', ')}`,
-    evidence: { paths: found.map((c) => c.example) },
+    evidence: { items: found.map((c) => ({ path: c.example })) },
     fix: found.map((c) => CACHE_FIX[c.category]).join('; '),
   }];
 };
@@ -66,7 +66,7 @@ const waste: Rule = (a) => {
     id: 'layer-waste', severity: a.totals.wasteBytes > 100 * 1024 * 1024 ? 'medium' : 'low', savingBytes: a.totals.wasteBytes,
     title: `Bytes deleted or overwritten by later layers still ship: ${formatBytes(a.totals.wasteBytes)}`,
     evidence: {
-      paths: tops.map((p) => `/${p.path} (${formatBytes(p.bytes)}, added in layer ${p.addedInLayer + 1}, ${p.how} in layer ${p.hiddenInLayer + 1})`),
+      items: tops.map((p) => ({ path: p.path, bytes: p.bytes, layer: p.addedInLayer, ...(p.how === 'deleted' ? { deletedIn: p.hiddenInLayer } : { overwrittenIn: p.hiddenInLayer }) })),
       layers: [...new Set(tops.map((p) => p.addedInLayer))],
     },
     fix: 'Delete in the same RUN that creates the files, or produce them in a builder stage and COPY --from only the result.',
@@ -86,7 +86,7 @@ const duplicateCuda: Rule = (a) => {
   return [{
     id: 'duplicate-cuda-libraries', severity: 'medium', savingBytes: saving,
     title: `The same CUDA libraries ship more than once: ${dups.map((g) => `${g[0]!.soname} ×${g.length}`).join(', ')}`,
-    evidence: { paths: dups.flatMap((g) => g.map((x) => `/${x.path} (${x.owner}, ${formatBytes(x.bytes)})`)), packages: [...new Set(dups.flatMap((g) => g.map((x) => x.owner)))] },
+    evidence: { items: dups.flatMap((g) => g.map((x) => ({ path: x.path, owner: x.owner, bytes: x.bytes }))), packages: [...new Set(dups.flatMap((g) => g.map((x) => x.owner)))] },
     fix: 'Keep one copy: use the CUDA libraries of the pip nvidia-* wheels (or of the base image) and drop the other provider.',
   }];
 };
@@ -154,7 +154,7 @@ const models: Rule = (a) => {
   return [{
     id: 'baked-model-weights', severity: big ? 'medium' : 'info', savingBytes: big ? total : null,
     title: `Model weights are baked into the image: ${formatBytes(total)}${afterCode ? ', in a layer after the application code (rebuilt and re-pushed on every code change)' : ''}`,
-    evidence: { paths: top.map((m) => `/${m.path} (${formatBytes(m.bytes)}, layer ${m.layer + 1})`), layers },
+    evidence: { items: top.map((m) => ({ path: m.path, bytes: m.bytes, layer: m.layer })), layers },
     fix: big
       ? 'Keep weights out of the image: download them at start from a model store (S3/GCS/HF) into a cached volume.'
       : 'Put the weights in a dedicated early stage/layer (COPY --from=weights …) before the application code.',
@@ -177,14 +177,13 @@ const musl: Rule = (a) => {
 const sensitive: Rule = (a) => {
   const out: Finding[] = [];
   const byCat = (cats: string[]) => a.evidence.sensitive.filter((s) => cats.includes(s.category));
-  const describe = (s: Analysis['evidence']['sensitive'][number]): string =>
-    `/${s.path} (layer ${s.layer + 1}, ${s.visible ? 'in the final filesystem' : 'deleted later but still in that layer'}${s.privateKey ? ', contains a private key' : ''})`;
+  const describe = (s: Analysis['evidence']['sensitive'][number]): EvidenceItem => ({ path: s.path, layer: s.layer, visible: s.visible, ...(s.privateKey ? { privateKey: true } : {}) });
   const secrets = byCat(['secret', 'private-key']).filter((s) => s.category === 'secret' || s.privateKey || /(^|\/)id_[a-z0-9]+$/.test(s.path));
   if (secrets.length) {
     out.push({
       id: 'secrets-in-image', severity: 'high', savingBytes: null,
       title: `Secrets ship in the image (${secrets.length}): anyone who can pull it can read them, even where a later layer deleted them`,
-      evidence: { paths: secrets.map(describe), layers: [...new Set(secrets.map((s) => s.layer))] },
+      evidence: { items: secrets.map(describe), layers: [...new Set(secrets.map((s) => s.layer))] },
       fix: 'Add them to .dockerignore; pass build-time secrets with RUN --mount=type=secret and runtime ones as environment/secret mounts; rotate what shipped.',
     });
   }
@@ -194,7 +193,7 @@ const sensitive: Rule = (a) => {
     out.push({
       id: 'unwanted-files', severity: 'medium', savingBytes: b,
       title: `Files that should not ship: ${[...new Set(other.map((s) => s.category))].join(', ')} (${formatBytes(b)})`,
-      evidence: { paths: other.slice(0, 10).map(describe), layers: [...new Set(other.map((s) => s.layer))] },
+      evidence: { items: other.slice(0, 10).map(describe), layers: [...new Set(other.map((s) => s.layer))] },
       fix: 'Add .git, notebooks, wandb/, runs/, mlruns/ and data/ to .dockerignore, and COPY only what the service needs.',
     });
   }
@@ -227,7 +226,7 @@ const missingLibraries: Rule = (a) => {
       id: 'missing-shared-libraries', severity: 'high', savingBytes: null,
       title: `Shared libraries that Python packages need are nowhere in the image: ${groups.map(([n]) => n).join(', ')} (importing them fails with "cannot open shared object file")`,
       evidence: {
-        paths: groups.flatMap(([n, l]) => l.slice(0, 3).map((m) => `${n} ← /${m.path} (${m.owner})`)).slice(0, 20),
+        items: groups.flatMap(([n, l]) => l.slice(0, 3).map((m) => ({ path: m.path, needed: n, owner: m.owner }))).slice(0, 20),
         packages: [...new Set(absent.map((m) => m.owner))],
       },
       fix: wheels.length
@@ -240,7 +239,7 @@ const missingLibraries: Rule = (a) => {
     out.push({
       id: 'shared-libraries-off-path', severity: 'low', savingBytes: null,
       title: `Shared libraries in the image but not on the loader's search path: ${groups.map(([n]) => n).join(', ')} (they load only if something loaded them first)`,
-      evidence: { paths: groups.slice(0, 10).map(([n, l]) => `${n} ← /${l[0]!.path} (${l[0]!.owner}); present at /${l[0]!.elsewhere[0]}`) },
+      evidence: { items: groups.slice(0, 10).map(([n, l]) => ({ path: l[0]!.path, needed: n, owner: l[0]!.owner, foundAt: l[0]!.elsewhere[0]! })) },
       fix: 'Put their directory on the search path: ENV LD_LIBRARY_PATH=… or a file in /etc/ld.so.conf.d/ followed by ldconfig.',
     });
   }
@@ -284,7 +283,7 @@ const cudaConsistency: Rule = (a) => {
     out.push({
       id: 'cuda-version-mismatch', severity: 'high', savingBytes: null,
       title: `${f.name}${f.version ? ` ${f.version}` : ''} was built for CUDA ${f.cuda}, but ${runtimeList.length ? `the image's CUDA runtime is ${runtimeList.join(', ')}` : 'the image has no CUDA runtime (libcudart)'}`,
-      evidence: { detail: `${f.name} CUDA version from ${f.source}`, paths: c.runtimes.slice(0, 5).map((r) => `/${r.path} (${r.version}, ${r.owner})`) },
+      evidence: { detail: `${f.name} CUDA version from ${f.source}`, items: c.runtimes.slice(0, 5).map((r) => ({ path: r.path, version: r.version, owner: r.owner })) },
       fix: `Use a CUDA ${major}.x runtime base (nvidia/cuda:${f.cuda}.x-runtime-…) or the ${f.name} build for the image's CUDA (pip install ${f.name} --index-url https://download.pytorch.org/whl/cuXXX).`,
     });
   }
@@ -307,12 +306,12 @@ const cudaConsistency: Rule = (a) => {
   if (target !== undefined && fatbins.length) {
     const none = fatbins.filter((f) => archSupport(f, target) === 'none');
     const ptx = fatbins.filter((f) => archSupport(f, target) === 'ptx');
-    const archs = (f: (typeof c.fatbins)[number]) => `${Object.keys(f.sass).sort().join(' ') || 'no SASS'}${Object.keys(f.ptx).length ? `, PTX ${Object.keys(f.ptx).sort().join(' ')}` : ''}`;
+    const archs = (f: (typeof c.fatbins)[number]): EvidenceItem => ({ path: f.path, owner: f.owner, sass: Object.keys(f.sass).sort(), ptx: Object.keys(f.ptx).sort() });
     if (none.length) {
       out.push({
         id: 'gpu-arch-unsupported', severity: 'high', savingBytes: null,
         title: `${none.length} CUDA librar${none.length > 1 ? 'ies have' : 'y has'} no kernels for ${c.targetArch} ("no kernel image is available for execution on the device")`,
-        evidence: { paths: none.slice(0, 10).map((f) => `/${f.path} (${f.owner}): ${archs(f)}`) },
+        evidence: { items: none.slice(0, 10).map(archs) },
         fix: `Install builds that include ${c.targetArch} (a newer CUDA/framework release, or TORCH_CUDA_ARCH_LIST / -gencode arch=compute_${target},code=sm_${target} for your own extensions).`,
       });
     }
@@ -320,7 +319,7 @@ const cudaConsistency: Rule = (a) => {
       out.push({
         id: 'gpu-arch-ptx-only', severity: 'medium', savingBytes: null,
         title: `${ptx.length} CUDA librar${ptx.length > 1 ? 'ies run' : 'y runs'} on ${c.targetArch} only through PTX JIT: the first start compiles their kernels (seconds to minutes)`,
-        evidence: { paths: ptx.slice(0, 10).map((f) => `/${f.path} (${f.owner}): ${archs(f)}`) },
+        evidence: { items: ptx.slice(0, 10).map(archs) },
         fix: `Use builds with ${c.targetArch} SASS, or keep the JIT cache across starts (CUDA_CACHE_PATH on a volume, CUDA_CACHE_MAXSIZE large enough).`,
       });
     }
@@ -335,7 +334,7 @@ const cudaConsistency: Rule = (a) => {
       out.push({
         id: 'unused-gpu-archs', severity: 'info', savingBytes: null,
         title: `${formatBytes(unused)} of the ${formatBytes(total)} of GPU code in CUDA libraries is for architectures a ${c.targetArch} GPU never runs`,
-        evidence: { paths: fatbins.slice(0, 5).map((f) => `/${f.path} (${f.owner}): ${archs(f)}`) },
+        evidence: { items: fatbins.slice(0, 5).map(archs) },
         fix: `Vendor libraries cannot be pruned, but your own extensions can target only what you deploy (TORCH_CUDA_ARCH_LIST="${Math.floor(target / 10)}.${target % 10}").`,
       });
     }
@@ -353,7 +352,7 @@ const bytecode: Rule = (a) => {
     id: 'missing-bytecode', severity: 'medium', savingBytes: null,
     title: `${b.withoutBytecode} of ${b.sourceFiles} Python source files (${formatBytes(b.withoutBytecodeBytes)}) ship without compiled bytecode: every container start compiles the modules it imports again`,
     evidence: {
-      paths: b.examples.map((p) => `/${p}`),
+      items: b.examples.map((p) => ({ path: p })),
       detail: [
         'a container starts from the image, so bytecode compiled at run time is lost with the container',
         ...(nonRoot ? [`USER ${user} usually cannot write __pycache__ under the package directories at all`] : []),

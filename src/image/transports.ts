@@ -24,8 +24,6 @@ export interface Transport {
   prefix?: string;
   /** How the CLI's help writes it. */
   usage: string;
-  /** Left out of `analyze`'s help (the help has never listed it). */
-  unlisted?: boolean;
   /** The rest of the reference (after the prefix) as a target; a bare form returns undefined when it is not one. */
   parse(rest: string, reference: string): ImageTarget | undefined;
   /** Opens the image (undefined for a bare form: it resolves to a row that opens). */
@@ -75,7 +73,6 @@ export const TRANSPORTS: readonly Transport[] = [
     name: 'docker',
     prefix: 'docker://',
     usage: 'docker://[REGISTRY/]NAME[:TAG|@DIGEST]',
-    unlisted: true,
     parse: nameTarget('docker'),
     open: async (t, opts) => (await import('./registry.js')).openRegistry(t.reference, t.location, opts),
     runs: 'cold',
@@ -107,8 +104,7 @@ export function parseReference(ref: string): ImageTarget {
 
 /** The reference forms `analyze` accepts, as its help lists them. */
 export function transportUsage(): string {
-  return TRANSPORTS.filter((t) => !t.unlisted)
-    .map((t) => t.usage)
+  return TRANSPORTS.map((t) => t.usage)
     .join(' | ');
 }
 

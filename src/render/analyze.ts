@@ -1,35 +1,13 @@
-import Table from 'cli-table3';
+/**
+ * The analysis document (one view, three syntaxes: view.ts): what each format shows of an Analysis is
+ * decided here once. Every figure comes from the report; this file only chooses and formats.
+ */
 import type { Analysis } from '../report/types.js';
-import { escapeMarkdown, escapeText, mdCode } from '../util/escape.js';
 import { formatBytes, formatPercent, shortenStep } from '../util/format.js';
+import { evidenceLines } from './evidence.js';
+import { type Block, type Inline, type Span, type View, viewToMarkdown, viewToTable } from './view.js';
 
 export const UNITS_NOTE = 'sizes in binary units (1 KiB = 1024 B); apparent bytes, like du -sb';
-
-/**
- * A terminal table whose cells are escaped (util/escape.ts) as they are pushed; a cell given as
- * { lines } is already escaped and keeps its own line breaks (wrapped text).
- */
-function table(head: string[], align?: Array<'left' | 'right'>): { push(row: Array<string | { lines: string }>): void; toString(): string } {
-  const t = new Table({ head, style: { head: [], border: [], compact: true }, colAligns: align ?? [] });
-  return {
-    push: (row) => void t.push(row.map((c) => (typeof c === 'string' ? escapeText(c) : c.lines))),
-    toString: () => t.toString(),
-  };
-}
-
-function wrap(s: string, width: number): string {
-  const words = s.split(' ');
-  const lines: string[] = [];
-  let cur = '';
-  for (const w of words) {
-    if (cur && cur.length + 1 + w.length > width) {
-      lines.push(cur);
-      cur = w;
-    } else cur = cur ? `${cur} ${w}` : w;
-  }
-  if (cur) lines.push(cur);
-  return lines.join('\n');
-}
 
 function kindSplit(kinds: Record<string, number | undefined>, n = 3): string {
   return Object.entries(kinds)
@@ -73,150 +51,92 @@ export function cudaLines(a: Analysis): string[] {
   return out;
 }
 
-function title(a: Analysis): string {
-  const tags = a.image.tags.length ? ` (${a.image.tags.join(', ')})` : '';
-  return `${a.image.reference}${tags} — ${a.image.platform}, ${a.totals.layers} layers, ${a.totals.files} files`;
+/** A Dockerfile step in the layers table is cut to this many characters (the JSON has it whole). */
+const STEP_WIDTH = 80;
+
+function subtitle(a: Analysis): Inline {
+  const tags: Span[] = a.image.tags.length ? ['; tags: ', ...a.image.tags.flatMap((t, i): Span[] => [...(i ? [', '] : []), { code: t }])] : [];
+  return [`${a.image.platform}, ${a.totals.layers} layers, ${a.totals.files} files`, ...tags, `; ${UNITS_NOTE}.`];
 }
 
-/** Terminal summary: totals, kinds, top owners with their kind split, layers, top waste. */
-export function renderAnalysisTable(a: Analysis, topN = 15): string {
-  const out: string[] = [];
-  out.push(escapeText(title(a)));
-  out.push(`(${UNITS_NOTE})`);
-  const t = table(['Image size', 'Compressed (pull)', 'Final (visible)', 'Waste (reclaimable)', 'Efficiency (dive)'], ['right', 'right', 'right', 'right', 'right']);
-  t.push([
-    formatBytes(a.totals.imageBytes),
-    a.totals.compressedBytes === null ? 'n/a (uncompressed source)' : formatBytes(a.totals.compressedBytes),
-    formatBytes(a.totals.finalBytes),
-    formatBytes(a.totals.wasteBytes),
-    formatPercent(a.totals.efficiency),
-  ]);
-  out.push(t.toString());
-
-  out.push('What it is (kinds, final filesystem)');
-  const k = table(['Kind', 'Size', '% of final', 'Files'], ['left', 'right', 'right', 'right']);
-  for (const r of a.kinds) {
-    if (r.bytes === 0 && r.files === 0) continue;
-    k.push([r.kind, formatBytes(r.bytes), formatPercent(a.totals.finalBytes ? r.bytes / a.totals.finalBytes : 0), String(r.files)]);
-  }
-  out.push(k.toString());
-
-  out.push(`Who installed it (top ${topN} owners)`);
-  const o = table(['Owner', 'Version', 'Size', 'Files', 'Kinds'], ['left', 'left', 'right', 'right', 'left']);
-  for (const r of a.owners.slice(0, topN)) {
-    o.push([r.owner, r.version ?? '', formatBytes(r.bytes), String(r.files), kindSplit(r.kinds)]);
-  }
-  out.push(o.toString());
-
-  out.push('Layers');
-  const l = table(['#', 'Step', 'Size', 'Compressed', 'Visible', 'Waste', 'Mostly'], ['right', 'left', 'right', 'right', 'right', 'right', 'left']);
-  for (const r of a.layers) {
-    l.push([
-      String(r.index + 1),
-      shortenStep(r.createdBy || r.comment, 56),
-      formatBytes(r.bytes),
-      formatBytes(r.compressedBytes),
-      formatBytes(r.visibleBytes),
-      formatBytes(r.wasteBytes),
-      r.topKinds[0] ? `${r.topKinds[0].kind}${r.topOwners[0] ? `, ${r.topOwners[0].owner}` : ''}` : '',
-    ]);
-  }
-  out.push(l.toString());
-
-  if (a.findings.length) {
-    out.push('Findings (ranked by what each fix saves)');
-    const f = table(['Severity', 'Finding', 'Saves', 'Fix'], ['left', 'left', 'right', 'left']);
-    for (const x of a.findings) f.push([x.severity, { lines: wrap(escapeText(`[${x.id}] ${x.title}`), 60) }, { lines: formatSaving(x).replace(', ', '\n') }, { lines: wrap(escapeText(x.fix), 60) }]);
-    out.push(f.toString());
-    if (a.findings.some((x) => x.savingSeconds != null)) out.push(`(${pullModelNote(a)})`);
-  }
-  const cl = cudaLines(a);
-  if (cl.length) out.push('CUDA and native libraries', ...cl.map((l) => `  ${escapeText(l)}`));
-  if (a.waste.topPaths.length) {
-    out.push('Largest hidden (wasted) paths');
-    const w = table(['Path', 'Size', 'Added in', 'Hidden in', 'How'], ['left', 'right', 'right', 'right', 'left']);
-    for (const p of a.waste.topPaths.slice(0, 10)) {
-      w.push([`/${p.path}`, formatBytes(p.bytes), `layer ${p.addedInLayer + 1}`, `layer ${p.hiddenInLayer + 1}`, p.how]);
-    }
-    out.push(w.toString());
-  }
-  for (const w of a.warnings) out.push(`warning: ${escapeText(w)}`);
-  return out.join('\n') + '\n';
-}
-
-/** A Markdown cell: plain text (escaped here) or { md } already written as Markdown from escaped parts. */
-type MdCell = string | { md: string };
-const mdCell = (c: MdCell): string => (typeof c === 'string' ? escapeMarkdown(c) : c.md);
-
-function mdTable(head: string[], rows: MdCell[][], align: Array<'l' | 'r'>): string {
-  const lines = [
-    `| ${head.map(mdCell).join(' | ')} |`,
-    `| ${align.map((x) => (x === 'r' ? '---:' : ':---')).join(' | ')} |`,
-    ...rows.map((r) => `| ${r.map(mdCell).join(' | ')} |`),
+function sizeBlocks(a: Analysis, topN: number): Block[] {
+  const t = a.totals;
+  const maxKind = Math.max(1, ...a.kinds.map((k) => k.bytes));
+  const kinds = a.kinds.filter((k) => k.bytes > 0 || k.files > 0);
+  return [
+    {
+      kind: 'table', cards: true, align: ['r', 'r', 'r', 'r', 'r'],
+      head: ['Image size', 'Compressed (pull)', 'Final (visible)', 'Waste (reclaimable)', 'Efficiency (dive)'],
+      rows: [[formatBytes(t.imageBytes), t.compressedBytes === null ? 'n/a (uncompressed source)' : formatBytes(t.compressedBytes), formatBytes(t.finalBytes), formatBytes(t.wasteBytes), formatPercent(t.efficiency)]],
+    },
+    { kind: 'heading', text: 'What it is (kinds, final filesystem)' },
+    {
+      kind: 'table', head: ['Kind', 'Size', '% of final', 'Files'], bars: kinds.map((k) => k.bytes / maxKind),
+      rows: kinds.map((k) => [k.kind, formatBytes(k.bytes), formatPercent(t.finalBytes ? k.bytes / t.finalBytes : 0), String(k.files)]),
+    },
+    { kind: 'heading', text: `Who installed it (top ${topN} owners)` },
+    {
+      kind: 'table', head: ['Owner', 'Version', 'Size', 'Files', 'Kinds'], align: ['l', 'l', 'r', 'r', 'l'],
+      rows: a.owners.slice(0, topN).map((o) => [[{ code: o.owner }], o.version ?? '', formatBytes(o.bytes), String(o.files), kindSplit(o.kinds)]),
+    },
+    { kind: 'heading', text: 'Layers' },
+    {
+      kind: 'table', head: ['#', 'Step', 'Size', 'Compressed', 'Visible', 'Waste', 'Mostly'], align: ['r', 'l', 'r', 'r', 'r', 'r', 'l'],
+      rows: a.layers.map((l) => [
+        String(l.index + 1),
+        [{ code: shortenStep(l.createdBy || l.comment, STEP_WIDTH) }],
+        formatBytes(l.bytes),
+        formatBytes(l.compressedBytes),
+        formatBytes(l.visibleBytes),
+        formatBytes(l.wasteBytes),
+        l.topKinds[0] ? `${l.topKinds[0].kind}${l.topOwners[0] ? `, ${l.topOwners[0].owner}` : ''}` : '',
+      ]),
+    },
   ];
-  return lines.join('\n');
+}
+
+function findingBlocks(a: Analysis): Block[] {
+  if (!a.findings.length) return [];
+  const blocks: Block[] = [
+    { kind: 'heading', text: 'Findings (ranked by what each fix saves)' },
+    {
+      kind: 'table', head: ['Severity', 'Finding', 'Saves', 'Evidence', 'Fix'], align: ['l', 'l', 'r', 'l', 'l'], wrap: 60,
+      rows: a.findings.map((f) => [[{ badge: f.severity }], [{ code: f.id }, `: ${f.title}`], formatSaving(f), { list: evidenceLines(f) }, f.fix]),
+    },
+  ];
+  if (a.findings.some((x) => x.savingSeconds != null)) blocks.push({ kind: 'note', text: `${pullModelNote(a)}.` });
+  return blocks;
+}
+
+function otherBlocks(a: Analysis, topN: number): Block[] {
+  const blocks: Block[] = [];
+  const cl = cudaLines(a);
+  if (cl.length) blocks.push({ kind: 'heading', text: 'CUDA and native libraries' }, { kind: 'list', items: cl });
+  if (a.waste.topPaths.length) {
+    blocks.push({ kind: 'heading', text: 'Largest hidden (wasted) paths' });
+    blocks.push({
+      kind: 'table', head: ['Path', 'Size', 'Added in', 'Hidden in', 'How'], align: ['l', 'r', 'r', 'r', 'l'],
+      rows: a.waste.topPaths.slice(0, topN).map((p) => [[{ code: `/${p.path}` }], formatBytes(p.bytes), `layer ${p.addedInLayer + 1}`, `layer ${p.hiddenInLayer + 1}`, p.how]),
+    });
+  }
+  if (a.warnings.length) blocks.push({ kind: 'heading', text: 'Warnings' }, { kind: 'list', items: a.warnings });
+  return blocks;
+}
+
+/** The analysis document: headline sizes, kinds, owners, layers, findings, CUDA, hidden paths, warnings. */
+export function analysisView(a: Analysis, topN = 15): View {
+  return {
+    title: ['imgscope: ', { code: a.image.reference }],
+    blocks: [{ kind: 'text', text: subtitle(a) }, ...sizeBlocks(a, topN), ...findingBlocks(a), ...otherBlocks(a, topN)],
+  };
+}
+
+/** Terminal summary. */
+export function renderAnalysisTable(a: Analysis, topN = 15): string {
+  return viewToTable(analysisView(a, topN));
 }
 
 /** GitHub-flavoured Markdown report (for a PR comment or a job summary). */
 export function renderAnalysisMarkdown(a: Analysis, topN = 15): string {
-  const out: string[] = [];
-  out.push(`## imgscope: ${mdCode(a.image.reference)}`);
-  out.push('');
-  out.push(escapeMarkdown(`${a.image.platform}, ${a.totals.layers} layers, ${a.totals.files} files; ${UNITS_NOTE}.`));
-  out.push('');
-  out.push(
-    mdTable(
-      ['Image size', 'Compressed (pull)', 'Final (visible)', 'Waste (reclaimable)', 'Efficiency (dive)'],
-      [[formatBytes(a.totals.imageBytes), formatBytes(a.totals.compressedBytes), formatBytes(a.totals.finalBytes), formatBytes(a.totals.wasteBytes), formatPercent(a.totals.efficiency)]],
-      ['r', 'r', 'r', 'r', 'r'],
-    ),
-  );
-  out.push('', '### Kinds', '');
-  out.push(
-    mdTable(
-      ['Kind', 'Size', '% of final', 'Files'],
-      a.kinds.filter((r) => r.files > 0).map((r) => [r.kind, formatBytes(r.bytes), formatPercent(a.totals.finalBytes ? r.bytes / a.totals.finalBytes : 0), String(r.files)]),
-      ['l', 'r', 'r', 'r'],
-    ),
-  );
-  out.push('', `### Top ${topN} owners`, '');
-  out.push(
-    mdTable(
-      ['Owner', 'Version', 'Size', 'Files', 'Kinds'],
-      a.owners.slice(0, topN).map((r) => [{ md: mdCode(r.owner) }, r.version ?? '', formatBytes(r.bytes), String(r.files), kindSplit(r.kinds)]),
-      ['l', 'l', 'r', 'r', 'l'],
-    ),
-  );
-  out.push('', '### Layers', '');
-  out.push(
-    mdTable(
-      ['#', 'Step', 'Size', 'Compressed', 'Visible', 'Waste'],
-      a.layers.map((r) => [String(r.index + 1), { md: mdCode(shortenStep(r.createdBy || r.comment, 80)) }, formatBytes(r.bytes), formatBytes(r.compressedBytes), formatBytes(r.visibleBytes), formatBytes(r.wasteBytes)]),
-      ['r', 'l', 'r', 'r', 'r', 'r'],
-    ),
-  );
-  if (a.findings.length) {
-    out.push('', '### Findings (ranked by what each fix saves)', '');
-    out.push(
-      mdTable(
-        ['Severity', 'Finding', 'Saves', 'Evidence', 'Fix'],
-        a.findings.map((f) => [
-          f.severity,
-          { md: `**${escapeMarkdown(f.id)}**: ${escapeMarkdown(f.title)}` },
-          formatSaving(f),
-          { md: [...(f.evidence.paths ?? []).slice(0, 3).map(escapeMarkdown), ...(f.evidence.packages ?? []).slice(0, 3).map(mdCode), escapeMarkdown(f.evidence.detail ?? '')].filter(Boolean).join('<br>') },
-          f.fix,
-        ]),
-        ['l', 'l', 'r', 'l', 'l'],
-      ),
-    );
-  }
-  if (a.findings.some((x) => x.savingSeconds != null)) out.push('', `_${escapeMarkdown(pullModelNote(a))}._`);
-  const cl = cudaLines(a);
-  if (cl.length) out.push('', '### CUDA and native libraries', '', ...cl.map((l) => `- ${escapeMarkdown(l)}`));
-  if (a.warnings.length) {
-    out.push('', '### Warnings', '');
-    for (const w of a.warnings) out.push(`- ${escapeMarkdown(w)}`);
-  }
-  return out.join('\n') + '\n';
+  return viewToMarkdown(analysisView(a, topN));
 }

@@ -5,7 +5,7 @@
 import type { ColdStart, PullTrace } from '../report/types.js';
 import { formatBytes, formatPercent, formatRate } from '../util/format.js';
 import { UNITS_NOTE } from './analyze.js';
-import { type Block, type View, viewToHtml, viewToMarkdown, viewToTable } from './view.js';
+import { type Block, type View, viewToMarkdown, viewToTable } from './view.js';
 
 /** "a, b and 3 more". */
 const someOf = (names: string[], n = 2): string => names.slice(0, n).join(', ') + (names.length > n ? ` and ${names.length - n} more` : '');
@@ -121,8 +121,4 @@ export function renderColdStartTable(c: ColdStart, top = 15): string {
 
 export function renderColdStartMarkdown(c: ColdStart, top = 15): string {
   return viewToMarkdown(coldStartView(c, top));
-}
-
-export function renderColdStartHtmlBody(c: ColdStart, top = 15): string[] {
-  return viewToHtml(coldStartView(c, top));
 }

@@ -1,8 +1,12 @@
-import Table from 'cli-table3';
-import type { Comparison, ComparisonRow } from '../report/types.js';
-import { escapeMarkdown, escapeText, mdCode } from '../util/escape.js';
+/**
+ * The comparison document (one view, three syntaxes: view.ts): the images side by side, then what
+ * differs by kind, which findings each has, and per image what differs from the baseline by owner and
+ * by Dockerfile step. Every figure comes from the Comparison; this file only chooses and formats.
+ */
+import type { Comparison, ComparisonRow, ImageDiff } from '../report/types.js';
 import { formatBytes, formatMs, formatPercent } from '../util/format.js';
 import { formatSaving, UNITS_NOTE } from './analyze.js';
+import { type Block, type Cell, type Span, type View, viewToMarkdown, viewToTable } from './view.js';
 
 function signedBytes(n: number): string {
   return n === 0 ? '±0 B' : `${n > 0 ? '+' : '−'}${formatBytes(Math.abs(n))}`;
@@ -55,83 +59,69 @@ export const COMPARISON_NOTE = [
   'n/a: not measured.',
 ].join(' ');
 
-/** A terminal table whose head and cells are escaped (util/escape.ts): image names and owners come from outside. */
-function t(head: string[]): { push(row: string[]): void; toString(): string } {
-  const table = new Table({ head: head.map(escapeText), style: { head: [], border: [], compact: true }, colAligns: ['left', ...head.slice(1).map(() => 'right' as const)] });
-  return { push: (row) => void table.push(row.map(escapeText)), toString: () => table.toString() };
+/** A Dockerfile step in the diff is cut to this many characters (the JSON has it whole). */
+const STEP_WIDTH = 100;
+
+function kindBlocks(c: Comparison): Block[] {
+  return [
+    { kind: 'heading', text: 'By kind' },
+    {
+      kind: 'table', head: ['Kind', ...c.rows.map((r) => r.name)],
+      rows: c.kinds.filter((k) => k.bytes.some((b) => b > 0)).map((k) => [k.kind, ...k.bytes.map((b, i) => (i === c.baseline ? formatBytes(b) : `${formatBytes(b)} (${signedBytes(k.delta[i]!)})`))]),
+    },
+  ];
 }
 
-/** The findings matrix: one row per finding, a cell per image ("✗ 477 MiB" where present, "·" where not). */
-export function findingRows(c: Comparison): string[][] {
-  return (c.findings ?? []).map((f) => [
-    `${f.severity} ${f.id}`,
-    ...f.images.map((x) => (x ? `✗${x.savingBytes !== null ? ` ${formatSaving(x)}` : ''}` : '·')),
-  ]);
+function findingBlocks(c: Comparison): Block[] {
+  if (!c.findings?.length) return [];
+  const cells = (x: NonNullable<Comparison['findings']>[number]): Cell[] => [
+    [{ code: x.id }, ' (', { badge: x.severity }, ')'],
+    // "✗ 477 MiB, ~5.6 s/pull" where the image has it, "·" where not
+    ...x.images.map((p): Cell => [{ tone: p ? 'present' : 'absent', text: p ? `✗${p.savingBytes !== null ? ` ${formatSaving(p)}` : ''}` : '·' }]),
+  ];
+  return [
+    { kind: 'heading', text: 'Findings' },
+    { kind: 'text', text: '✗ = present (with what fixing it saves), · = absent.' },
+    { kind: 'table', head: ['Finding', ...c.rows.map((r) => r.name)], align: ['l', ...c.rows.map(() => 'c' as const)], rows: c.findings.map(cells) },
+  ];
+}
+
+/** One image against the baseline: owners that grew, shrank, or exist on one side; steps on one side. */
+function diffBlocks(c: Comparison, d: ImageDiff): Block[] {
+  const blocks: Block[] = [{ kind: 'heading', text: `${d.name} vs ${c.rows[c.baseline]!.name}` }];
+  const owner = (o: string, note = ''): Span[] => [{ code: o }, ...(note ? [note] : [])];
+  const rows: Cell[][] = [
+    ...[...d.growers, ...d.shrinkers].map((g) => [owner(g.owner), formatBytes(g.baseline), formatBytes(g.bytes), signedBytes(g.delta)]),
+    ...d.onlyHere.map((x) => [owner(x.owner, ' (only here)'), '', formatBytes(x.bytes), signedBytes(x.bytes)]),
+    ...d.onlyInBaseline.map((x) => [owner(x.owner, ' (only in baseline)'), formatBytes(x.bytes), '', signedBytes(-x.bytes)]),
+  ];
+  if (rows.length) blocks.push({ kind: 'table', head: ['Owner', 'Baseline', 'Here', 'Δ'], rows });
+  const steps: Cell[][] = [
+    ...d.stepsOnlyHere.map((s) => ['only here', [{ code: s.step.slice(0, STEP_WIDTH) }], formatBytes(s.bytes)]),
+    ...d.stepsOnlyInBaseline.map((s) => ['only in baseline', [{ code: s.step.slice(0, STEP_WIDTH) }], formatBytes(s.bytes)]),
+  ];
+  if (steps.length) blocks.push({ kind: 'table', head: ['', 'Dockerfile step', 'Size'], align: ['l', 'l', 'r'], rows: steps });
+  return blocks;
+}
+
+export function comparisonView(c: Comparison): View {
+  return {
+    title: 'imgscope comparison',
+    blocks: [
+      { kind: 'text', text: COMPARISON_NOTE },
+      { kind: 'table', head: COMPARISON_HEAD, rows: comparisonRows(c) },
+      ...kindBlocks(c),
+      ...findingBlocks(c),
+      ...c.diffs.flatMap((d) => diffBlocks(c, d)),
+    ],
+  };
 }
 
 export function renderComparisonTable(c: Comparison): string {
-  const out: string[] = [COMPARISON_NOTE];
-  const main = t(COMPARISON_HEAD);
-  for (const r of comparisonRows(c)) main.push(r);
-  out.push(main.toString());
-  out.push('By kind');
-  const k = t(['Kind', ...c.rows.map((r) => r.name)]);
-  for (const row of c.kinds) if (row.bytes.some((b) => b > 0)) k.push([row.kind, ...row.bytes.map((b, i) => (i === c.baseline ? formatBytes(b) : `${formatBytes(b)} (${signedBytes(row.delta[i]!)})`))]);
-  out.push(k.toString());
-  if (c.findings?.length) {
-    out.push('Findings (✗ = present, with what fixing it saves; · = absent)');
-    const f = t(['Finding', ...c.rows.map((r) => r.name)]);
-    for (const r of findingRows(c)) f.push(r);
-    out.push(f.toString());
-  }
-  for (const d of c.diffs) {
-    out.push(escapeText(`${d.name} vs ${c.rows[c.baseline]!.name}`));
-    const o = t(['Owner', 'Baseline', 'Here', 'Δ']);
-    for (const g of [...d.growers.slice(0, 5), ...d.shrinkers.slice(0, 5)]) o.push([g.owner, formatBytes(g.baseline), formatBytes(g.bytes), signedBytes(g.delta)]);
-    for (const x of d.onlyHere.slice(0, 5)) o.push([`${x.owner} (only here)`, '', formatBytes(x.bytes), signedBytes(x.bytes)]);
-    for (const x of d.onlyInBaseline.slice(0, 5)) o.push([`${x.owner} (only in baseline)`, formatBytes(x.bytes), '', signedBytes(-x.bytes)]);
-    out.push(o.toString());
-  }
-  return out.join('\n') + '\n';
-}
-
-const esc = escapeMarkdown;
-
-/** A Markdown cell: plain text (escaped here) or { md } already written as Markdown from escaped parts. */
-type MdCell = string | { md: string };
-const cell = (c: MdCell): string => (typeof c === 'string' ? esc(c) : c.md);
-
-function md(head: MdCell[], rows: MdCell[][], align: string[]): string {
-  return [`| ${head.map(cell).join(' | ')} |`, `| ${align.join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+  return viewToTable(comparisonView(c));
 }
 
 /** GitHub-flavoured Markdown, ready for a PR comment or a job summary. */
 export function renderComparisonMarkdown(c: Comparison): string {
-  const right = (n: number): string[] => [':---', ...Array.from({ length: n - 1 }, () => '---:')];
-  const out: string[] = ['## imgscope comparison', ''];
-  out.push(md(COMPARISON_HEAD, comparisonRows(c), right(COMPARISON_HEAD.length)), '');
-  out.push(esc(COMPARISON_NOTE), '');
-  out.push('### What differs, by kind', '');
-  const kh = ['Kind', ...c.rows.map((r) => r.name)];
-  out.push(md(kh, c.kinds.filter((k) => k.bytes.some((b) => b > 0)).map((k) => [k.kind, ...k.bytes.map((b, i) => (i === c.baseline ? formatBytes(b) : `${formatBytes(b)} (${signedBytes(k.delta[i]!)})`))]), right(kh.length)));
-  if (c.findings?.length) {
-    out.push('', '### Findings', '', '✗ = present (with what fixing it saves), · = absent.', '');
-    const fh = ['Finding', ...c.rows.map((r) => r.name)];
-    // finding ids are [a-z0-9-]+ (the report schema checks loaded ones): a code span shows them as they are
-    out.push(md(fh, findingRows(c).map((r) => [{ md: `\`${r[0]!.split(' ')[1]}\` (${esc(r[0]!.split(' ')[0]!)})` }, ...r.slice(1)]), [':---', ...c.rows.map(() => ':---:')]));
-  }
-  for (const d of c.diffs) {
-    out.push('', `### ${esc(d.name)} vs ${esc(c.rows[c.baseline]!.name)}`, '');
-    const rows: MdCell[][] = [];
-    for (const g of [...d.growers, ...d.shrinkers]) rows.push([{ md: mdCode(g.owner) }, formatBytes(g.baseline), formatBytes(g.bytes), signedBytes(g.delta)]);
-    for (const x of d.onlyHere) rows.push([{ md: `${mdCode(x.owner)} (only here)` }, '', formatBytes(x.bytes), signedBytes(x.bytes)]);
-    for (const x of d.onlyInBaseline) rows.push([{ md: `${mdCode(x.owner)} (only in baseline)` }, formatBytes(x.bytes), '', signedBytes(-x.bytes)]);
-    if (rows.length) out.push(md(['Owner', 'Baseline', 'Here', 'Δ'], rows, right(4)), '');
-    const steps: MdCell[][] = [
-      ...d.stepsOnlyHere.map((s) => ['only here', { md: mdCode(s.step.slice(0, 100)) }, formatBytes(s.bytes)]),
-      ...d.stepsOnlyInBaseline.map((s) => ['only in baseline', { md: mdCode(s.step.slice(0, 100)) }, formatBytes(s.bytes)]),
-    ];
-    if (steps.length) out.push(md(['', 'Dockerfile step', 'Size'], steps, [':---', ':---', '---:']));
-  }
-  return out.join('\n') + '\n';
+  return viewToMarkdown(comparisonView(c));
 }

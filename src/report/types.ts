@@ -25,6 +25,10 @@ export type CacheCategory =
   'pip' | 'conda' | 'apt-lists' | 'apt-archives' | 'npm' | 'yarn' | 'pycache' | 'tmp' | 'other';
 export type SensitiveCategory = 'secret' | 'private-key' | 'vcs' | 'notebook' | 'experiment' | 'data';
 export type Severity = 'high' | 'medium' | 'low' | 'info';
+/**
+ * A layer, by its 0-based index in stacking order (layers[i]).
+ */
+export type LayerIndex = number;
 export type Readiness =
   | {
       kind: 'healthcheck';
@@ -376,12 +380,7 @@ export interface Finding {
    * Estimated bytes the fix saves (null when the gain is time or safety, not bytes).
    */
   savingBytes: number | null;
-  evidence: {
-    paths?: string[];
-    layers?: Bytes[];
-    packages?: string[];
-    detail?: string;
-  };
+  evidence: FindingEvidence;
   /**
    * The fix, as one line or a Dockerfile snippet.
    */
@@ -390,6 +389,70 @@ export interface Finding {
    * Seconds the saving takes off a pull (compressed share over the network + unpacking, per evidence.pullModel); null without a byte saving.
    */
   savingSeconds?: number | null;
+}
+export interface FindingEvidence {
+  /**
+   * The paths the finding points at, as data (paths without the leading '/', layers 0-based); the views word them.
+   */
+  items?: EvidenceItem[];
+  /**
+   * Reports written before evidence was data: the items as display strings. Read, never written.
+   */
+  paths?: string[];
+  layers?: LayerIndex[];
+  packages?: string[];
+  detail?: string;
+}
+export interface EvidenceItem {
+  path: string;
+  /**
+   * A shared library (soname) the file at path needs and the loader cannot find.
+   */
+  needed?: string;
+  /**
+   * Where the needed library is in the image, off the loader's search path.
+   */
+  foundAt?: string;
+  /**
+   * The version of what the path holds (a CUDA runtime's).
+   */
+  version?: string;
+  /**
+   * The owner of the file (apt:…, pip:…).
+   */
+  owner?: string;
+  /**
+   * The bytes the path accounts for.
+   */
+  bytes?: number;
+  /**
+   * The layer the path is in; with deletedIn or overwrittenIn, the layer that added it.
+   */
+  layer?: number;
+  /**
+   * The later layer that deleted the path: its bytes still ship in layer.
+   */
+  deletedIn?: number;
+  /**
+   * The later layer that overwrote the path: its bytes still ship in layer.
+   */
+  overwrittenIn?: number;
+  /**
+   * A sensitive file: still in the final filesystem (false: deleted later, still in its layer).
+   */
+  visible?: boolean;
+  /**
+   * The file holds a private key.
+   */
+  privateKey?: boolean;
+  /**
+   * A CUDA library's device code: the SASS architectures it holds (sm_80 …).
+   */
+  sass?: string[];
+  /**
+   * The PTX architectures it holds.
+   */
+  ptx?: string[];
 }
 /**
  * One image's cold-start document (an array of them for several images).

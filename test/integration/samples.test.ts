@@ -103,7 +103,7 @@ describe.skipIf(!available)('sample images and coldstart on a real daemon', () =
     expect(ids('cpu-pruned')).toContain('missing-bytecode');
     expect(ids('cpu-multistage')).not.toContain('missing-bytecode');
     const naiveSecrets = reports.get('cpu-naive')!.findings.find((x) => x.id === 'secrets-in-image')!;
-    expect(naiveSecrets.evidence.paths).toEqual(['/app/.env (layer 3, in the final filesystem)']);
+    expect(naiveSecrets.evidence.items).toEqual([{ path: 'app/.env', layer: 2, visible: true }]);
   });
 
   it('CUDA facts of the GPU samples agree with the tools inside them (cuobjdump, dpkg); --gpu-arch on real libraries', async () => {
@@ -144,7 +144,7 @@ describe.skipIf(!available)('sample images and coldstart on a real daemon', () =
     const f = a.findings.find((x) => x.id === 'missing-shared-libraries')!;
     expect(f.severity).toBe('high');
     expect(f.title).toContain('libblas.so.3');
-    expect(f.evidence.paths!.some((p) => /^libblas\.so\.3 ← \/usr\/local\/lib\/python3\.11\/dist-packages\/numpy\/core\/_multiarray_umath\./.test(p))).toBe(true);
+    expect(f.evidence.items!.some((i) => i.needed === 'libblas.so.3' && /^usr\/local\/lib\/python3\.11\/dist-packages\/numpy\/core\/_multiarray_umath\./.test(i.path))).toBe(true);
     // independently: Python in that image fails exactly there
     const py = await execa('docker', ['run', '--rm', broken, 'python3', '-c', 'import numpy'], { reject: false });
     expect(py.exitCode).not.toBe(0);

@@ -60,7 +60,7 @@ function nastyAnalysis(): Analysis {
   a.waste.topPaths = [{ path: `app/${NASTY}`, bytes: 200 * 1024 ** 2, addedInLayer: 0, hiddenInLayer: 1, how: 'deleted' }];
   a.warnings = [`manifest.json: invalid JSON: ${NASTY}`];
   a.findings = computeFindings(a);
-  expect(a.findings.some((f) => f.evidence.paths?.some((p) => p.includes(NASTY)))).toBe(true);
+  expect(a.findings.some((f) => f.evidence.items?.some((i) => i.path.includes(NASTY)))).toBe(true);
   return a;
 }
 
@@ -119,7 +119,7 @@ describe('renderers', () => {
     // every table row keeps its column count: the value's | is escaped
     for (const l of md.split('\n').filter((x) => x.startsWith('| ') && x.includes('pip:'))) expect(l.split(/(?<!\\)\|/).length - 2).toBe(5);
     const layerRow = md.split('\n').find((l) => l.startsWith('| 1 | <code>'))!;
-    expect(layerRow.split(/(?<!\\)\|/).length - 2).toBe(6);
+    expect(layerRow.split(/(?<!\\)\|/).length - 2).toBe(7);
     const html = renderAnalysisHtml([a]);
     expectClean(html);
     expectVisible(html);

@@ -14,6 +14,11 @@ import { buildElf, type ElfSpec } from '../helpers/elf.js';
 import { type FixtureImage, tmpDir, writeOciDir } from '../helpers/images.js';
 import { analyzeChecked } from '../helpers/report.js';
 import { type FEntry, file, text } from '../helpers/tar.js';
+import { evidenceLine } from '../../src/render/evidence.js';
+
+/** An evidence item as the views word it (the spans' text side by side). */
+const words = (f: { evidence: { items?: Parameters<typeof evidenceLine>[0][] } }): string[] =>
+  (f.evidence.items ?? []).map((i) => evidenceLine(i).map((x) => (typeof x === 'string' ? x : 'code' in x ? x.code : '')).join(''));
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const SP = 'usr/local/lib/python3.11/site-packages';
@@ -82,11 +87,13 @@ describe('missing shared libraries', () => {
     expect(m.severity).toBe('high');
     expect(m.title).toContain('libcudnn.so.8');
     expect(m.title).not.toContain('libhidden');
-    expect(m.evidence.paths).toEqual([`libcudnn.so.8 ← /${ext} (pip:pkg)`]);
+    expect(m.evidence.items).toEqual([{ path: ext, needed: 'libcudnn.so.8', owner: 'pip:pkg' }]);
+    expect(words(m)).toEqual([`libcudnn.so.8 ← /${ext} (pip:pkg)`]);
     expect(m.fix).toContain('nvidia-cudnn-cuXX');
     const off = find(a, 'shared-libraries-off-path')!;
     expect(off.severity).toBe('low');
-    expect(off.evidence.paths).toEqual([`libhidden.so.3 ← /${ext} (pip:pkg); present at /opt/hidden/libhidden.so.3`]);
+    expect(off.evidence.items).toEqual([{ path: ext, needed: 'libhidden.so.3', owner: 'pip:pkg', foundAt: 'opt/hidden/libhidden.so.3' }]);
+    expect(words(off)).toEqual([`libhidden.so.3 ← /${ext} (pip:pkg); present at /opt/hidden/libhidden.so.3`]);
   });
 
   it('leaves OS-packaged extension modules to the OS package manager', async () => {
@@ -170,7 +177,8 @@ describe('GPU architectures (--gpu-arch)', () => {
     const a = await both(image, { gpuArch: 'sm_86' });
     const f = find(a, 'gpu-arch-unsupported')!;
     expect(f.severity).toBe('high');
-    expect(f.evidence.paths).toEqual(['/usr/lib/x86_64-linux-gnu/libcufft.so.11.0.2.4 (unowned): sm_70']);
+    expect(f.evidence.items).toEqual([{ path: 'usr/lib/x86_64-linux-gnu/libcufft.so.11.0.2.4', owner: 'unowned', sass: ['sm_70'], ptx: [] }]);
+    expect(words(f)).toEqual(['/usr/lib/x86_64-linux-gnu/libcufft.so.11.0.2.4 (unowned): sm_70']);
     expect(ids(a)).not.toContain('gpu-arch-ptx-only');
     const used = bytes(100 * KiB); // libcublasLt's sm_80 SASS; libcufft has nothing usable
     const total = bytes(100 * KiB) + bytes(120 * KiB) + bytes(50 * KiB) + bytes(80 * KiB);
@@ -179,8 +187,9 @@ describe('GPU architectures (--gpu-arch)', () => {
 
   it('sm_100 (a new major): only PTX can run, JIT at first start (medium); sm_80 is fully served', async () => {
     const a = await both(image, { gpuArch: 'sm_100' });
-    expect(find(a, 'gpu-arch-ptx-only')!.evidence.paths).toEqual(['/usr/lib/x86_64-linux-gnu/libcublasLt.so.12.1.3.1 (unowned): sm_80 sm_90, PTX sm_90']);
-    expect(find(a, 'gpu-arch-unsupported')!.evidence.paths).toEqual(['/usr/lib/x86_64-linux-gnu/libcufft.so.11.0.2.4 (unowned): sm_70']);
+    expect(find(a, 'gpu-arch-ptx-only')!.evidence.items).toEqual([{ path: 'usr/lib/x86_64-linux-gnu/libcublasLt.so.12.1.3.1', owner: 'unowned', sass: ['sm_80', 'sm_90'], ptx: ['sm_90'] }]);
+    expect(words(find(a, 'gpu-arch-ptx-only')!)).toEqual(['/usr/lib/x86_64-linux-gnu/libcublasLt.so.12.1.3.1 (unowned): sm_80 sm_90, PTX sm_90']);
+    expect(words(find(a, 'gpu-arch-unsupported')!)).toEqual(['/usr/lib/x86_64-linux-gnu/libcufft.so.11.0.2.4 (unowned): sm_70']);
     const full = await both({ ...image, layers: [{ entries: image.layers[0]!.entries!.slice(0, 1) }] }, { gpuArch: 'sm_80' });
     expect(ids(full).filter((i) => i.startsWith('gpu-arch'))).toEqual([]);
   });

@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { Analysis } from '../../src/report/types.js';
 import { computeFindings, failingFindings } from '../../src/findings/rules.js';
+import { evidenceLine } from '../../src/render/evidence.js';
 import { makeAnalysis } from '../helpers/analysis.js';
 import { type FixtureImage, tmpDir, writeOciDir } from '../helpers/images.js';
 import { analyzeChecked, kindBytes } from '../helpers/report.js';
@@ -24,6 +25,9 @@ const ok: Record<string, unknown> = { User: 'app', Healthcheck: { Test: ['CMD', 
 const one = (entries: FEntry[], config: Record<string, unknown> = ok, createdBy = 'RUN build'): FixtureImage => ({ config, layers: [{ entries, createdBy }] });
 const ids = (a: Analysis): string[] => a.findings.map((f) => f.id);
 const find = (a: Analysis, id: string) => a.findings.find((f) => f.id === id);
+/** An evidence item as the views word it (the spans' text side by side). */
+const words = (f: { evidence: { items?: Parameters<typeof evidenceLine>[0][] } }): string[] =>
+  (f.evidence.items ?? []).map((i) => evidenceLine(i).map((x) => (typeof x === 'string' ? x : 'code' in x ? x.code : '')).join(''));
 
 describe('findings: one rule each, positive and negative', () => {
   it('cuda-devel-in-image saves the cuda-devel bytes', async () => {
@@ -53,7 +57,8 @@ describe('findings: one rule each, positive and negative', () => {
     const pos = await run({ config: ok, layers: [{ entries: [file('opt/build/big.o', 2 * MiB)] }, { entries: [whiteout('opt/build')] }] });
     const f = find(pos, 'layer-waste')!;
     expect(f.savingBytes).toBe(2 * MiB);
-    expect(f.evidence.paths![0]).toBe('/opt/build/big.o (2.00 MiB, added in layer 1, deleted in layer 2)');
+    expect(f.evidence.items![0]).toEqual({ path: 'opt/build/big.o', bytes: 2 * MiB, layer: 0, deletedIn: 1 });
+    expect(words(f)[0]).toBe('/opt/build/big.o (2.00 MiB, added in layer 1, deleted in layer 2)');
     expect(ids(await run({ config: ok, layers: [{ entries: [file('opt/a', 2 * MiB)] }, { entries: [file('opt/b', 1)] }] }))).not.toContain('layer-waste');
   });
 
@@ -124,12 +129,14 @@ describe('findings: one rule each, positive and negative', () => {
     });
     const s = find(pos, 'secrets-in-image')!;
     expect(s.severity).toBe('high');
-    expect(s.evidence.paths).toEqual(['/app/.env (layer 1, in the final filesystem)', '/root/.ssh/id_rsa (layer 1, deleted later but still in that layer, contains a private key)']);
+    expect(s.evidence.items).toEqual([{ path: 'app/.env', layer: 0, visible: true }, { path: 'root/.ssh/id_rsa', layer: 0, visible: false, privateKey: true }]);
+    expect(words(s)).toEqual(['/app/.env (layer 1, in the final filesystem)', '/root/.ssh/id_rsa (layer 1, deleted later but still in that layer, contains a private key)']);
     expect(JSON.stringify(pos)).not.toContain('b3BlbnNzaC1rZXktdjEAAAAA');
     expect(JSON.stringify(pos)).not.toContain('abc123');
     const u = find(pos, 'unwanted-files')!;
     expect(u.savingBytes).toBe(5000);
-    expect(u.evidence.paths).toEqual(['/app/.git (layer 1, deleted later but still in that layer)', '/app/notebooks/eda.ipynb (layer 1, in the final filesystem)']);
+    expect(u.evidence.items).toEqual([{ path: 'app/.git', layer: 0, visible: false }, { path: 'app/notebooks/eda.ipynb', layer: 0, visible: true }]);
+    expect(words(u)).toEqual(['/app/.git (layer 1, deleted later but still in that layer)', '/app/notebooks/eda.ipynb (layer 1, in the final filesystem)']);
     const neg = await run(one([file(`${SP}/nbformat/tests/test.ipynb`, 100), file('usr/share/doc/x/README.env', 5), file('etc/ssl/private/ssl-cert-snakeoil.key', 10)]));
     expect(ids(neg).filter((i) => i === 'secrets-in-image' || i === 'unwanted-files')).toEqual([]);
   });

@@ -77,7 +77,7 @@ describe('history, rendering and the CLI report', () => {
     // the layer step is shortened (build-arg prefix dropped), and a pipe in it cannot break the table
     expect(md).toContain('<code>RUN pip install -r requirements.txt \\| tee log</code>');
     const layerRow = rows.find((r) => r.includes('pip install'))!;
-    expect(layerRow.split(/(?<!\\)\|/).length - 2).toBe(6);
+    expect(layerRow.split(/(?<!\\)\|/).length - 2).toBe(7);
   });
 
   it('shortens Dockerfile steps sensibly', () => {
