@@ -100,7 +100,7 @@ function findingBlocks(a: Analysis): Block[] {
   const blocks: Block[] = [
     { kind: 'heading', text: 'Findings (ranked by what each fix saves)' },
     {
-      kind: 'table', head: ['Severity', 'Finding', 'Saves', 'Evidence', 'Fix'], align: ['l', 'l', 'r', 'l', 'l'], wrap: 60,
+      kind: 'table', head: ['Severity', 'Finding', 'Saves', 'Evidence', 'Fix'], align: ['l', 'l', 'r', 'l', 'l'], wrap: 44,
       rows: a.findings.map((f) => [[{ badge: f.severity }], [{ code: f.id }, `: ${f.title}`], formatSaving(f), { list: evidenceLines(f) }, f.fix]),
     },
   ];

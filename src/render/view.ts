@@ -56,14 +56,35 @@ const plainOf = (s: Span): string => (typeof s === 'string' ? s : 'code' in s ? 
 
 const textInline = inlineWith((s) => escapeText(plainOf(s)));
 
+/** A word longer than the width (a deep path, a digest) is cut, after its slashes first, so a column stays narrow. */
+function pieces(w: string, width: number): string[] {
+  if (w.length <= width) return [w];
+  const out: string[] = [];
+  let cur = '';
+  // after each slash, and where a part is still too long (a digest), every `width` characters
+  const parts = w.split(/(?<=\/)/).flatMap((p) => p.match(new RegExp(`.{1,${width}}`, 'gsu')) ?? []);
+  for (const part of parts) {
+    if (cur && cur.length + part.length > width) {
+      out.push(cur);
+      cur = part;
+    } else cur += part;
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
 function wrap(s: string, width: number): string {
   const lines: string[] = [];
   let cur = '';
-  for (const w of s.split(' ')) {
-    if (cur && cur.length + 1 + w.length > width) {
-      lines.push(cur);
-      cur = w;
-    } else cur = cur ? `${cur} ${w}` : w;
+  for (const word of s.split(' ')) {
+    // the pieces of one cut word join without a space when they share a line
+    pieces(word, width).forEach((w, i) => {
+      const sep = i === 0 && cur ? ' ' : '';
+      if (cur && cur.length + sep.length + w.length > width) {
+        lines.push(cur);
+        cur = w;
+      } else cur += sep + w;
+    });
   }
   if (cur) lines.push(cur);
   return lines.join('\n');

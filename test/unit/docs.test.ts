@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -38,5 +38,20 @@ describe('the repository explains itself', () => {
       return !text.split('\n').some((l) => /^#{1,4} /.test(l) && l.replace(/^#+ /, '').trim() === c.section);
     });
     expect(missing).toEqual([]);
+  });
+
+  it("the README's layout names every directory and top-level module of src/", () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const layout = readme.slice(readme.indexOf('## Layout'));
+    const entries = readdirSync(path.join(ROOT, 'src')).map((n) => (statSync(path.join(ROOT, 'src', n)).isDirectory() ? `src/${n}/` : n));
+    expect(entries.length).toBeGreaterThan(15);
+    expect(entries.filter((e) => !layout.includes(e))).toEqual([]);
+  });
+
+  it('every src/ path the README and docs/ name exists', () => {
+    const docs = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).map((n) => `docs/${n}`)];
+    const named = docs.flatMap((d) => [...readFileSync(path.join(ROOT, d), 'utf8').matchAll(/\bsrc\/[\w/.-]+\.ts\b/g)].map((m) => ({ doc: d, file: m[0] })));
+    expect(named.length).toBeGreaterThan(30);
+    expect(named.filter((n) => !existsSync(path.join(ROOT, n.file)))).toEqual([]);
   });
 });

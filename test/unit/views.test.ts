@@ -6,10 +6,7 @@
  * a section, column or row missing from one format, or a value wrong in one, fails.
  */
 import { describe, expect, it } from 'vitest';
-import type { Analysis } from '../../src/analysis.js';
-import type { ColdStart } from '../../src/coldstart/engine.js';
-import type { Comparison } from '../../src/compare.js';
-import type { Finding } from '../../src/findings/rules.js';
+import type { Analysis, ColdStart, Comparison, Finding } from '../../src/report/types.js';
 import { renderAnalysisMarkdown, renderAnalysisTable } from '../../src/render/analyze.js';
 import { renderColdStartMarkdown, renderColdStartTable } from '../../src/render/coldstart.js';
 import { renderComparisonMarkdown, renderComparisonTable } from '../../src/render/compare.js';
@@ -388,5 +385,22 @@ describe('views: each document the same in the terminal, Markdown and HTML', () 
     expect(cmp).toContain('<td class="c"><span class="absent">·</span></td>');
     expect(cmp).toContain('<td class="c"><span class="present">✗</span></td>');
     expect(renderComparisonMarkdown(fixtureComparison)).toContain('| <code>COPY --from=builder /install /usr/local</code> |');
+  });
+
+  it('keeps the terminal narrow: a deep path or a digest in a wrapped column is cut, after its slashes first', () => {
+    const a = fixtureAnalysis();
+    const deep = `${'deep/'.repeat(24)}model.bin`; // 129 characters, no space
+    const digest = `sha256:${'ab'.repeat(32)}`; // 71 characters, no slash
+    a.findings = [{ id: 'baked-model-weights', severity: 'medium', title: 'Weights', savingBytes: MiB, savingSeconds: 0, fix: 'Mount them.', evidence: { items: [{ path: deep, bytes: MiB, layer: 0 }], detail: digest } }];
+    const text = renderAnalysisTable(a);
+    const table = text.slice(text.indexOf('Findings'));
+    const rows = table.split('\n').filter((l) => l.startsWith('│'));
+    const evidence = rows.slice(1).map((l) => l.split('│')[4]!.trim()).join('');
+    // the cell's lines, joined, give the path and the digest back whole
+    expect(evidence.replace(/\s+|^-/g, '')).toContain(`/${deep}`);
+    expect(evidence).toContain(digest.slice(0, 44));
+    // and the wrapped column (44 wide) holds no line longer than that
+    expect(Math.max(...rows.slice(1).map((l) => l.split('│')[4]!.trim().length))).toBeLessThanOrEqual(44);
+    expect(Math.max(...rows.map((l) => [...l].length))).toBeLessThan(200);
   });
 });
