@@ -3,7 +3,6 @@
  * Analysis (src/report/types.ts): totals, kinds, owners, layers, history and the evidence findings are
  * computed from. The findings themselves are the next stage (pipeline.ts runs both).
  */
-import { readFileSync } from 'node:fs';
 import { type OwnerAssignment, type PackageRecord, UNOWNED } from './attribute/owners.js';
 import { classify, type KindContext } from './attribute/kinds.js';
 import type { MergedFs, VisibleFile } from './fs/filesystem.js';
@@ -15,17 +14,8 @@ import { DEFAULT_COMPRESSION_RATIO, DEFAULT_NETWORK_BPS, DEFAULT_UNPACK_BPS } fr
 import { formatPlatform } from './image/platform.js';
 import type { LoadedImage } from './image/types.js';
 import type { Analysis, BytecodeEvidence, CacheCategory, CudaEvidence, Evidence, HistoryRow, Kind, LayerRow, OwnerRow, PullModel, SharedLibraryEvidence } from './report/types.js';
-import { SCHEMA_VERSION } from './report/version.js';
+import { SCHEMA_VERSION, toolVersion } from './report/version.js';
 import { normalizeEntryPath } from './util/paths.js';
-
-export function toolVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-    return pkg.version;
-  } catch {
-    return '0.0.0';
-  }
-}
 
 export interface AnalyzeOptions {
   /** Deployment GPU architecture (sm_XX) checked against the fatbins. */
@@ -315,8 +305,7 @@ function imageInfo(img: LoadedImage): Analysis['image'] {
   const cfg = img.config.config ?? {};
   return {
     reference: img.reference,
-    // The transports table (image/transports.ts) and the schema's enum are kept equal by test/unit/transports.test.ts.
-    transport: img.transport as Analysis['image']['transport'],
+    transport: img.transport,
     tags: img.tags,
     ...(img.manifestDigest ? { manifestDigest: img.manifestDigest } : {}),
     configDigest: img.configDigest,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { toolVersion } from './analysis.js';
+import { toolVersion } from './report/version.js';
 import { analyzeCommand } from './commands/analyze.js';
 import { cacheCommand } from './commands/cache.js';
 import { coldstartCommand } from './commands/coldstart.js';

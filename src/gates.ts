@@ -195,7 +195,9 @@ export function parseRules(raw: RawRules, where: string): Rules {
  * rule. A bad value is reported with where it came from: the file's name and key, or the flag.
  */
 export function resolveRules(config: { file?: string; raw: RawRules }, flags: RawRules): Rules {
-  const fromFile = config.file ? parseRules(config.raw, config.file) : {};
+  // a file rule a flag overrides is not read at all (as when the two were merged before parsing)
+  const unset = Object.fromEntries(Object.entries(config.raw).filter(([k]) => (flags as Record<string, unknown>)[k] === undefined)) as RawRules;
+  const fromFile = config.file ? parseRules(unset, config.file) : {};
   const fromFlags = parseWith(flags, (name) => `--${name}`);
   return { ...fromFile, ...fromFlags };
 }
@@ -232,13 +234,6 @@ export function loadConfig(explicit: string | undefined, cwd = process.cwd()): {
     (raw as Record<string, unknown>)[key] = v;
   }
   return { file, raw };
-}
-
-/** Flags win over the config file, rule by rule. */
-export function mergeRaw(config: RawRules, flags: RawRules): RawRules {
-  const out: RawRules = { ...config };
-  for (const [k, v] of Object.entries(flags)) if (v !== undefined && !(Array.isArray(v) && v.length === 0)) (out as Record<string, unknown>)[k] = v;
-  return out;
 }
 
 export function hasRules(r: Rules): boolean {

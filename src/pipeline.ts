@@ -15,7 +15,7 @@ import type { LoadedImage, LoadOptions } from './image/types.js';
 import { wantsProbe } from './inspect/probe.js';
 import type { Analysis } from './report/types.js';
 
-export interface CacheOptions {
+interface CacheOptions {
   /** Neither read nor fill the layer cache (image/layer-cache.ts). */
   noCache?: boolean;
 }

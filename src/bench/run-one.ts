@@ -4,8 +4,8 @@
  * attributed): the like-for-like figure next to `tar -tf`.
  */
 import { wantsBody } from '../catalog/metadata.js';
-import { analyzeRef } from '../commands/shared.js';
 import { loadImage } from '../image/load.js';
+import { analyzeReference } from '../pipeline.js';
 
 const walkOnly = process.argv[2] === '--walk-only';
 const ref = process.argv[walkOnly ? 3 : 2];
@@ -27,7 +27,7 @@ if (walkOnly) {
   });
   void img;
 } else {
-  const a = await analyzeRef(ref, {});
+  const a = await analyzeReference(ref, {});
   finalBytes = a.totals.finalBytes;
   files = a.totals.files;
 }

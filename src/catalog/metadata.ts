@@ -7,7 +7,7 @@
 import { EGG_INSTALLED_FILES, PIP_RECORD } from './python.js';
 import { isKeyCandidate } from './sensitive.js';
 
-export const MAX_METADATA_FILE = 32 * 1024 * 1024;
+const MAX_METADATA_FILE = 32 * 1024 * 1024;
 
 export function wantsBody(path: string, size: number): boolean {
   if (size > MAX_METADATA_FILE) return false;

@@ -5,7 +5,7 @@ import type Docker from 'dockerode';
 import { envError, ImgscopeError, inputError } from '../errors.js';
 import { daemonError, dockerClient, pullRecorded } from '../image/daemon.js';
 import { isPlainHttpRegistry, parseRegistryRef } from '../image/registry.js';
-import { imageName, runsContainers } from '../image/transports.js';
+import { imageName, notRunnable, runsContainers } from '../image/transports.js';
 import type { Platform } from '../image/types.js';
 import { analyzeReference } from '../pipeline.js';
 import type { ColdStart, DeviceRequest, ImportProfile, PullTrace, RunPhases, Stats, WorkingSet } from '../report/types.js';
@@ -529,7 +529,7 @@ function coldStartRecord(
 export async function coldStart(reference: string, opts: ColdStartOptions): Promise<ColdStart> {
   const docker = dockerClient();
   if (!runsContainers(reference, !!opts.cold)) {
-    throw inputError(`${reference}: coldstart runs containers through the Docker daemon: give an image name (docker-daemon:NAME), or a registry name with --cold`);
+    throw inputError(notRunnable(reference));
   }
   const name = imageName(reference);
   const { logRe, ports } = checkOptions(reference, opts);

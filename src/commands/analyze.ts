@@ -28,7 +28,7 @@ export function analyzeCommand(program: Command): Command {
     .option('--pull', 'pull the image through the daemon when it is missing')
     .option('--verify', 'also verify digests of uncompressed layers (reads them in full; bypasses the layer cache)')
     .addOption(options.noCache('neither read nor fill the layer cache (IMGSCOPE_CACHE_DIR, default ~/.cache/imgscope)'))
-    .option('--top <n>', 'owners to list in table/markdown output', '15')
+    .option('--top <n>', 'owners and hidden paths to list in table, Markdown and HTML output', '15')
     .addOption(options.quiet())
     .option('--baseline <report.json>', 'a saved report to measure --max-growth against');
   addModelOptions(cmd);

@@ -1,10 +1,10 @@
 /** `imgscope coldstart`: what a node pays to run the image, over repeated runs. */
 import type { Command } from 'commander';
-import { toolVersion } from '../analysis.js';
 import type { ColdStartOptions } from '../coldstart/engine.js';
 import type { ColdStart } from '../report/types.js';
-import { SCHEMA_VERSION } from '../report/version.js';
+import { SCHEMA_VERSION, toolVersion } from '../report/version.js';
 import { inputError } from '../errors.js';
+import { coldstartUsage } from '../image/transports.js';
 import { checkOutputPath } from '../util/atomic.js';
 import { emit, type Format, modelOptions, options, type OutputCliOptions, platformOption, progress } from './shared.js';
 
@@ -29,7 +29,7 @@ export function coldstartCommand(program: Command): Command {
   return program
     .command('coldstart')
     .description('time what a node pays to run the image: pull (with --cold), create, start, first passing probe, over repeated runs')
-    .argument('<ref...>', 'image name in the Docker daemon (docker-daemon:NAME also accepted; docker://NAME with --cold)')
+    .argument('<ref...>', coldstartUsage())
     .option('--runs <n>', 'measured runs', '5')
     .option('--warmup <n>', 'runs before measuring (discarded)', '1')
     .option('--gpus <spec>', 'GPU request as docker run --gpus: all | N | "device=0,1" | driver=…,count=…,capabilities=…')

@@ -1,7 +1,7 @@
 /** `imgscope compare`: several images or saved reports side by side, budgets checked against the baseline. */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { toolVersion } from '../analysis.js';
+import { toolVersion } from '../report/version.js';
 import type { Analysis, ColdStart } from '../report/types.js';
 import { inputError } from '../errors.js';
 import type { LoadedReports } from '../reports.js';

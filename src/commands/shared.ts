@@ -114,8 +114,3 @@ export async function analyzeWith(ref: string, opts: AnalyzeRefOptions & { platf
 export function platformOption(value: string | undefined): Platform | undefined {
   return value ? parsePlatform(value) : undefined;
 }
-
-export async function analyzeRef(ref: string, opts: AnalyzeRefOptions & ModelCliOptions & { platform?: string }): Promise<Analysis> {
-  const platform = platformOption(opts.platform);
-  return analyzeWith(ref, { ...opts, platform }, await modelOptions(opts));
-}

@@ -103,7 +103,7 @@ const layerOrder: Rule = (a) => {
   return [{
     id: 'layer-order', severity: 'medium', savingBytes: null,
     title: 'The application is copied before dependencies are installed: every code change re-runs the install',
-    evidence: { detail: `step ${copy.i + 1} \`${shortenStep(copy.s, 80)}\` comes before step ${install.i + 1} \`${shortenStep(install.s, 80)}\`` },
+    evidence: { steps: [copy.i, install.i], detail: `step ${copy.i + 1} \`${shortenStep(copy.s, 80)}\` comes before step ${install.i + 1} \`${shortenStep(install.s, 80)}\`` },
     fix: 'COPY requirements.txt . && RUN pip install -r requirements.txt first, then COPY . . (so the install layer is cached).',
   }];
 };
@@ -295,7 +295,7 @@ const cudaConsistency: Rule = (a) => {
       out.push({
         id: 'cuda-driver-requirement', severity: 'info', savingBytes: null,
         title: `Needs an NVIDIA driver ≥ ${d.minorCompat ?? d.toolkit} on the host (CUDA ${top}${d.toolkit && d.minorCompat ? `; ≥ ${d.toolkit} for every CUDA ${top} feature and PTX JIT` : ''})`,
-        evidence: { detail: `highest CUDA version in the image: ${top} (${[...new Set(versions)].join(', ')})` },
+        evidence: { versions: [...new Set(versions)], detail: `highest CUDA version in the image: ${top} (${[...new Set(versions)].join(', ')})` },
         fix: 'Check nvidia-smi on the target nodes (or pin the node pool\'s driver) before deploying.',
       });
     }

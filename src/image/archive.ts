@@ -203,14 +203,14 @@ export class DirArchive implements ArchiveFiles {
   }
 }
 
+/** The per-layer version file of the legacy `docker save` layout. */
+const LEGACY_VERSION = /^[0-9a-f]{64}\/VERSION$/;
+
 /**
  * A `docker save` stream (from the daemon) consumed in one pass: small files are kept, every layer
  * tar is walked as it streams by (layers are recognised by sniffing, since manifest.json comes last),
  * and nothing is written to disk.
  */
-/** The per-layer version file of the legacy `docker save` layout. */
-const LEGACY_VERSION = /^[0-9a-f]{64}\/VERSION$/;
-
 export class StreamedArchive implements ArchiveFiles {
   readonly small = new Map<string, Buffer>();
   readonly layers = new Map<string, WalkedBlob>();

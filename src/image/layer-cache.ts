@@ -187,6 +187,8 @@ let fingerprintMemo: string | null | undefined;
 
 /** Relative module specifiers of `import … from`, `export … from`, `import '…'` and `import('…')`. */
 const RELATIVE_IMPORT = /\b(?:from|import)\s*\(?\s*['"](\.\.?\/[^'"]+)['"]/g;
+/** `import type …;` and `export type … from …;`: gone from the built files, so no part of a walk. */
+const TYPE_ONLY = /^\s*(?:import|export)\s+type\b[^;]*;/gm;
 
 /**
  * The modules whose code shapes a walk, found from the code itself: the walk, probe and shared-rule
@@ -196,12 +198,12 @@ const RELATIVE_IMPORT = /\b(?:from|import)\s*\(?\s*['"](\.\.?\/[^'"]+)['"]/g;
  */
 export function walkModules(root: string, ext: string): string[] {
   const dirFiles = (dir: string): string[] => readdirSync(path.join(root, dir)).filter((f) => f.endsWith(ext)).map((f) => path.join(root, dir, f));
-  const callsWalker = (f: string): boolean => /\bfrom\s*['"]\.\.\/walk\//.test(readFileSync(f, 'utf8'));
+  const callsWalker = (f: string): boolean => /\bfrom\s*['"]\.\.\/walk\//.test(readFileSync(f, 'utf8').replace(TYPE_ONLY, ''));
   const todo = [...dirFiles('walk'), ...dirFiles('inspect'), ...dirFiles('catalog'), ...dirFiles('image').filter(callsWalker)];
   const seen = new Set<string>(todo);
   while (todo.length > 0) {
     const f = todo.pop()!;
-    for (const m of readFileSync(f, 'utf8').matchAll(RELATIVE_IMPORT)) {
+    for (const m of readFileSync(f, 'utf8').replace(TYPE_ONLY, '').matchAll(RELATIVE_IMPORT)) {
       const dep = path.resolve(path.dirname(f), m[1]!.replace(/\.js$/, ext));
       // A specifier quoted in a comment may name no file; a real import always does.
       if (seen.has(dep) || !dep.startsWith(root + path.sep) || !existsSync(dep)) continue;

@@ -76,7 +76,7 @@ export interface OpenedImage {
  * stacking order: at most `LAYER_CONCURRENCY` layers' entries are alive beyond the one being merged.
  * IMGSCOPE_LAYER_CONCURRENCY=1 walks one layer at a time.
  */
-export const LAYER_CONCURRENCY = Math.max(1, Number.parseInt(process.env.IMGSCOPE_LAYER_CONCURRENCY ?? '', 10) || 3);
+const LAYER_CONCURRENCY = Math.max(1, Number.parseInt(process.env.IMGSCOPE_LAYER_CONCURRENCY ?? '', 10) || 3);
 
 export async function inOrder<T>(
   n: number,

@@ -77,7 +77,7 @@ export interface ManifestStore {
 }
 
 /** At most this many manifests and indexes are read while expanding an index (docs/architecture.md "Resource bounds"). */
-export const MAX_INDEX_FANOUT = 1000;
+const MAX_INDEX_FANOUT = 1000;
 
 /** An index's `manifests` (its shape checked on reading, shapes.ts): null is an empty list (moby/moby#47210). */
 export function descriptorList(v: Descriptor[] | null | undefined): Descriptor[] {

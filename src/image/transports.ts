@@ -122,6 +122,21 @@ export function runsContainers(reference: string, cold: boolean): boolean {
   return runs === 'daemon' || (runs === 'cold' && cold);
 }
 
+/** The prefixed forms of the rows that coldstart runs: held by the daemon, or pulled with --cold. */
+function runnable(runs: Transport['runs']): string[] {
+  return TRANSPORTS.filter((t) => t.runs === runs && t.prefix).map((t) => `${t.prefix}NAME`);
+}
+
+/** The reference forms `coldstart` accepts, as its help lists them. */
+export function coldstartUsage(): string {
+  return `image name in the Docker daemon (${runnable('daemon').join(', ')} also accepted; ${runnable('cold').join(', ')} with --cold)`;
+}
+
+/** Why coldstart cannot run a reference, and what it can run instead. */
+export function notRunnable(reference: string): string {
+  return `${reference}: coldstart runs containers through the Docker daemon: give an image name (${runnable('daemon').join(', ')}), or a registry name with --cold`;
+}
+
 /**
  * The image name a reference gives the daemon or a registry: the prefix of a naming transport taken
  * off (each such prefix once, in table order), anything else as written.

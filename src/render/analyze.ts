@@ -33,7 +33,7 @@ function pullModelNote(a: Analysis): string {
 }
 
 /** CUDA facts (runtime versions, frameworks, fatbin architectures), one line each; none for CPU images. */
-export function cudaLines(a: Analysis): string[] {
+function cudaLines(a: Analysis): string[] {
   const c = a.evidence.cuda;
   if (!c) return [];
   const out: string[] = [];

@@ -73,7 +73,10 @@ export interface Analysis {
 }
 export interface ImageInfo {
   reference: string;
-  transport: 'docker-archive' | 'oci' | 'oci-archive' | 'docker-daemon' | 'docker';
+  /**
+   * How the image was read: the name of a row of the transports table (src/image/transports.ts): docker-archive, oci, oci-archive, docker-daemon or docker (a registry). New transports add names without a schema change.
+   */
+  transport: string;
   tags: string[];
   manifestDigest?: Digest;
   configDigest: Digest;
@@ -400,6 +403,14 @@ export interface FindingEvidence {
    */
   paths?: string[];
   layers?: LayerIndex[];
+  /**
+   * Dockerfile steps the finding is about, as 0-based indexes into history[] (layer-order: the COPY of the application, then the install after it).
+   */
+  steps?: number[];
+  /**
+   * Versions the finding compared (cuda-driver-requirement: the CUDA versions found in the image).
+   */
+  versions?: string[];
   packages?: string[];
   detail?: string;
 }

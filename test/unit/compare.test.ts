@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { compare } from '../../src/compare.js';
 import { matchColdStarts } from '../../src/reports.js';
-import { evaluate, loadConfig, mergeRaw, parseFraction, parseRules, parseSize } from '../../src/gates.js';
+import { evaluate, loadConfig, parseFraction, parseRules, parseSize, resolveRules } from '../../src/gates.js';
 import { comparisonRows, COMPARISON_HEAD, renderComparisonMarkdown, renderComparisonTable } from '../../src/render/compare.js';
 import { computeFindings, SEVERITIES } from '../../src/findings/rules.js';
 import type { ColdStart } from '../../src/report/types.js';
@@ -172,8 +172,14 @@ describe('budgets', () => {
     writeFileSync(path.join(dir, '.imgscope.yml'), 'rules:\n  max-size: 1GB\n  max-waste: 10MiB\n  forbid-kind: [toolchain, cuda-devel]\n  max-owner:\n    pip:torch: 300MiB\n');
     const cfg = loadConfig(undefined, dir);
     expect(cfg.file).toBe(path.join(dir, '.imgscope.yml'));
-    const merged = parseRules(mergeRaw(cfg.raw, { maxSize: '5GB', maxWaste: undefined }), 'x');
+    const merged = resolveRules(cfg, { maxSize: '5GB', maxWaste: undefined });
     expect(merged).toEqual({ maxSize: 5e9, maxWaste: 10 * MiB, forbidKinds: ['toolchain', 'cuda-devel'], maxOwner: { 'pip:torch': 300 * MiB } });
+    // a bad value is blamed on where it came from: the flag, or the file and its key
+    expect(() => resolveRules(cfg, { maxSize: 'lots' })).toThrow(/^--max-size: invalid size 'lots'/);
+    writeFileSync(path.join(dir, 'lots.yml'), 'max-size: lots\n');
+    const lots = loadConfig(path.join(dir, 'lots.yml'));
+    expect(() => resolveRules(lots, {})).toThrow(/lots\.yml max-size: invalid size 'lots'/);
+    expect(resolveRules(lots, { maxSize: '1GB' })).toEqual({ maxSize: 1e9 });
     writeFileSync(path.join(dir, 'bad.yml'), 'max-sise: 1GB\n');
     expect(() => loadConfig(path.join(dir, 'bad.yml'))).toThrow(/bad\.yml: unknown rule 'max-sise'/);
   });

@@ -127,6 +127,7 @@ describe('CUDA consistency', () => {
     expect(f.severity).toBe('high');
     expect(f.title).toBe("torch 2.3.0 was built for CUDA 12.1, but the image's CUDA runtime is 11.8");
     expect(find(a, 'cuda-driver-requirement')!.title).toBe('Needs an NVIDIA driver ≥ 525.60.13 on the host (CUDA 12.1; ≥ 530.30.02 for every CUDA 12.1 feature and PTX JIT)');
+    expect(find(a, 'cuda-driver-requirement')!.evidence.versions).toEqual(['11.8', '12.1']);
   });
 
   it('no mismatch when the pip CUDA runtime matches, and none for a CPU build', async () => {
@@ -189,6 +190,7 @@ describe('GPU architectures (--gpu-arch)', () => {
     const a = await both(image, { gpuArch: 'sm_100' });
     expect(find(a, 'gpu-arch-ptx-only')!.evidence.items).toEqual([{ path: 'usr/lib/x86_64-linux-gnu/libcublasLt.so.12.1.3.1', owner: 'unowned', sass: ['sm_80', 'sm_90'], ptx: ['sm_90'] }]);
     expect(words(find(a, 'gpu-arch-ptx-only')!)).toEqual(['/usr/lib/x86_64-linux-gnu/libcublasLt.so.12.1.3.1 (unowned): sm_80 sm_90, PTX sm_90']);
+    expect(find(a, 'gpu-arch-unsupported')!.evidence.items).toEqual([{ path: 'usr/lib/x86_64-linux-gnu/libcufft.so.11.0.2.4', owner: 'unowned', sass: ['sm_70'], ptx: [] }]);
     expect(words(find(a, 'gpu-arch-unsupported')!)).toEqual(['/usr/lib/x86_64-linux-gnu/libcufft.so.11.0.2.4 (unowned): sm_70']);
     const full = await both({ ...image, layers: [{ entries: image.layers[0]!.entries!.slice(0, 1) }] }, { gpuArch: 'sm_80' });
     expect(ids(full).filter((i) => i.startsWith('gpu-arch'))).toEqual([]);

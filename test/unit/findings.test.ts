@@ -97,6 +97,7 @@ describe('findings: one rule each, positive and negative', () => {
   it('layer-order: code copied before the dependency install', async () => {
     const layers = (steps: string[]): FixtureImage => ({ config: ok, layers: steps.map((s, i) => ({ entries: [file(`f${i}`, 1)], createdBy: s })) });
     const pos = await run(layers(['/bin/sh -c #(nop) COPY dir:0123abcd in /app ', '/bin/sh -c pip install -r requirements.txt']));
+    expect(find(pos, 'layer-order')!.evidence.steps).toEqual([0, 1]);
     expect(find(pos, 'layer-order')!.evidence.detail).toMatch(/^step 1 `COPY dir:0123abcd in \/app` comes before step 2 `RUN pip install -r requirements.txt`$/);
     const neg = await run(layers(['COPY requirements.txt . # buildkit', 'RUN /bin/sh -c pip install -r requirements.txt # buildkit', 'COPY . . # buildkit']));
     expect(ids(neg)).not.toContain('layer-order');

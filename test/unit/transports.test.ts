@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { normalizeTag } from '../../src/image/manifest.js';
-import { imageName, parseReference, referenceKey, runsContainers, TRANSPORTS, transportNamed, transportUsage } from '../../src/image/transports.js';
+import { coldstartUsage, imageName, notRunnable, parseReference, referenceKey, runsContainers, TRANSPORTS, transportNamed, transportUsage } from '../../src/image/transports.js';
 import { tmpDir } from '../helpers/images.js';
 
 const REFS = [
@@ -67,17 +67,22 @@ describe('the transports table', () => {
     }
   });
 
-  it('names in the report schema exactly the transports that open an image', () => {
-    const schema = JSON.parse(readFileSync(new URL('../../schema/report.schema.json', import.meta.url), 'utf8')) as unknown;
-    const enums: unknown[][] = [];
-    const find = (v: unknown): void => {
-      if (!v || typeof v !== 'object') return;
-      const props = (v as { properties?: Record<string, { enum?: unknown[] }> }).properties;
-      if (props?.transport?.enum) enums.push(props.transport.enum);
-      for (const c of Object.values(v)) find(c);
+  it('gives every transport that opens an image a name the report schema accepts and documents (a new row needs no schema change)', () => {
+    const schema = JSON.parse(readFileSync(new URL('../../schema/report.schema.json', import.meta.url), 'utf8')) as {
+      $defs: { analysis: { properties: { image: { properties: { transport: { pattern: string; description: string } } } } } };
     };
-    find(schema);
-    expect(enums).toEqual([TRANSPORTS.filter((t) => t.open).map((t) => t.name)]);
+    const t = schema.$defs.analysis.properties.image.properties.transport;
+    const opening = TRANSPORTS.filter((r) => r.open).map((r) => r.name);
+    expect(opening).toEqual(['docker-archive', 'oci', 'oci-archive', 'docker-daemon', 'docker']);
+    for (const name of opening) {
+      expect(name).toMatch(new RegExp(t.pattern));
+      expect(t.description).toContain(name);
+    }
+  });
+
+  it("writes coldstart's help and refusal from the rows that run containers", () => {
+    expect(coldstartUsage()).toBe('image name in the Docker daemon (docker-daemon:NAME also accepted; docker://NAME with --cold)');
+    expect(notRunnable('oci:/x')).toBe('oci:/x: coldstart runs containers through the Docker daemon: give an image name (docker-daemon:NAME), or a registry name with --cold');
   });
 
   it('refuses what it refused, with the same words', () => {

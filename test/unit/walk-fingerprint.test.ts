@@ -2,6 +2,7 @@
  * The layer cache's fingerprint (image/layer-cache.ts walkFingerprint) hashes the modules found from
  * the import graph, not a list of names: what shapes a walk is in it, what only reads a walk is not.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -23,5 +24,12 @@ describe('walk fingerprint', () => {
 
   it('is a hash of them', () => {
     expect(walkFingerprint()).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('is the same set of modules in src/ (under the tests) as in the build users run (dist/)', () => {
+    const DIST = fileURLToPath(new URL('../../dist', import.meta.url));
+    if (!existsSync(path.join(DIST, 'image/layer-cache.js'))) return; // npm test builds first; a bare vitest run may not have dist/
+    const built = walkModules(DIST, '.js').map((f) => path.relative(DIST, f).split(path.sep).join('/').replace(/\.js$/, '.ts'));
+    expect(built).toEqual(modules);
   });
 });
