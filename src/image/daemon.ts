@@ -146,7 +146,7 @@ async function fromStore(docker: Docker, name: string, image: InspectedImage | u
     return await openDaemonStore(docker, name, image, opts);
   } catch (err) {
     if (!(err instanceof StoreUnavailable)) throw err;
-    if (mode === 'store') throw envError(`docker-daemon:${name}: cannot read the engine's layer store: ${err.message}`, err);
+    if (mode === 'store') throw envError(`docker-daemon:${name}: --daemon-read store: ${err.message}`, err);
     opts.onProgress?.(`docker-daemon:${name}: exporting the image: ${err.message}`);
     return undefined;
   }
