@@ -122,14 +122,11 @@ export function walkStoredLayer(l: StoredLayer, i: number, opts: LoadOptions): W
   return { walk: w.walk, compression: 'none', blobSize: w.walk.tarBytes };
 }
 
-/** The tags `docker save NAME` lists: NAME when it is a tag the image has, every tag of its repository for a bare repository. */
+/** The tags `docker save NAME` lists: NAME when it is a tag of the image, the image's tags in NAME's repository for a bare repository, none for an ID. */
 function savedTags(name: string, tags: string[]): string[] {
   if (name.startsWith('sha256:') || /^[a-f0-9]{12,64}$/.test(name) || name.includes('@')) return [];
   const want = normalizeTag(name);
-  const tagged = tags.find((t) => normalizeTag(t) === want);
-  if (tagged) return [tagged];
-  const lastSlash = name.lastIndexOf('/');
-  if (name.indexOf(':', lastSlash + 1) >= 0) return [];
+  if (name.indexOf(':', name.lastIndexOf('/') + 1) >= 0) return tags.filter((t) => normalizeTag(t) === want).slice(0, 1);
   const repo = want.slice(0, want.lastIndexOf(':'));
   return tags.filter((t) => normalizeTag(t).startsWith(`${repo}:`));
 }

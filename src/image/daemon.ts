@@ -143,6 +143,8 @@ async function fromStore(docker: Docker, name: string, image: InspectedImage | u
   if (mode === 'export') return undefined;
   try {
     if (!image) throw new StoreUnavailable('the daemon did not give the image\'s ID');
+    // The store read hashes nothing: digests are checked only on the bytes of an export.
+    if (opts.verifyLayers) throw new StoreUnavailable('--verify checks every layer against its digest, which only the export reads');
     return await openDaemonStore(docker, name, image, opts);
   } catch (err) {
     if (!(err instanceof StoreUnavailable)) throw err;
