@@ -4,6 +4,7 @@
  * export, field by field; the store path is the one taken when it can be; and when it cannot, one
  * progress line says why and the export gives the same report (or, with --daemon-read store, exit 3).
  */
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -11,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeReference } from '../../src/pipeline.js';
 import type { Analysis } from '../../src/report/types.js';
 import { buildFixture, dockerAvailable, ensureBase, requireDocker, ROOT } from '../helpers/docker.js';
+import { withLayerCache } from '../helpers/cache.js';
 import { tmpDir } from '../helpers/images.js';
 import { checkReport } from '../helpers/report.js';
 
@@ -65,6 +67,22 @@ describe.skipIf(!available || !readable)("the engine's layer store", () => {
     const a = store.a;
     expect(a.totals.wasteBytes).toBeGreaterThanOrEqual(200000);
     expect(a.layers.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('shares the layer cache with the export by diff ID: what an export verified serves the store read, a store read stores nothing', async () => {
+    const ref = `docker-daemon:${IMAGES[0]}`;
+    const dir = tmpDir('imgscope-cache-');
+    await withLayerCache(dir, async () => {
+      const store = await read(ref, 'store');
+      expect(store.progress.some((m) => m.endsWith('from the layer cache'))).toBe(false);
+      const layerEntries = (): string[] => (existsSync(path.join(dir, 'v1')) ? readdirSync(path.join(dir, 'v1')).filter((f) => f.endsWith('.layer')) : []);
+      expect(layerEntries()).toEqual([]);
+      await read(ref, 'export');
+      expect(layerEntries()).toHaveLength(store.a.layers.length);
+      const again = await read(ref, 'store');
+      expect(again.progress.filter((m) => m.endsWith('from the layer cache'))).toHaveLength(again.a.layers.length);
+      expect(comparable(again.a)).toEqual(comparable(store.a));
+    });
   });
 
   it('says why it exports when the store is not readable, and gives the same report', async () => {
