@@ -16,11 +16,6 @@ import { blobKey, type LayerSource, type OpenedImage, walkOpts } from './layers.
 import { checkPlatform, normalizeTag, parseJson } from './manifest.js';
 import type { ImageConfigJson, LoadOptions } from './types.js';
 
-/** How `docker-daemon:` reads an image: the layer store when it can (auto), only the store, or the export. */
-export type DaemonRead = 'auto' | 'store' | 'export';
-
-export const DAEMON_READS: readonly DaemonRead[] = ['auto', 'store', 'export'];
-
 /** Why the layer store cannot give this image: the export can. */
 export class StoreUnavailable extends Error {}
 
