@@ -1,5 +1,5 @@
 /** `imgscope analyze`: every byte of one or more images attributed, one report, budgets checked. */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Analysis } from '../report/types.js';
 import { renderAnalysisMarkdown, renderAnalysisTable } from '../render/analyze.js';
 import { transportUsage } from '../image/transports.js';
@@ -12,6 +12,7 @@ interface AnalyzeCliOptions extends OutputCliOptions, ModelCliOptions, BudgetCli
   pull?: boolean;
   top: string;
   verify?: boolean;
+  daemonRead?: 'auto' | 'store' | 'export';
   /** commander's --no-cache: false when given. */
   cache?: boolean;
   baseline?: string;
@@ -27,6 +28,11 @@ export function analyzeCommand(program: Command): Command {
     .addOption(options.platform('platform to pick from a multi-platform index (default: this host)'))
     .option('--pull', 'pull the image through the daemon when it is missing')
     .option('--verify', 'also verify digests of uncompressed layers (reads them in full; bypasses the layer cache)')
+    .addOption(
+      new Option('--daemon-read <how>', "docker-daemon: images: read the engine's layer store when it can (auto), only the store (store), or export the image (export)")
+        .choices(['auto', 'store', 'export'])
+        .default('auto'),
+    )
     .addOption(options.noCache('neither read nor fill the layer cache (IMGSCOPE_CACHE_DIR, default ~/.cache/imgscope)'))
     .option('--top <n>', 'owners and hidden paths to list in table, Markdown and HTML output', '15')
     .addOption(options.quiet())

@@ -95,6 +95,8 @@ export interface AnalyzeRefOptions {
   pull?: boolean;
   verify?: boolean;
   cache?: boolean;
+  /** --daemon-read: how a docker-daemon: image is read. */
+  daemonRead?: 'auto' | 'store' | 'export';
   onProgress?: (m: string) => void;
 }
 
@@ -104,6 +106,7 @@ export async function analyzeWith(ref: string, opts: AnalyzeRefOptions & { platf
     ...(opts.platform ? { platform: opts.platform } : {}),
     pull: !!opts.pull,
     verifyLayers: !!opts.verify,
+    ...(opts.daemonRead ? { daemonRead: opts.daemonRead } : {}),
     noCache: opts.cache === false,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...model,

@@ -3,6 +3,7 @@ import { envError, ImgscopeError, inputError } from '../errors.js';
 import { StreamedArchive } from './archive.js';
 import { lookupCredentials, serverAddress } from './credentials.js';
 import { parseRegistryRef } from './registry.js';
+import { type InspectedImage, openDaemonStore, StoreUnavailable } from './daemon-store.js';
 import { openDockerSave } from './docker-save.js';
 import type { LayerCache } from './layer-cache.js';
 import { type LayerSource, type OpenedImage, walkOpts } from './layers.js';
@@ -117,30 +118,55 @@ export async function pullImage(docker: Docker, name: string, onProgress?: (m: s
   await pullRecorded(docker, name, () => 0n, onProgress ? { onProgress } : {});
 }
 
-/** The image's ID in the daemon, pulling it first with --pull when the daemon does not hold it. */
-async function inspectOrPull(docker: Docker, name: string, opts: LoadOptions): Promise<string | undefined> {
+/** The image as the daemon inspects it, pulling it first with --pull when the daemon does not hold it. */
+async function inspectOrPull(docker: Docker, name: string, opts: LoadOptions): Promise<InspectedImage | undefined> {
   const image = docker.getImage(name);
   try {
-    return (await image.inspect()).Id;
+    return await image.inspect();
   } catch (err) {
     const e = daemonError(`inspecting ${name}`, err);
     if ((err as { statusCode?: number }).statusCode !== 404) throw e;
     if (!opts.pull) throw inputError(`image '${name}' is not in the Docker daemon at ${daemonAddress()} (use --pull to pull it)`);
     opts.onProgress?.(`pulling ${name}`);
     await pullImage(docker, name, opts.onProgress);
-    return (await image.inspect().catch(() => undefined))?.Id;
+    return await image.inspect().catch(() => undefined);
   }
 }
 
 /**
- * The `docker-daemon:` transport: `GET /images/{name}/get` is a `docker save` stream walked in one
- * pass, straight into the layer walkers (never saved to a temp file). An image whose every layer the
- * layer cache holds (by its image ID) is not exported at all.
+ * The image from the engine's layer store (daemon-store.ts), unless --daemon-read export, or
+ * undefined when the store cannot give it: then one progress line says why, and the export reads it.
+ * With --daemon-read store that reason is the error.
+ */
+async function fromStore(docker: Docker, name: string, image: InspectedImage | undefined, opts: LoadOptions): Promise<OpenedImage | undefined> {
+  const mode = opts.daemonRead ?? 'auto';
+  if (mode === 'export') return undefined;
+  try {
+    if (!image) throw new StoreUnavailable('the daemon did not give the image\'s ID');
+    // The store read hashes nothing: digests are checked only on the bytes of an export.
+    if (opts.verifyLayers) throw new StoreUnavailable('--verify checks every layer against its digest, which only the export reads');
+    return await openDaemonStore(docker, name, image, opts);
+  } catch (err) {
+    if (!(err instanceof StoreUnavailable)) throw err;
+    if (mode === 'store') throw envError(`docker-daemon:${name}: --daemon-read store: ${err.message}`, err);
+    opts.onProgress?.(`docker-daemon:${name}: exporting the image: ${err.message}`);
+    return undefined;
+  }
+}
+
+/**
+ * The `docker-daemon:` transport: the engine's layer store when it can be read (fromStore), else
+ * `GET /images/{name}/get`, a `docker save` stream walked in one pass, straight into the layer
+ * walkers (never saved to a temp file). An image whose every layer the layer cache holds (by its
+ * image ID) is not exported at all.
  */
 export async function openDaemon(name: string, opts: LoadOptions): Promise<OpenedImage> {
   const docker = dockerClient();
   const where = `docker-daemon:${name}`;
-  const imageId = await inspectOrPull(docker, name, opts);
+  const inspected = await inspectOrPull(docker, name, opts);
+  const stored = await fromStore(docker, name, inspected, opts);
+  if (stored) return stored;
+  const imageId = inspected?.Id;
   const cache = opts.verifyLayers ? undefined : opts.cache;
   const recordKey = imageId ? `daemon:${imageId}:${name}` : undefined;
   if (cache && recordKey && !opts.platform) {

@@ -87,6 +87,8 @@ export interface LoadOptions {
   pull?: boolean;
   /** Verify digests of uncompressed layers read by seeking (costs a full read). */
   verifyLayers?: boolean;
+  /** How `docker-daemon:` reads an image: its layer store when it can (default), only the store, or the export. */
+  daemonRead?: 'auto' | 'store' | 'export';
   onProgress?: (msg: string) => void;
   /**
    * Called with each layer, in stacking order, as soon as it is walked: a consumer can merge it and

@@ -22,7 +22,7 @@ type Need = 'header' | 'meta' | 'ext' | 'sparse' | 'second';
  * the parser sees exactly what the seeking walker shows it, so both give one answer for one byte
  * stream. Bodies go to a probe or a capture buffer when asked for, otherwise they are counted past.
  */
-class TarSink extends Writable {
+export class TarSink extends Writable {
   private readonly parser = new TarParser();
   readonly b = new WalkBuilder();
   /** Bytes of the tar seen so far. */
@@ -42,6 +42,8 @@ class TarSink extends Writable {
   private done = false;
   private sink: ((b: Buffer) => void) | undefined;
   private finishBody: (() => void) | undefined;
+  /** The entry whose body is due (what a reader that holds bodies elsewhere fills in, see skipBody). */
+  private current: { e: WalkedEntry; h: TarEntryHead } | undefined;
 
   constructor(private readonly opts: WalkOptions) {
     super();
@@ -70,6 +72,37 @@ class TarSink extends Writable {
     } catch (err) {
       cb(err as Error);
     }
+  }
+
+  /** Feeds bytes of the tar synchronously (the tar-split reader: its segments are the tar's own bytes). */
+  feedSync(chunk: Buffer): void {
+    this.feed(chunk);
+  }
+
+  /** Ends the tar synchronously: a truncated one throws as at the end of a stream. */
+  endSync(): void {
+    this.end_();
+  }
+
+  /**
+   * Passes over the whole body of the entry that is due, `n` bytes that live elsewhere (a layer's
+   * diff directory), counted as if fed; returns that entry and its header for the caller to fill in
+   * (undefined for n = 0 when no entry is due).
+   * Throws when no body of exactly `n` bytes is due: the headers and the reader disagree.
+   */
+  skipBody(n: number): { e: WalkedEntry; h: TarEntryHead } | undefined {
+    // A body is due (its header was fed, nothing of it yet), or, for n = 0, the entry had none.
+    const due = this.need === undefined && this.body > 0 && this.body === this.entry?.stored ? this.body : 0;
+    const atHeader = this.need === 'header' && this.have === 0 && this.pad === 0;
+    if (n !== due || (n === 0 && !atHeader)) throw new TarFormatError(`a body of ${n} bytes where the headers give ${due}`);
+    // Handed over once: a record without an entry of its own (a global PAX header) gets nothing.
+    const cur = this.current;
+    this.current = undefined;
+    if (n === 0) return cur;
+    this.body = 0;
+    this.pos += n;
+    this.bodyDone();
+    return cur;
   }
 
   private feed(chunk: Buffer): void {
@@ -176,6 +209,7 @@ class TarSink extends Writable {
   private startBody(h: TarEntryHead, left: number): void {
     const e = this.b.add(h);
     this.entry = h;
+    this.current = { e, h };
     this.sink = undefined;
     this.finishBody = undefined;
     const { capture, probe } = this.opts;

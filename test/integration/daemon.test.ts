@@ -165,23 +165,23 @@ describe.skipIf(!available)('against a real Docker daemon', () => {
     }
   });
 
-  it('analyses a daemon image again from the layer cache, without exporting it', async () => {
+  it('analyses a daemon image again from the layer cache, without exporting it (the export path: --daemon-read export)', async () => {
     const cacheDir = tmpDir('imgscope-cache-');
     const cold: string[] = [];
     const warm: string[] = [];
     let a!: Analysis;
     let b!: Analysis;
     await withLayerCache(cacheDir, async () => {
-      a = checkReport(await analyzeReference(`docker-daemon:${IMAGE}`, { onProgress: (m) => cold.push(m) }));
+      a = checkReport(await analyzeReference(`docker-daemon:${IMAGE}`, { daemonRead: 'export', onProgress: (m) => cold.push(m) }));
       const entries = readdirSync(path.join(cacheDir, 'v1'));
       expect(entries.filter((f) => f.endsWith('.layer'))).toHaveLength(a.layers.length);
       expect(entries.filter((f) => f.endsWith('.json'))).toHaveLength(1); // the image record
-      b = checkReport(await analyzeReference(`docker-daemon:${IMAGE}`, { onProgress: (m) => warm.push(m) }));
+      b = checkReport(await analyzeReference(`docker-daemon:${IMAGE}`, { daemonRead: 'export', onProgress: (m) => warm.push(m) }));
       // One damaged entry: the image is exported again (a partial hit saves nothing), same report.
       const victim = path.join(cacheDir, 'v1', entries.find((f) => f.endsWith('.layer'))!);
       writeFileSync(victim, 'damaged');
       const again: string[] = [];
-      const c = checkReport(await analyzeReference(`docker-daemon:${IMAGE}`, { onProgress: (m) => again.push(m) }));
+      const c = checkReport(await analyzeReference(`docker-daemon:${IMAGE}`, { daemonRead: 'export', onProgress: (m) => again.push(m) }));
       expect(again.some((m) => m.endsWith('from the layer cache'))).toBe(false);
       expect({ ...c, generatedAt: '' }).toEqual({ ...a, generatedAt: '' });
     });
@@ -192,7 +192,7 @@ describe.skipIf(!available)('against a real Docker daemon', () => {
     expect({ ...b, generatedAt: '' }).toEqual({ ...a, generatedAt: '' });
     // The CLI (its own build fingerprint, so its own entries): the same report cold and warm.
     const env = { ...process.env, IMGSCOPE_CACHE: 'on', IMGSCOPE_CACHE_DIR: cacheDir };
-    const run = async (): Promise<Analysis> => checkReport(JSON.parse((await execa('node', [CLI, 'analyze', `docker-daemon:${IMAGE}`, '-f', 'json'], { env })).stdout));
+    const run = async (): Promise<Analysis> => checkReport(JSON.parse((await execa('node', [CLI, 'analyze', `docker-daemon:${IMAGE}`, '--daemon-read', 'export', '-f', 'json'], { env })).stdout));
     const c1 = await run();
     const c2 = await run();
     expect({ ...c2, generatedAt: '' }).toEqual({ ...c1, generatedAt: '' });

@@ -1,0 +1,134 @@
+/**
+ * The third input of the one tar decoder (docs/formats.md "Engine layer stores"): a layer the engine
+ * unpacked, read from its tar-split record and its diff directory instead of a tar. tar-split keeps
+ * every byte of the layer's tar except the file bodies (headers, PAX and GNU records, padding, the end
+ * blocks), so those bytes go through the same parser as a tar walk and give the same entries,
+ * whiteouts and names; the bodies are counted past, and read from the diff directory only for the
+ * files a capture or a probe asks for.
+ */
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { inputError } from '../errors.js';
+import { probeSeekable } from '../inspect/probe.js';
+import { TarSink } from './stream-walker.js';
+import { TarFormatError, type TarEntryHead } from './tar-header.js';
+import type { LayerWalk, WalkedEntry, WalkOptions } from './types.js';
+
+/** A layer walked from the store, with what its size check needs. */
+export interface StoreWalk {
+  walk: LayerWalk;
+  /** Bytes of the bodies the tar-split names (what the diff directory holds for them). */
+  bodyBytes: number;
+  /** Bytes of symlink targets: the engine's recorded layer size counts them beside file bodies. */
+  symlinkBytes: number;
+}
+
+/** One line of a tar-split file: type 1 is a file body (name, size), type 2 a segment of raw tar bytes. */
+interface SplitEntry {
+  type?: number;
+  name?: string;
+  size?: number;
+  payload?: string | null;
+  position?: number;
+}
+
+/** The entries of a gzipped tar-split file; a truncated, corrupt or out-of-order one throws. */
+export function* splitEntries(gz: Buffer): Generator<SplitEntry> {
+  let text: Buffer;
+  try {
+    text = gunzipSync(gz);
+  } catch (err) {
+    throw new TarFormatError(`corrupt tar-split: ${(err as Error).message}`);
+  }
+  let at = 0;
+  let position = 0;
+  while (at < text.length) {
+    let nl = text.indexOf(10, at);
+    if (nl < 0) nl = text.length;
+    const line = text.toString('utf8', at, nl);
+    at = nl + 1;
+    if (!line.trim()) continue;
+    let e: SplitEntry;
+    try {
+      e = JSON.parse(line) as SplitEntry;
+    } catch {
+      throw new TarFormatError(`corrupt tar-split: entry ${position} is not JSON`);
+    }
+    if (e.position !== undefined && e.position !== position) throw new TarFormatError(`corrupt tar-split: entry ${position} says position ${e.position}`);
+    if (e.type !== 1 && e.type !== 2) throw new TarFormatError(`corrupt tar-split: entry ${position} has type ${String(e.type)}`);
+    position++;
+    yield e;
+  }
+}
+
+/** Reads `n` bytes at `offset` of an open file, fewer only at its end. */
+function pread(fd: number, offset: number, n: number): Buffer {
+  const buf = Buffer.allocUnsafe(n);
+  let got = 0;
+  while (got < n) {
+    const r = readSync(fd, buf, got, n - got, offset + got);
+    if (r === 0) break;
+    got += r;
+  }
+  return got === n ? buf : buf.subarray(0, got);
+}
+
+/**
+ * Fills in what the walk options ask of a file's body, read from the diff directory: the same
+ * predicates and the same conditions (a regular, non-sparse file) as the tar walkers. The file on
+ * disk must have the size the headers give.
+ */
+/** `diffDir` is a real path (no symlink in it). */
+function fillBody(diffDir: string, e: WalkedEntry, h: TarEntryHead, opts: WalkOptions): void {
+  if (e.type !== 'file' || h.sparse) return;
+  const capture = opts.capture?.(e.path, e.size);
+  const spec = capture ? undefined : opts.probe?.(e.path, e.size);
+  if (!capture && !spec) return;
+  // The file as the engine unpacked it, never through a symlink (a layer cannot send a read outside its directory).
+  const file = join(diffDir, e.path);
+  const dir = realpathSync(dirname(file));
+  if (dir !== diffDir && !dir.startsWith(`${diffDir}/`)) throw new TarFormatError(`'${e.path}' lies outside the layer's diff directory`);
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const size = fstatSync(fd).size;
+    if (size !== e.size) throw new TarFormatError(`'${e.path}' has ${size} bytes in the diff directory where the headers give ${e.size}`);
+    if (capture) e.body = pread(fd, 0, e.size);
+    else e.probe = probeSeekable(spec!, e.size, (o, n) => pread(fd, o, n));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Walks a layer from its gzipped tar-split record and its diff directory. The walk is the one a tar
+ * walk of the layer the engine exports gives (`tarBytes` included); a tar-split that disagrees with
+ * its own headers, or ends early, is an input error.
+ */
+export function walkTarSplit(tarSplitGz: Buffer, diffDir: string, opts: WalkOptions = {}): StoreWalk {
+  const root = realpathSync(diffDir);
+  const sink = new TarSink({});
+  let symlinkBytes = 0;
+  let bodyBytes = 0;
+  try {
+    for (const s of splitEntries(tarSplitGz)) {
+      if (s.type === 2) {
+        if (s.payload) sink.feedSync(Buffer.from(s.payload, 'base64'));
+        continue;
+      }
+      const size = s.size ?? 0;
+      if (!Number.isSafeInteger(size) || size < 0) throw new TarFormatError(`corrupt tar-split: size ${String(s.size)}`);
+      const cur = sink.skipBody(size);
+      bodyBytes += size;
+      if (!cur) continue;
+      if (cur.e.type === 'symlink') symlinkBytes += Buffer.byteLength(cur.h.linkname);
+      fillBody(root, cur.e, cur.h, opts);
+    }
+    sink.endSync();
+  } catch (err) {
+    if (err instanceof TarFormatError) throw inputError(err.message, err);
+    throw err;
+  }
+  if (!sink.endMarker) throw inputError('truncated tar-split: no end-of-archive block');
+  return { walk: sink.b.finish(sink.pos, sink.endMarker), bodyBytes, symlinkBytes };
+}

@@ -1,0 +1,168 @@
+/**
+ * Reading the engine's layer store (docs/formats.md "Engine layer stores"): a tar-split record and a
+ * diff directory walk to exactly what a tar walk of the layer gives, and every reason the store
+ * cannot give an image is said, never read as a smaller image.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type Docker from 'dockerode';
+import { afterEach, describe, expect, it } from 'vitest';
+import { wantsBody } from '../../src/catalog/metadata.js';
+import { chainIds, openDaemonStore, StoreUnavailable } from '../../src/image/daemon-store.js';
+import { loadLayers } from '../../src/image/layers.js';
+import type { LoadOptions } from '../../src/image/types.js';
+import { wantsProbe } from '../../src/inspect/probe.js';
+import { walkTarSplit } from '../../src/walk/tar-split-walker.js';
+import { engineRoot, fakeDocker, splitTar, tarSplitGz } from '../helpers/engine-store.js';
+import { tmpDir } from '../helpers/images.js';
+import { dir, file, hardlink, opaque, packTar, symlink, text, whiteout } from '../helpers/tar.js';
+import { walkBothOk } from '../helpers/walk.js';
+import { buildElf } from '../helpers/elf.js';
+
+const opts = { capture: wantsBody, probe: wantsProbe };
+const SO = 'usr/lib/python3/dist-packages/_x.cpython-311-x86_64-linux-gnu.so';
+const long = `usr/lib/${'very-long-directory-name/'.repeat(6)}file.txt`;
+
+async function layers(): Promise<Buffer[]> {
+  return [
+    await packTar([dir('etc'), text('etc/os-release', 'ID=debian\nVERSION_ID="12"\n'), dir('usr'), file('usr/big.bin', 5000), symlink('usr/link', 'big.bin'), hardlink('usr/hard', 'usr/big.bin'), dir('opt'), file('opt/a', 10)]),
+    await packTar([whiteout('usr/big.bin'), opaque('opt'), file('opt/b', 3), text(long, 'x'.repeat(700)), { path: SO, content: buildElf({ needed: ['libc.so.6'] }) }, text('var/lib/dpkg/status', '')]),
+  ];
+}
+
+/** Walks a tar's split form from a fresh diff directory. */
+function splitWalk(tar: Buffer, edit: (lines: ReturnType<typeof splitTar>['lines']) => void = () => undefined): ReturnType<typeof walkTarSplit> {
+  const root = tmpDir();
+  const { lines, bodies } = splitTar(tar);
+  edit(lines);
+  for (const b of bodies) {
+    mkdirSync(path.dirname(path.join(root, b.name)), { recursive: true });
+    writeFileSync(path.join(root, b.name), b.body);
+  }
+  return walkTarSplit(tarSplitGz(lines), root, opts);
+}
+
+describe('tar-split walker', () => {
+  it('gives the walk a tar walk gives: entries, whiteouts, long names, captured bodies, probes, tarBytes', async () => {
+    for (const tar of await layers()) {
+      const want = await walkBothOk(tar, opts);
+      const got = splitWalk(tar);
+      expect(got.walk).toEqual(want);
+      expect(got.bodyBytes).toBe(want.entries.filter((e) => e.type === 'file').reduce((s, e) => s + e.size, 0));
+    }
+    const second = splitWalk((await layers())[1]!).walk;
+    expect(second.entries.map((e) => e.path)).toContain(long);
+    expect(second.entries.find((e) => e.path === SO)?.probe?.elf?.status).toBe('ok');
+    expect(second.entries.find((e) => e.path === 'var/lib/dpkg/status')?.body).toEqual(Buffer.alloc(0));
+    expect(splitWalk((await layers())[0]!).walk.entries.find((e) => e.path === 'etc/os-release')?.body?.toString()).toBe('ID=debian\nVERSION_ID="12"\n');
+  });
+
+  it('counts symlink targets beside the bodies (what overlay2 records as the layer size)', async () => {
+    const tar = (await layers())[0]!;
+    expect(splitWalk(tar).symlinkBytes).toBe(Buffer.byteLength('big.bin'));
+  });
+
+  it('is an error when the record is truncated, corrupt, or disagrees with its headers', async () => {
+    const tar = (await layers())[0]!;
+    const gz = tarSplitGz(splitTar(tar).lines);
+    expect(() => walkTarSplit(gz.subarray(0, gz.length - 30), tmpDir(), opts)).toThrow(/corrupt tar-split/);
+    expect(() => splitWalk(tar, (l) => l.splice(l.length - 1))).toThrow(/truncated tar-split|truncated tar/);
+    expect(() => splitWalk(tar, (l) => l.splice(3, 1))).toThrow(/position|where the headers give/);
+    expect(() =>
+      splitWalk(tar, (l) => {
+        const f = l.find((x) => x.type === 1 && x.size > 0)!;
+        (f as { size: number }).size += 1;
+      }),
+    ).toThrow(/a body of \d+ bytes where the headers give \d+/);
+    expect(() => walkTarSplit(Buffer.from('not gzip'), tmpDir(), opts)).toThrow(/corrupt tar-split/);
+  });
+
+  it('never reads a body through a symlink out of the diff directory', async () => {
+    const tar = await packTar([dir('etc'), text('etc/os-release', 'ID=debian\n')]);
+    const root = tmpDir();
+    const outside = tmpDir();
+    writeFileSync(path.join(outside, 'os-release'), 'ID=debian\n');
+    symlinkSync(outside, path.join(root, 'etc'));
+    expect(() => walkTarSplit(tarSplitGz(splitTar(tar).lines), root, opts)).toThrow(/outside the layer's diff directory/);
+  });
+});
+
+describe('engine layer store', () => {
+  const saved = { DOCKER_HOST: process.env.DOCKER_HOST, IMGSCOPE_DOCKER_ROOT: process.env.IMGSCOPE_DOCKER_ROOT };
+  afterEach(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  const open = (root: string, id: string, info: Record<string, unknown> = {}, o: LoadOptions = opts) =>
+    openDaemonStore(fakeDocker(root, info) as unknown as Docker, 'x:1', { Id: id, RepoTags: ['x:1', 'x:2'] }, o);
+
+  const reason = async (p: Promise<unknown>): Promise<string> => {
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(StoreUnavailable);
+    return (err as Error).message;
+  };
+
+  it('chains layer IDs as the engine does', () => {
+    const d = ['sha256:' + 'a'.repeat(64), 'sha256:' + 'b'.repeat(64), 'sha256:' + 'c'.repeat(64)];
+    const h = (s: string): string => `sha256:${createHash('sha256').update(s).digest('hex')}`;
+    const two = h(`${d[0]} ${d[1]}`);
+    expect(chainIds(d)).toEqual([d[0], two, h(`${two} ${d[2]}`)]);
+  });
+
+  it('loads the image the layers make, each layer as a tar walk gives it', async () => {
+    const tars = await layers();
+    const root = tmpDir();
+    const { id, diffIds } = engineRoot(root, tars);
+    const progress: string[] = [];
+    const opened = await open(root, id, {}, { ...opts, onProgress: (m) => progress.push(m) });
+    expect(opened.tags).toEqual(['x:1']);
+    expect(opened.configDigest).toBe(id);
+    const img = await loadLayers('docker-daemon:x:1', 'docker-daemon', opened, opts);
+    expect(img.layers.map((l) => l.diffId)).toEqual(diffIds);
+    for (const [i, l] of img.layers.entries()) {
+      expect(l.walk).toEqual(await walkBothOk(tars[i]!, opts));
+      expect(l.compression).toBe('none');
+      expect(l.compressedBytes).toBeNull();
+    }
+    expect(progress[0]).toMatch(/reading the engine's layer store at /);
+  });
+
+  it('says why it cannot read the store: a remote daemon, containerd, another driver, an unreadable root', async () => {
+    const root = tmpDir();
+    const { id } = engineRoot(root, await layers());
+    process.env.DOCKER_HOST = 'tcp://10.0.0.1:2375';
+    expect(await reason(open(root, id))).toMatch(/not on this host \(DOCKER_HOST=tcp:\/\/10\.0\.0\.1:2375\)/);
+    process.env.DOCKER_HOST = 'ssh://me@host';
+    expect(await reason(open(root, id))).toMatch(/not on this host/);
+    process.env.DOCKER_HOST = 'unix:///var/run/docker.sock';
+    expect(await reason(open(root, id, { Driver: 'overlayfs', DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']] }))).toMatch(/containerd image store/);
+    expect(await reason(open(root, id, { Driver: 'btrfs' }))).toMatch(/storage driver btrfs/);
+    process.env.IMGSCOPE_DOCKER_ROOT = path.join(root, 'missing');
+    expect(await reason(open(root, id))).toMatch(/cannot read the engine's layer store at .*missing \(ENOENT\)/);
+  });
+
+  it('says which layer has no tar-split, or a tar-split that disagrees with the size the engine recorded', async () => {
+    const root = tmpDir();
+    const { id, folders, diffIds } = engineRoot(root, await layers());
+    writeFileSync(path.join(folders[1]!, 'size'), String(Number(readFileSync(path.join(folders[1]!, 'size'), 'utf8')) + 1));
+    expect(await reason(open(root, id))).toMatch(new RegExp(`layer 2 \\(${diffIds[1]}\\): the tar-split holds \\d+ bytes of files where the engine recorded \\d+`));
+    const gz = readFileSync(path.join(folders[0]!, 'tar-split.json.gz'));
+    writeFileSync(path.join(folders[0]!, 'tar-split.json.gz'), gz.subarray(0, gz.length - 20));
+    expect(await reason(open(root, id))).toMatch(new RegExp(`layer 1 \\(${diffIds[0]}\\): corrupt tar-split`));
+    const text = gunzipSync(gz).toString().split('\n');
+    writeFileSync(path.join(folders[0]!, 'tar-split.json.gz'), tarSplitGz(text.filter(Boolean).slice(0, -1).map((l) => JSON.parse(l))));
+    expect(await reason(open(root, id))).toMatch(/layer 1 .*truncated/);
+    renameSync(path.join(folders[0]!, 'tar-split.json.gz'), path.join(folders[0]!, 'gone'));
+    expect(await reason(open(root, id))).toMatch(new RegExp(`layer 1 \\(${diffIds[0]}\\): no tar-split.json.gz in `));
+    rmSync(path.join(folders[0]!, 'diff'));
+    expect(await reason(open(root, id))).toMatch(/layer 1 .*has no diff in/);
+  });
+});
