@@ -1,4 +1,3 @@
-import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
@@ -7,9 +6,9 @@ import { defineConfig } from 'vitest/config';
 const HOSTILE = ['test/unit/hostile-*.test.ts', 'test/unit/fuzz.test.ts', 'test/unit/zstd.test.ts', 'test/unit/escape.test.ts', 'test/unit/errors.test.ts'];
 
 // One cache directory for the cached project's whole run: later files read what earlier ones stored.
-// (Under the OS temp dir; the suite's temp-dir sweep in test/helpers/images.ts does not own it, so it is
-// removed by the project's teardown in test/helpers/cached-setup.ts.)
-const cacheDir = process.env.IMGSCOPE_TEST_CACHE_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'imgscope-test-cache-'));
+// Only named here: the project's global setup (test/helpers/cached-setup.ts) makes it and removes it,
+// so a run that leaves the project out (--project suite) leaves no directory behind.
+const cacheDir = process.env.IMGSCOPE_TEST_CACHE_DIR ?? path.join(os.tmpdir(), `imgscope-test-cache-${process.pid}`);
 process.env.IMGSCOPE_TEST_CACHE_DIR = cacheDir;
 
 export default defineConfig({
