@@ -33,12 +33,19 @@ interface SplitEntry {
   position?: number;
 }
 
-/** The entries of a gzipped tar-split file; a truncated, corrupt or out-of-order one throws. */
-export function* splitEntries(gz: Buffer): Generator<SplitEntry> {
+/**
+ * The most a tar-split may inflate to (about 800k entries): the record is read whole, so this bounds
+ * the memory a store read takes; a bigger one is refused and, in auto mode, the image is exported.
+ */
+export const MAX_TAR_SPLIT_TEXT = 256 * 1024 * 1024;
+
+/** The entries of a gzipped tar-split file; a truncated, corrupt, out-of-order or oversized one throws. */
+function* splitEntries(gz: Buffer, maxText: number): Generator<SplitEntry> {
   let text: Buffer;
   try {
-    text = gunzipSync(gz);
+    text = gunzipSync(gz, { maxOutputLength: maxText });
   } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new TarFormatError(`tar-split inflates to more than ${maxText} bytes`);
     throw new TarFormatError(`corrupt tar-split: ${(err as Error).message}`);
   }
   let at = 0;
@@ -105,13 +112,13 @@ function fillBody(diffDir: string, e: WalkedEntry, h: TarEntryHead, opts: WalkOp
  * walk of the layer the engine exports gives (`tarBytes` included); a tar-split that disagrees with
  * its own headers, or ends early, is an input error.
  */
-export function walkTarSplit(tarSplitGz: Buffer, diffDir: string, opts: WalkOptions = {}): StoreWalk {
+export function walkTarSplit(tarSplitGz: Buffer, diffDir: string, opts: WalkOptions = {}, maxText = MAX_TAR_SPLIT_TEXT): StoreWalk {
   const root = realpathSync(diffDir);
   const sink = new TarSink({});
   let symlinkBytes = 0;
   let bodyBytes = 0;
   try {
-    for (const s of splitEntries(tarSplitGz)) {
+    for (const s of splitEntries(tarSplitGz, maxText)) {
       if (s.type === 2) {
         if (s.payload) sink.feedSync(Buffer.from(s.payload, 'base64'));
         continue;

@@ -77,6 +77,9 @@ describe('tar-split walker', () => {
       }),
     ).toThrow(/a body of \d+ bytes where the headers give \d+/);
     expect(() => walkTarSplit(Buffer.from('not gzip'), tmpDir(), opts)).toThrow(/corrupt tar-split/);
+    // memory is bounded: a record that inflates past the limit is refused, not read
+    const text = gunzipSync(gz).length;
+    expect(() => walkTarSplit(gz, tmpDir(), opts, text - 1)).toThrow(new RegExp(`^tar-split inflates to more than ${text - 1} bytes$`));
   });
 
   it('never reads a body through a symlink out of the diff directory', async () => {
