@@ -204,7 +204,10 @@ describe('the cold-start document', () => {
     const txt = renderColdStartTable(c);
     const html = renderColdStartHtml([c]);
     for (const t of tables) {
-      for (const row of t.rows) {
+      for (const cells of t.rows) {
+        // the cold-start view's tables hold plain text cells only
+        expect(cells.every((cell) => typeof cell === 'string')).toBe(true);
+        const row = cells as string[];
         expect(md).toContain(`| ${row.join(' | ')} |`);
         for (const cell of row) expect(txt).toContain(cell);
         expect(html).toContain(`<tr>${row.map((cell, i) => `<td${(t.align?.[i] ?? (i ? 'r' : 'l')) === 'r' ? ' class="n"' : ''}>${cell.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</td>`).join('')}</tr>`);

@@ -216,7 +216,10 @@ describe('fuzz: mutated images keep the promises', () => {
           what = `${base.name} truncated to ${buf.length}`;
         } else if (m < 0.6) {
           const flips = 1 + Math.floor(r() * 8);
-          for (let k = 0; k < flips; k++) buf[Math.floor(r() * buf.length)] ^= 1 << Math.floor(r() * 8);
+          for (let k = 0; k < flips; k++) {
+            const at = Math.floor(r() * buf.length);
+            buf[at] = buf[at]! ^ (1 << Math.floor(r() * 8));
+          }
           what = `${base.name} ${flips} bit flips`;
         } else {
           what = `${base.name} ${mutateHeader(buf, r)}`;

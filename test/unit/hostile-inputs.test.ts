@@ -21,7 +21,7 @@ function tamper(archive: Buffer, blob: Buffer): Buffer {
   const at = archive.indexOf(blob);
   expect(at).toBeGreaterThan(0);
   const out = Buffer.from(archive);
-  out[at + 520] ^= 0x01; // inside the first file's body: the tar stays well formed
+  out[at + 520] = out[at + 520]! ^ 0x01; // inside the first file's body: the tar stays well formed
   return out;
 }
 

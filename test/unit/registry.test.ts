@@ -355,7 +355,10 @@ describe('docker:// straight from a registry', () => {
     const closed = http.createServer();
     const port = await listen(closed);
     await new Promise((r) => closed.close(r));
-    const err = await loadImage(`docker://127.0.0.1:${port}/x/y:1`).catch((e: unknown) => e as { exitCode: number; message: string });
+    const err = await loadImage(`docker://127.0.0.1:${port}/x/y:1`).then(
+      () => ({ exitCode: 0, message: 'loaded' }),
+      (e: unknown) => e as { exitCode: number; message: string },
+    );
     expect(err).toMatchObject({ exitCode: 3 });
     expect(err.message).toBe(`docker://127.0.0.1:${port}/x/y:1: registry 127.0.0.1:${port} unreachable (ECONNREFUSED)`);
   });

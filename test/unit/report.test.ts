@@ -104,7 +104,7 @@ describe('history, rendering and the CLI report', () => {
     // flip one body byte: headers still parse, so only a full read notices
     const blob = path.join(d, 'blobs/sha256', built[0]!.layers[0]!.digest.slice(7));
     const b = readFileSync(blob);
-    b[600] ^= 1;
+    b[600] = b[600]! ^ 1;
     writeFileSync(blob, b);
     const plain = await execa('node', [CLI, 'analyze', `oci:${d}`, '-f', 'json'], { reject: false });
     expect(plain.exitCode).toBe(0);

@@ -174,7 +174,7 @@ describe('tar walkers (seeking and streaming agree)', () => {
 
   it('rejects a header with a bad checksum', async () => {
     const buf = Buffer.from(await packTar([file('a', 10), file('b', 10)]));
-    buf[1024 + 10] ^= 0xff; // inside the second header's name
+    buf[1024 + 10] = buf[1024 + 10]! ^ 0xff; // inside the second header's name
     const p = path.join(tmpDir(), 'bad.tar');
     writeFileSync(p, buf);
     const fd = openSync(p, 'r');

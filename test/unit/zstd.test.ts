@@ -56,13 +56,14 @@ describe('zstd layers', () => {
     const t = await packTar([file('a.bin', 300000)]);
     const good = zstdCli(t, '--check', '-1');
     const badSum = Buffer.from(good);
-    badSum[badSum.length - 1] ^= 0x01;
+    badSum[badSum.length - 1] = badSum[badSum.length - 1]! ^ 0x01;
     expect(referenceAccepts(badSum)).toBe(false);
     expect(await walkZstd(badSum)).toMatch(/corrupt zstd data: frame 1 content checksum mismatch/);
     let rejected = 0;
     for (const at of [0.3, 0.5, 0.7]) {
       const flipped = Buffer.from(good);
-      flipped[Math.floor(flipped.length * at)] ^= 0x10;
+      const i = Math.floor(flipped.length * at);
+      flipped[i] = flipped[i]! ^ 0x10;
       if (referenceAccepts(flipped)) continue;
       rejected++;
       expect(await walkZstd(flipped)).toMatch(/zstd|truncated|tar/);
