@@ -194,6 +194,10 @@ describe.skipIf(!available)('sample images and coldstart on a real daemon', () =
     expect(pass.exitCode).toBe(0);
     const pruned = await execa('node', [CLI, 'analyze', tag('cpu-pruned'), '--quiet', '-f', 'json', '--forbid-kind', 'toolchain']);
     expect(pruned.exitCode).toBe(0);
+    // issue 12 point 5: the CUDA devel image carries nvcc's toolchain (gcc, -dev packages); the runtime libraries of the others do not count
+    const devel = await execa('node', [CLI, 'analyze', tag('gpu-devel'), '--quiet', '-f', 'json', '--forbid-kind', 'toolchain'], { reject: false });
+    expect(devel.exitCode).toBe(1);
+    expect(devel.stderr.trim()).toMatch(/^imgscope: FAIL forbid-kind: imgscope-sample\/gpu-devel:latest: toolchain is forbidden but the image carries [\d.]+ (MiB|GiB) \(\d+ B\)$/);
     expect(await leftovers()).toBe('');
     // Two warm starts and three whole-image analyses: 54 s in CI on 2 cores, so the default minute is too tight.
   }, 240_000);
