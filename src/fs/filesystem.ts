@@ -103,7 +103,9 @@ function newNode(name: string, type: EntryType, layer: number, children?: Map<st
  * over every non-directory path p and each of its occurrences i across layers, where a whiteout
  * occurrence has size 0 when it hides a file and the hidden subtree's bytes when it hides a directory;
  * dive's wasted bytes = Σ_i s(p,i) over paths that occur more than once (the kept copy included, dive
- * issue #684). A path deleted and re-created later starts a new record here.
+ * issue #684). dive keys its records by path alone, so a path deleted and re-created later adds to the
+ * record it had: a record flushed by a removal waits in `diveGone` until its path is seen again or the
+ * merge finishes (one entry per removed path, only while the merge runs).
  */
 export class MergedFs {
   readonly root: FsNode = newNode('', 'dir', -1, new Map());
@@ -114,6 +116,7 @@ export class MergedFs {
   private diveMin = 0;
   private diveCum = 0;
   private diveWaste = 0;
+  private readonly diveGone = new Map<string, { min: number; cum: number; n: number }>();
   private finished = false;
 
   applyLayer(walk: LayerWalk): void {
@@ -212,12 +215,29 @@ export class MergedFs {
     node.n++;
   }
 
-  private flushDive(node: FsNode): void {
+  /**
+   * Ends a node's occurrence record: a removed path's record waits in `diveGone` (a later node at the
+   * path continues it, as in dive), a visible one is counted with whatever its path had before.
+   */
+  private flushDive(node: FsNode, path: string, removed: boolean): void {
     if (node.n === 0) return;
-    this.diveMin += node.min;
-    this.diveCum += node.cum;
-    if (node.n >= 2) this.diveWaste += node.cum;
+    const gone = this.diveGone.get(path);
+    const rec = { min: node.min, cum: node.cum, n: node.n };
     node.n = 0;
+    if (gone) {
+      rec.min = Math.min(rec.min, gone.min);
+      rec.cum += gone.cum;
+      rec.n += gone.n;
+      this.diveGone.delete(path);
+    }
+    if (removed) this.diveGone.set(path, rec);
+    else this.countDive(rec);
+  }
+
+  private countDive(rec: { min: number; cum: number; n: number }): void {
+    this.diveMin += rec.min;
+    this.diveCum += rec.cum;
+    if (rec.n >= 2) this.diveWaste += rec.cum;
   }
 
   private subtreeBytes(node: FsNode): number {
@@ -246,7 +266,7 @@ export class MergedFs {
     while (nodes.length > 0) {
       const n = nodes.pop()!;
       const p = paths.pop()!;
-      this.flushDive(n);
+      this.flushDive(n, p, true);
       const ino = n.inode;
       if (ino) {
         ino.refs--;
@@ -394,9 +414,11 @@ export class MergedFs {
         pushChildren(n, p, nodes, paths);
         continue;
       }
-      this.flushDive(n);
+      this.flushDive(n, p, false);
       out.push({ path: p, node: n, bytes: 0 });
     }
+    for (const rec of this.diveGone.values()) this.countDive(rec);
+    this.diveGone.clear();
     // Primary links first, then any surviving link of an inode whose primary was removed.
     for (const pass of [true, false]) {
       for (const f of out) {

@@ -100,4 +100,15 @@ describe('merged filesystem', () => {
     expect(fs.diveWastedBytes).toBe(130 + 50);
     expect(merge(layer(['a', 1])).efficiency).toBe(1);
   });
+
+  it('keeps one dive record per path, also when a path is deleted and made again (dive keys records by path)', () => {
+    // a: 1000, whiteout (0), 500 → one record: min 0, sum 1500, 3 occurrences; d/x (40) hidden with its
+    // directory (whiteout of d: 40) and made again (10): d/x min 10, sum 50; d min 40, sum 40 (1 occurrence)
+    const fs = merge(layer(['a', 1000], ['d', 'dir'], ['d/x', 40]), layer(['.wh.a', 0], ['.wh.d', 0]), layer(['a', 500], ['d', 'dir'], ['d/x', 10]));
+    expect(fs.efficiency).toBeCloseTo((0 + 10 + 40) / (1500 + 50 + 40), 12);
+    expect(fs.diveWastedBytes).toBe(1500 + 50);
+    // deleted twice and never made again: still one record
+    const twice = merge(layer(['b', 7]), layer(['.wh.b', 0]), layer(['b', 9]), layer(['.wh.b', 0]));
+    expect([twice.efficiency, twice.diveWastedBytes]).toEqual([0, 16]);
+  });
 });
