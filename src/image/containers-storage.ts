@@ -86,17 +86,17 @@ function storeList<T>(file: string, optional = false): T[] {
   return v as T[];
 }
 
-/** A big-data item of an image, checked against the digest the store recorded for it (and `digest` when given). */
-function bigData(root: string, image: StoredImage, key: string, digest?: string): Buffer {
+/** A big-data item of an image, checked against `digest` or else the digest the store recorded for it; `what` names it in errors. */
+function bigData(root: string, image: StoredImage, key: string, what: string, digest?: string): Buffer {
   const file = join(root, 'overlay-images', image.id, bigDataFile(key));
   let buf: Buffer;
   try {
     buf = readFileSync(file);
   } catch (err) {
-    throw inputError(`image ${image.id}: no ${key} in the store (${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
+    throw inputError(`${what}: image ${image.id} has no ${key} in the store (${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
   }
   const want = digest ?? image['big-data-digests']?.[key];
-  if (want) verifyBytes(`image ${image.id}: ${key} (${file})`, buf, want);
+  if (want) verifyBytes(`${what} ${file}`, buf, want);
   return buf;
 }
 
@@ -105,11 +105,11 @@ function storedConfig(root: string, image: StoredImage, where: string, opts: Loa
   let digest = `sha256:${image.id}`;
   let manifest: ManifestLayers | undefined;
   if ((image['big-data-names'] ?? []).includes('manifest')) {
-    manifest = parseJson<ManifestLayers>(`${where}: manifest`, bigData(root, image, 'manifest'));
+    manifest = parseJson<ManifestLayers>(`${where}: manifest`, bigData(root, image, 'manifest', `${where}: manifest`));
     const d = manifest.config?.digest;
     if (typeof d === 'string') digest = d;
   }
-  const config = parseJson<ImageConfigJson>(`${where}: config`, bigData(root, image, digest, digest), 'config');
+  const config = parseJson<ImageConfigJson>(`${where}: config`, bigData(root, image, digest, `${where}: config`, digest), 'config');
   checkPlatform(where, config, opts);
   return { config, digest, ...(manifest ? { manifest } : {}) };
 }
@@ -204,8 +204,12 @@ function layerSource(l: ChainLayer, i: number, manifest: ManifestLayers | undefi
       cacheKeys: () => ({ lookup: compressed ? [] : [key], store: () => [] }),
     },
   };
-  const d = manifest?.layers?.[i]?.digest;
-  src.digest = typeof d === 'string' ? d : compressed ? (l.rec['compressed-diff-digest'] ?? l.diffId) : l.diffId;
+  // The blob digest of a layer that arrived compressed, as its manifest names it; an uncompressed
+  // layer's blob is its diff ID, which `podman save` does not name either.
+  const d = manifest?.layers?.[i]?.digest ?? l.rec['compressed-diff-digest'];
+  const mt = manifest?.layers?.[i]?.mediaType;
+  if (compressed && typeof d === 'string') src.digest = d;
+  if (compressed && typeof mt === 'string') src.mediaType = mt;
   return src;
 }
 
