@@ -10,9 +10,11 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { envError, inputError } from '../errors.js';
+import { type ProbeSpec, StreamProbe } from '../inspect/probe.js';
 import { walkTarSplit } from '../walk/tar-split-walker.js';
+import type { WalkedEntry, WalkOptions } from '../walk/types.js';
 import type { Compression } from './compression.js';
-import { verifyBytes } from './digest.js';
+import { sha256, verifyBytes } from './digest.js';
 import type { WalkedBlob } from './layer-reader.js';
 import { blobKey, type LayerSource, type OpenedImage, walkOpts } from './layers.js';
 import { checkPlatform, parseJson } from './manifest.js';
@@ -101,17 +103,28 @@ function bigData(root: string, image: StoredImage, key: string, what: string, di
 }
 
 /** The image's config: the one its manifest names (else the big-data item named by its ID), checked against that digest. */
-function storedConfig(root: string, image: StoredImage, where: string, opts: LoadOptions): { config: ImageConfigJson; digest: string; manifest?: ManifestLayers } {
+function storedConfig(root: string, image: StoredImage, where: string, opts: LoadOptions): StoredConfig {
   let digest = `sha256:${image.id}`;
   let manifest: ManifestLayers | undefined;
+  let manifestDigest: string | undefined;
   if ((image['big-data-names'] ?? []).includes('manifest')) {
-    manifest = parseJson<ManifestLayers>(`${where}: manifest`, bigData(root, image, 'manifest', `${where}: manifest`));
+    const buf = bigData(root, image, 'manifest', `${where}: manifest`);
+    manifest = parseJson<ManifestLayers>(`${where}: manifest`, buf);
+    manifestDigest = sha256(buf);
     const d = manifest.config?.digest;
     if (typeof d === 'string') digest = d;
   }
   const config = parseJson<ImageConfigJson>(`${where}: config`, bigData(root, image, digest, `${where}: config`, digest), 'config');
   checkPlatform(where, config, opts);
-  return { config, digest, ...(manifest ? { manifest } : {}) };
+  return { config, digest, ...(manifest ? { manifest, manifestDigest } : {}) };
+}
+
+/** The image's config and digest, and its stored manifest (as pulled or committed) with that manifest's digest. */
+interface StoredConfig {
+  config: ImageConfigJson;
+  digest: string;
+  manifest?: ManifestLayers;
+  manifestDigest?: string;
 }
 
 /** What a stored manifest says that the report uses. */
@@ -161,7 +174,9 @@ function walkChainLayer(l: ChainLayer, opts: LoadOptions): WalkedBlob {
   }
   let walked: WalkedBlob;
   try {
-    const w = walkTarSplit(gz, l.diffDir, walkOpts(opts));
+    const wo = walkOpts(opts);
+    const w = walkTarSplit(gz, l.diffDir, notMarkers(wo));
+    markerBodies(w.walk.entries, wo);
     walked = { walk: w.walk, compression: 'none', blobSize: w.walk.tarBytes };
   } catch (err) {
     throw inputError(`${l.tarSplit}: ${(err as Error).message}`, err);
@@ -171,6 +186,31 @@ function walkChainLayer(l: ChainLayer, opts: LoadOptions): WalkedBlob {
     throw inputError(`${l.tarSplit} rebuilds a ${walked.walk.tarBytes}-byte tar where layers.json records ${size} bytes`);
   }
   return recorded(l.rec, walked);
+}
+
+/** Whether a path is a whiteout or opaque marker (`.wh.` name): overlay keeps none under that name in the diff directory. */
+const isMarker = (p: string): boolean => p.startsWith('.wh.', p.lastIndexOf('/') + 1);
+
+/**
+ * The walk options with whiteout and opaque markers asked for nothing: their bodies are not in the
+ * diff directory (overlay made a whiteout a 0/0 character device under the name it hides, an opaque
+ * marker an xattr), so the tar-split walker must not open them (docs/formats.md "Containers storage").
+ */
+function notMarkers(o: WalkOptions): WalkOptions {
+  const out: WalkOptions = {};
+  if (o.capture) out.capture = (p, n) => !(isMarker(p) && n === 0) && o.capture!(p, n);
+  if (o.probe) out.probe = (p, n) => (isMarker(p) && n === 0 ? undefined : o.probe!(p, n));
+  return out;
+}
+
+/** What a tar walk gives an empty marker the options ask for (an empty body, the probe of no bytes), filled in after the walk. */
+function markerBodies(entries: WalkedEntry[], o: WalkOptions): void {
+  for (const e of entries) {
+    if (e.type !== 'file' || e.size !== 0 || !isMarker(e.path)) continue;
+    let spec: ProbeSpec | undefined;
+    if (o.capture?.(e.path, 0)) e.body = Buffer.alloc(0);
+    else if ((spec = o.probe?.(e.path, 0))) e.probe = new StreamProbe(spec, 0).finish();
+  }
 }
 
 /** A walk with the compression and blob size the store recorded for a layer that arrived compressed. */
@@ -221,7 +261,7 @@ export async function openContainersStorage(rest: string, opts: LoadOptions): Pr
   const root = store.graphroot;
   const images = storeList<StoredImage>(join(root, 'overlay-images', 'images.json'));
   const found = findImage(images, ref.image, `${where} (store ${root})`);
-  const { config, digest, manifest } = storedConfig(root, found.image, where, opts);
+  const { config, digest, manifest, manifestDigest } = storedConfig(root, found.image, where, opts);
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (!Array.isArray(diffIds) || !diffIds.every((d) => typeof d === 'string')) throw inputError(`${where}: the config's rootfs.diff_ids is not a list of digests`);
   const records = [...storeList<StoredLayerRecord>(join(root, 'overlay-layers', 'layers.json')), ...storeList<StoredLayerRecord>(join(root, 'overlay-layers', 'volatile-layers.json'), true)];
@@ -229,5 +269,5 @@ export async function openContainersStorage(rest: string, opts: LoadOptions): Pr
   opts.onProgress?.(`${where}: reading the containers storage at ${root}`);
   const layers = chain.map((l, i) => layerSource(l, i, manifest, opts));
   const tags = found.name ? [found.name] : (found.image.names ?? []);
-  return { where, tags, configDigest: digest, config, listed: layers.length, layers, warnings: [] };
+  return { where, tags, ...(manifestDigest ? { manifestDigest } : {}), configDigest: digest, config, listed: layers.length, layers, warnings: [] };
 }

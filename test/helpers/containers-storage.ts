@@ -45,7 +45,8 @@ function storeLayers(root: string, img: StoreImage, tag: string): { records: Arr
     const { lines, bodies } = splitTar(l.tar);
     const diff = path.join(root, 'overlay', id, 'diff');
     mkdirSync(diff, { recursive: true });
-    for (const b of bodies) {
+    // Overlay keeps no `.wh.` file: a whiteout is a 0/0 device under the hidden name, an opaque marker an xattr.
+    for (const b of bodies.filter((x) => !path.basename(x.name).startsWith('.wh.'))) {
       mkdirSync(path.dirname(path.join(diff, b.name)), { recursive: true });
       writeFileSync(path.join(diff, b.name), b.body);
     }

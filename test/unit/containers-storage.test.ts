@@ -30,7 +30,7 @@ const long = `usr/share/${'a-long-directory-name/'.repeat(6)}file.txt`;
 async function tars(): Promise<Buffer[]> {
   return [
     await packTar([dir('etc'), text('etc/os-release', 'ID=debian\nVERSION_ID="12"\n'), dir('usr'), file('usr/big.bin', 5000), symlink('usr/link', 'big.bin'), hardlink('usr/hard', 'usr/big.bin'), dir('opt'), file('opt/a', 10)]),
-    await packTar([whiteout('usr/big.bin'), opaque('opt'), file('opt/b', 3), text(long, 'x'.repeat(700)), text('var/lib/dpkg/status', '')]),
+    await packTar([whiteout('usr/big.bin'), opaque('opt'), file('opt/b', 3), text(long, 'x'.repeat(700)), text('var/lib/dpkg/status', ''), whiteout('var/lib/dpkg/info/gone.list'), opaque('usr/lib/x86_64-linux-gnu'), whiteout('usr/lib/x86_64-linux-gnu/libgone.so.1')]),
     await packTar([file('srv/data.bin', 4096)]),
   ];
 }
@@ -64,6 +64,8 @@ describe('containers-storage: reading', () => {
     expect(img.tags).toEqual(['localhost/app:1']);
     expect(img.layers.map((l) => l.diffId)).toEqual(built.diffIds);
     for (const [i, l] of img.layers.entries()) expect(l.walk).toEqual(await walkBothOk(t[i]!, opts));
+    // markers the capture and probe predicates ask for are not opened in the diff directory (overlay has none), and walk as a tar walk gives them
+    expect(img.layers[1]!.walk.entries.find((e) => e.path === 'var/lib/dpkg/info/.wh.gone.list')?.body).toEqual(Buffer.alloc(0));
     expect(img.layers.map((l) => [l.compression, l.compressedBytes, l.digest ?? null])).toEqual([
       ['none', null, null],
       ['gzip', built.compressed[1]!.size, built.compressed[1]!.digest],
