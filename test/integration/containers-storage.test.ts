@@ -95,7 +95,7 @@ describe.skipIf(!podman || !readable)('containers-storage: on a Podman store', (
   let imageId = '';
   let store: Awaited<ReturnType<typeof read>>;
   let saved: Analysis;
-  const layout = path.join(tmpDir(), 'layout');
+  let layout = '';
 
   beforeAll(async () => {
     ({ built } = await ensureImages());
@@ -104,6 +104,7 @@ describe.skipIf(!podman || !readable)('containers-storage: on a Podman store', (
     const tar = path.join(tmpDir(), 'saved.tar');
     await execa('podman', ['save', '-q', '--format', 'docker-archive', '-o', tar, built]);
     saved = (await read(`docker-archive:${tar}`)).a;
+    layout = path.join(tmpDir(), 'layout');
     await gzipImage(layout, gz);
   });
 
