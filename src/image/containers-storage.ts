@@ -20,6 +20,7 @@ import { blobKey, type LayerSource, type OpenedImage, walkOpts } from './layers.
 import { checkPlatform, parseJson } from './manifest.js';
 import { defaultStorage, parseStorageRef, type StorageLocation } from './storage-conf.js';
 import { findImage, type StoredImage } from './storage-lookup.js';
+import { verifyStoredLayer } from './storage-verify.js';
 import type { ImageConfigJson, LoadOptions } from './types.js';
 
 /** One layer of `overlay-layers/layers.json`, the fields imgscope reads. */
@@ -177,6 +178,8 @@ function walkChainLayer(l: ChainLayer, opts: LoadOptions): WalkedBlob {
     const wo = walkOpts(opts);
     const w = walkTarSplit(gz, l.diffDir, notMarkers(wo));
     markerBodies(w.walk.entries, wo);
+    // --verify: the tar rebuilt from the store, as podman save rebuilds it, against the diff ID.
+    if (opts.verifyLayers) verifyStoredLayer(gz, l.diffDir, l.diffId);
     walked = { walk: w.walk, compression: 'none', blobSize: w.walk.tarBytes };
   } catch (err) {
     throw inputError(`${l.tarSplit}: ${(err as Error).message}`, err);

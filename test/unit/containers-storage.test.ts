@@ -102,6 +102,24 @@ describe('containers-storage: reading', () => {
   });
 });
 
+describe('containers-storage: --verify', () => {
+  it('rebuilds each layer from the store and checks its diff ID: a changed body is an error naming the layer', async () => {
+    const { root, built } = await store();
+    const img = await load(root, 'app:1', { ...opts, verifyLayers: true });
+    expect(img.layers.map((l) => l.diffId)).toEqual(built.diffIds);
+    // same size, other bytes: only a full read can tell
+    const f = path.join(root, 'overlay', built.layerIds[2]!, 'diff', 'srv/data.bin');
+    const body = readFileSync(f);
+    body[100] = body[100]! ^ 0xff;
+    writeFileSync(f, body);
+    await load(root, 'app:1');
+    const e = await failure(load(root, 'app:1', { ...opts, verifyLayers: true }));
+    expect(e.message).toMatch(new RegExp(`layer 3 \\(${built.layerIds[2]}\\): .*the tar rebuilt from the store has digest sha256:[0-9a-f]{64}, not its diff ID ${built.diffIds[2]}`));
+    writeFileSync(f, body.subarray(1));
+    expect((await failure(load(root, 'app:1', { ...opts, verifyLayers: true }))).message).toMatch(/'srv\/data\.bin' in the diff directory is not the 4096 bytes the tar-split gives/);
+  });
+});
+
 describe('containers-storage: errors name the layer', () => {
   const where = (root: string): string => `containers-storage:\\[${root.replace(/[/.]/g, '\\$&')}\\]app:1`;
 
