@@ -72,14 +72,14 @@ function storeOf(graphroot: string | undefined, driver: string | undefined, wher
   return { ...loc, driver: 'overlay' };
 }
 
-/** A JSON list the store keeps (images.json, layers.json), empty when the file is absent and `optional`. */
-function storeList<T>(file: string, optional = false): T[] {
+/** A JSON list the store keeps (images.json, layers.json), empty when the file is absent (a store that never held one). */
+function storeList<T>(file: string): T[] {
   let buf: Buffer;
   try {
     buf = readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (optional && code === 'ENOENT') return [];
+    if (code === 'ENOENT') return [];
     throw envError(`cannot read ${file} (${code ?? 'error'})`, err);
   }
   const v = parseJson<unknown>(file, buf);
@@ -267,7 +267,7 @@ export async function openContainersStorage(rest: string, opts: LoadOptions): Pr
   const { config, digest, manifest, manifestDigest } = storedConfig(root, found.image, where, opts);
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (!Array.isArray(diffIds) || !diffIds.every((d) => typeof d === 'string')) throw inputError(`${where}: the config's rootfs.diff_ids is not a list of digests`);
-  const records = [...storeList<StoredLayerRecord>(join(root, 'overlay-layers', 'layers.json')), ...storeList<StoredLayerRecord>(join(root, 'overlay-layers', 'volatile-layers.json'), true)];
+  const records = [...storeList<StoredLayerRecord>(join(root, 'overlay-layers', 'layers.json')), ...storeList<StoredLayerRecord>(join(root, 'overlay-layers', 'volatile-layers.json'))];
   const chain = layerChain(root, found.image, new Map(records.map((r) => [r.id, r])), diffIds, where);
   opts.onProgress?.(`${where}: reading the containers storage at ${root}`);
   const layers = chain.map((l, i) => layerSource(l, i, manifest, opts));

@@ -196,6 +196,16 @@ describe('containers-storage: names', () => {
     expect(findImage(images, 'a'.repeat(64), 'store').name).toBeUndefined();
   });
 
+  it('finds a name with a digest by the manifest digests the store recorded', () => {
+    const d1 = `sha256:${'1'.repeat(64)}`;
+    const d2 = `sha256:${'2'.repeat(64)}`;
+    const withDigests = [{ ...img('d', 'docker.io/library/alpine:3'), digest: d1, digests: [d1, d2] }, img('e', 'docker.io/library/alpine:latest')];
+    expect(findImage(withDigests, `alpine@${d2}`, 'store')).toEqual({ image: withDigests[0], name: `docker.io/library/alpine@${d2}` });
+    expect(findImage(withDigests, `docker.io/library/alpine@${d1}`, 'store').image.id[0]).toBe('d');
+    expect(() => findImage(withDigests, `alpine@sha256:${'3'.repeat(64)}`, 'store')).toThrow(/no image named/);
+    expect(() => findImage([], 'alpine', 'store')).toThrow(/no image named 'alpine'/);
+  });
+
   it('refuses a name that gives two images, an ambiguous prefix, and a name it does not hold', () => {
     expect(() => findImage(images, 'tool:2', 'store')).toThrow(/^store: 'tool:2' names 2 images \(quay\.io\/org\/tool:2, docker\.io\/org\/tool:2\): give the full name$/);
     expect(first('quay.io/org/tool:2')).toBe('a');
