@@ -58,7 +58,6 @@ export function bigDataFile(key: string): string {
 /** The store a reference reads, checked to be an overlay store imgscope can read. */
 function storeOf(graphroot: string | undefined, driver: string | undefined, where: string): StorageLocation & { driver: string } {
   const loc: StorageLocation = graphroot ? { graphroot, from: where, ...(driver ? { driver } : {}) } : defaultStorage();
-  if (driver && graphroot === undefined) loc.driver = driver;
   const d = loc.driver ?? (['overlay', 'vfs', 'btrfs', 'zfs', 'devmapper'].find((x) => existsSync(join(loc.graphroot, `${x}-images`))) || 'overlay');
   if (d !== 'overlay' && d !== 'overlay2') throw envError(`${where}: the store at ${loc.graphroot} uses the ${d} driver: only overlay stores are read`);
   const images = join(loc.graphroot, 'overlay-images');
@@ -182,6 +181,8 @@ function walkChainLayer(l: ChainLayer, opts: LoadOptions): WalkedBlob {
     if (opts.verifyLayers) verifyStoredLayer(gz, l.diffDir, l.diffId);
     walked = { walk: w.walk, compression: 'none', blobSize: w.walk.tarBytes };
   } catch (err) {
+    // A body only its owner may read (a rootless store's subordinate IDs) is the environment, not the image.
+    if ((err as NodeJS.ErrnoException).code === 'EACCES') throw envError(`${l.tarSplit}: ${(err as Error).message} (a rootless store is read inside \`podman unshare\`)`, err);
     throw inputError(`${l.tarSplit}: ${(err as Error).message}`, err);
   }
   const size = tarSize(l.rec);
@@ -228,7 +229,7 @@ function recorded(rec: StoredLayerRecord, w: WalkedBlob): WalkedBlob {
  * the layer cache by its diff ID, as the engine store read does; one that arrived compressed is
  * looked up here, so that a cached walk still carries the compression and size the store recorded.
  */
-function layerSource(l: ChainLayer, i: number, manifest: ManifestLayers | undefined, opts: LoadOptions): LayerSource {
+function layerSource(l: ChainLayer, i: number, n: number, manifest: ManifestLayers | undefined, opts: LoadOptions): LayerSource {
   const key = blobKey(l.diffId)!;
   const cache = opts.verifyLayers ? undefined : opts.cache;
   const compressed = COMPRESSION[l.rec.compression ?? 0] !== undefined && l.rec['compressed-size'] !== undefined;
@@ -247,10 +248,12 @@ function layerSource(l: ChainLayer, i: number, manifest: ManifestLayers | undefi
       cacheKeys: () => ({ lookup: compressed ? [] : [key], store: () => [] }),
     },
   };
-  // The blob digest of a layer that arrived compressed, as its manifest names it; an uncompressed
+  // The blob digest of a layer that arrived compressed, as its manifest names it (a manifest that
+  // lists as many layers as the config: not a schema 1 one, with its empty layers); an uncompressed
   // layer's blob is its diff ID, which `podman save` does not name either.
-  const d = manifest?.layers?.[i]?.digest ?? l.rec['compressed-diff-digest'];
-  const mt = manifest?.layers?.[i]?.mediaType;
+  const m = manifest?.layers?.length === n ? manifest.layers[i] : undefined;
+  const d = m?.digest ?? l.rec['compressed-diff-digest'];
+  const mt = m?.mediaType;
   if (compressed && typeof d === 'string') src.digest = d;
   if (compressed && typeof mt === 'string') src.mediaType = mt;
   return src;
@@ -270,7 +273,7 @@ export async function openContainersStorage(rest: string, opts: LoadOptions): Pr
   const records = [...storeList<StoredLayerRecord>(join(root, 'overlay-layers', 'layers.json')), ...storeList<StoredLayerRecord>(join(root, 'overlay-layers', 'volatile-layers.json'))];
   const chain = layerChain(root, found.image, new Map(records.map((r) => [r.id, r])), diffIds, where);
   opts.onProgress?.(`${where}: reading the containers storage at ${root}`);
-  const layers = chain.map((l, i) => layerSource(l, i, manifest, opts));
+  const layers = chain.map((l, i) => layerSource(l, i, chain.length, manifest, opts));
   const tags = found.name ? [found.name] : (found.image.names ?? []);
   return { where, tags, ...(manifestDigest ? { manifestDigest } : {}), configDigest: digest, config, listed: layers.length, layers, warnings: [] };
 }
