@@ -3,7 +3,9 @@
 # Docker engine running: docker.io (dockerd), debootstrap (offline base image), skopeo and
 # docker-registry (test helpers only; imgscope itself needs neither), binutils (readelf: the ELF
 # reader's unit test checks against it), fatrace (coldstart --trace-files; the demo and its test use
-# it). Idempotent; run as root.
+# it), podman (the containers-storage: integration test builds and saves an image with it; as root
+# it needs no uidmap or fuse-overlayfs, and its store must use the overlay driver). Idempotent; run
+# as root.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -15,6 +17,7 @@ command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v readelf >/dev/null 2>&1 || need+=(binutils)
 command -v fatrace >/dev/null 2>&1 || need+=(fatrace)
 command -v zstd >/dev/null 2>&1 || need+=(zstd) # the reference encoder for the zstd checksum tests
+command -v podman >/dev/null 2>&1 || need+=(podman)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup-docker.sh: need root to install ${need[*]}" >&2
@@ -49,3 +52,13 @@ if ! docker info >/dev/null 2>&1; then
   fi
 fi
 echo "docker $(docker version --format '{{.Server.Version}}') is up"
+
+# containers-storage: reads overlay stores only; a store first made with another driver keeps it.
+if [ "$(id -u)" = 0 ]; then
+  podman_driver=$(podman info --format '{{.Store.GraphDriverName}}' 2>/dev/null || true)
+  if [ "$podman_driver" != overlay ]; then
+    echo "setup-docker.sh: podman's storage driver is '${podman_driver:-unknown}', not overlay (podman info; a store under /var/lib/containers/storage made with another driver keeps it)" >&2
+    exit 3
+  fi
+  echo "podman $(podman version --format '{{.Client.Version}}') is ready (storage driver overlay)"
+fi

@@ -10,11 +10,13 @@
 import { inputError } from '../errors.js';
 import { openArchiveFile } from './archive-file.js';
 import { DirArchive } from './archive.js';
+import { openContainersStorage } from './containers-storage.js';
 import { openDockerSave } from './docker-save.js';
 import type { OpenedImage } from './layers.js';
 import { normalizeTag } from './manifest.js';
 import { openOciLayout } from './oci-layout.js';
 import { barePath, type ImageTarget, nameTarget, pathTarget } from './reference.js';
+import { storageTarget } from './storage-conf.js';
 import type { LoadOptions } from './types.js';
 
 export interface Transport {
@@ -77,6 +79,14 @@ export const TRANSPORTS: readonly Transport[] = [
     open: async (t, opts) => (await import('./registry.js')).openRegistry(t.reference, t.location, opts),
     runs: 'cold',
     names: true,
+  },
+  {
+    name: 'containers-storage',
+    prefix: 'containers-storage:',
+    usage: 'containers-storage:[[STORE]]NAME[:TAG]',
+    parse: storageTarget,
+    open: (t, opts) => openContainersStorage(t.location, opts),
+    runs: 'no',
   },
   { name: 'PATH', usage: 'PATH', parse: (ref) => barePath(ref), runs: 'no' },
   { name: 'NAME', usage: 'NAME', parse: nameTarget('docker-daemon'), runs: 'daemon' },
