@@ -74,7 +74,7 @@ export interface Analysis {
 export interface ImageInfo {
   reference: string;
   /**
-   * How the image was read: the name of a row of the transports table (src/image/transports.ts): docker-archive, oci, oci-archive, docker-daemon or docker (a registry). New transports add names without a schema change.
+   * How the image was read: the name of a row of the transports table (src/image/transports.ts): docker-archive, oci, oci-archive, docker-daemon, docker (a registry) or containers-storage. New transports add names without a schema change.
    */
   transport: string;
   tags: string[];

@@ -23,16 +23,18 @@ const REFS = [
   './img.tar',
   'docker.io/library/app:latest',
   'dockerx:app',
+  'containers-storage:app:1',
+  'containers-storage:[/var/lib/containers/storage]localhost/app:1',
 ];
 
 describe('the transports table', () => {
   it("writes analyze's help from the rows: every transport, docker:// included (the hand-written help left it out)", () => {
-    expect(transportUsage()).toBe('docker-archive:PATH[:TAG] | oci:DIR[:TAG] | oci-archive:PATH[:TAG] | docker-daemon:NAME | docker://[REGISTRY/]NAME[:TAG|@DIGEST] | PATH | NAME');
+    expect(transportUsage()).toBe('docker-archive:PATH[:TAG] | oci:DIR[:TAG] | oci-archive:PATH[:TAG] | docker-daemon:NAME | docker://[REGISTRY/]NAME[:TAG|@DIGEST] | containers-storage:[[STORE]]NAME[:TAG] | PATH | NAME');
     for (const t of TRANSPORTS) if (t.prefix) expect(transportUsage()).toContain(t.prefix);
   });
 
   it("decides what coldstart can run as coldstart's own prefix test did", () => {
-    const before = (ref: string, cold: boolean): boolean => !(/^(docker-archive|oci|oci-archive):/.test(ref) || (ref.startsWith('docker://') && !cold));
+    const before = (ref: string, cold: boolean): boolean => !(/^(docker-archive|oci|oci-archive|containers-storage):/.test(ref) || (ref.startsWith('docker://') && !cold));
     for (const ref of REFS) for (const cold of [false, true]) expect(runsContainers(ref, cold), `${ref} cold=${cold}`).toBe(before(ref, cold));
   });
 
@@ -56,6 +58,7 @@ describe('the transports table', () => {
       [`oci-archive:${tar}`, 'oci-archive', tar],
       ['docker-daemon:app:1', 'docker-daemon', 'app:1'],
       ['docker://registry.example/app:1', 'docker', 'registry.example/app:1'],
+      ['containers-storage:[/s]localhost/app:1', 'containers-storage', '[/s]localhost/app:1'],
       [dir, 'oci', dir],
       [tar, 'docker-archive', tar],
       ['app:1', 'docker-daemon', 'app:1'],
@@ -73,7 +76,7 @@ describe('the transports table', () => {
     };
     const t = schema.$defs.analysis.properties.image.properties.transport;
     const opening = TRANSPORTS.filter((r) => r.open).map((r) => r.name);
-    expect(opening).toEqual(['docker-archive', 'oci', 'oci-archive', 'docker-daemon', 'docker']);
+    expect(opening).toEqual(['docker-archive', 'oci', 'oci-archive', 'docker-daemon', 'docker', 'containers-storage']);
     for (const name of opening) {
       expect(name).toMatch(new RegExp(t.pattern));
       expect(t.description).toContain(name);
@@ -93,6 +96,7 @@ describe('the transports table', () => {
     expect(() => parseReference('docker-archive:')).toThrow(/^docker-archive:: missing path$/);
     expect(() => parseReference('docker-daemon:')).toThrow(/^docker-daemon:: missing image name$/);
     expect(() => parseReference('docker://')).toThrow(/^docker:\/\/: missing image name$/);
+    expect(() => parseReference('containers-storage:')).toThrow(/^containers-storage:: missing image name$/);
     expect(() => parseReference(`oci:${tar}`)).toThrow(/is a regular file, not an OCI layout directory$/);
     expect(() => parseReference(`oci-archive:${d}`)).toThrow(/is a directory, not a regular file$/);
     expect(() => parseReference(`docker-archive:${d}/none.tar`)).toThrow(/none\.tar does not exist$/);
