@@ -4,6 +4,7 @@ import type { Analysis } from '../report/types.js';
 import { renderAnalysisMarkdown, renderAnalysisTable } from '../render/analyze.js';
 import { transportUsage } from '../image/transports.js';
 import { checkOutputPath } from '../util/atomic.js';
+import { inputError } from '../errors.js';
 import { addBudgetOptions, type BudgetCliOptions, checkBudgets, resolveBudgets } from './budgets.js';
 import { addModelOptions, analyzeWith, emit, type Format, type ModelCliOptions, modelOptions, options, type OutputCliOptions, platformOption, progress } from './shared.js';
 
@@ -59,6 +60,7 @@ async function runAnalyze(refs: string[], o: AnalyzeCliOptions): Promise<void> {
   // every flag value and budget is read before the first image: a typo fails at once, not after minutes
   const model = await modelOptions(o);
   const budgets = await resolveBudgets(o, o.baseline, false);
+  if (o.compact && o.format !== 'markdown') throw inputError(`--compact: only with --format markdown (a PR comment), not ${o.format}`);
   if (o.output) checkOutputPath(o.output);
   const platform = platformOption(o.platform);
   const onProgress = progress(o.quiet);
