@@ -5,6 +5,7 @@ import { KINDS } from './catalog/kinds.js';
 import type { Analysis, Kind } from './report/types.js';
 import { inputError } from './errors.js';
 import { formatBytes } from './util/format.js';
+import { DIVE_CI_FILE, DIVE_DEFAULTS, diveKey, goParseFloat, humanizeParseBytes, isDiveDisabled } from './ci/dive.js';
 
 /** CI budgets; sizes in bytes, growth and efficiency as fractions. Every limit is inclusive. */
 export interface Rules {
@@ -16,6 +17,10 @@ export interface Rules {
   maxKind?: Partial<Record<Kind, number>>;
   maxOwner?: Record<string, number>;
   maxGrowth?: number;
+  /** dive's CI rules (src/ci/dive.ts): efficiency and user-wasted as ratios, wasted bytes as dive counts them. */
+  lowestEfficiency?: number;
+  highestWastedBytes?: number;
+  highestUserWastedPercent?: number;
   /** A saved report to measure growth against (analyze); compare uses its --baseline image. */
   baselineReport?: string;
 }
@@ -78,6 +83,9 @@ export interface RawRules {
   maxKind?: string[] | Record<string, string | number>;
   maxOwner?: string[] | Record<string, string | number>;
   maxGrowth?: string | number;
+  lowestEfficiency?: string | number;
+  highestWastedBytes?: string | number;
+  highestUserWastedPercent?: string | number;
   baseline?: string;
 }
 
@@ -98,6 +106,8 @@ export interface Budget<F extends keyof Limits = keyof Limits> {
   help: string;
   /** Given more than once, the values add up (NAME=SIZE lists). */
   repeatable?: boolean;
+  /** One of dive's rules: dive's "disabled"/"off"/"false"/"" switch it off (src/ci/dive.ts). */
+  dive?: boolean;
   parse(v: unknown, what: string): NonNullable<Limits[F]>;
   /** One message per way the image breaks the limit; `baseline` is what growth is measured against. */
   check(a: Analysis, limit: NonNullable<Limits[F]>, baseline: Analysis | undefined): string[];
@@ -106,6 +116,25 @@ export interface Budget<F extends keyof Limits = keyof Limits> {
 const B = (n: number): string => `${formatBytes(n)} (${n} B)`;
 const kindBytes = (a: Analysis, k: Kind): number => a.kinds.find((r) => r.kind === k)?.bytes ?? 0;
 const budget = <F extends keyof Limits>(b: Budget<F>): Budget => b as unknown as Budget;
+
+/** A dive ratio (lowestEfficiency, highestUserWastedPercent): Go's float syntax, 0 to 1, as dive checks it. */
+function diveRatio(v: unknown, what: string): number {
+  const f = goParseFloat(String(v).trim());
+  if (f === undefined || f < 0 || f > 1) throw inputError(`${what}: '${String(v)}' is not a ratio between 0 and 1 (dive's range; 'disabled' turns the rule off)`);
+  return f;
+}
+
+/**
+ * dive's %-user-wasted-bytes: its wasted bytes over the bytes every layer but the first adds (dive
+ * image.Analyze: WastedBytes / UserSizeBytes, a layer's size being the sum of its tar entries'
+ * sizes). Go's float division: 0/0 is NaN, which passes, and x/0 is +Inf, which fails.
+ */
+export function userWastedRatio(a: Analysis): number {
+  const user = a.layers.slice(1).reduce((s, l) => s + l.bytes, 0);
+  return a.totals.diveWastedBytes / user;
+}
+
+const ratio = (x: number): string => String(Number(x.toFixed(4)));
 
 /** Every budget, in the order the help lists them and failures are reported. Every limit is inclusive. */
 export const BUDGETS: readonly Budget[] = [
@@ -173,6 +202,33 @@ export const BUDGETS: readonly Budget[] = [
       return g > lim + 1e-12 ? [`image size grew ${(g * 100).toFixed(2)}% (${B(from)} → ${B(to)}) > limit ${(lim * 100).toFixed(2)}%`] : [];
     },
   }),
+  // dive's three CI rules, with dive's comparisons: efficiency fails when the threshold is greater,
+  // the other two when the value is greater (dive ci/rules.go)
+  budget({
+    name: 'lowest-efficiency', raw: 'lowestEfficiency', field: 'lowestEfficiency', dive: true, flags: '--lowest-efficiency <ratio>',
+    help: "dive's lowestEfficiency: fail when dive's efficiency is below RATIO (0-1, or 'disabled')",
+    parse: diveRatio,
+    check: ({ totals: { efficiency: e } }, t) => (t > e ? [`efficiency ${ratio(e)} < threshold ${t} (dive's lowestEfficiency)`] : []),
+  }),
+  budget({
+    name: 'highest-wasted-bytes', raw: 'highestWastedBytes', field: 'highestWastedBytes', dive: true, flags: '--highest-wasted-bytes <size>',
+    help: "dive's highestWastedBytes: fail when dive's wasted bytes exceed SIZE (dive's units: 20MB = 20,000,000, 20MiB; or 'disabled')",
+    parse: (v, what) => {
+      const n = humanizeParseBytes(String(v));
+      if (n === undefined) throw inputError(`${what}: '${String(v)}' is not a size dive reads (e.g. 20MB, 20 MiB, 1048576, or 'disabled')`);
+      return n;
+    },
+    check: ({ totals: { diveWastedBytes: w } }, t) => (w > t ? [`dive's wasted bytes ${B(w)} > threshold ${B(t)} (dive's highestWastedBytes)`] : []),
+  }),
+  budget({
+    name: 'highest-user-wasted-percent', raw: 'highestUserWastedPercent', field: 'highestUserWastedPercent', dive: true, flags: '--highest-user-wasted-percent <ratio>',
+    help: "dive's highestUserWastedPercent: fail when dive's wasted bytes over the bytes added after the base layer exceed RATIO (0-1, or 'disabled')",
+    parse: diveRatio,
+    check: (a, t) => {
+      const r = userWastedRatio(a);
+      return r > t ? [`user-wasted ratio ${ratio(r)} (dive's wasted ${B(a.totals.diveWastedBytes)} / ${B(a.layers.slice(1).reduce((s, l) => s + l.bytes, 0))} added after the first layer) > threshold ${t} (dive's highestUserWastedPercent)`] : [];
+    },
+  }),
 ];
 
 /** Reads each rule present in `raw`; `what(name)` names the value in an error (the file's name and key, or the flag). */
@@ -180,7 +236,7 @@ function parseWith(raw: RawRules, what: (name: string) => string): Rules {
   const r: Rules = {};
   for (const b of BUDGETS) {
     const v = raw[b.raw];
-    if (v !== undefined) (r as Record<string, unknown>)[b.field] = b.parse(v, what(b.name));
+    if (v !== undefined && !(b.dive && isDiveDisabled(v))) (r as Record<string, unknown>)[b.field] = b.parse(v, what(b.name));
   }
   if (raw.baseline !== undefined) r.baselineReport = raw.baseline;
   return r;
@@ -194,12 +250,21 @@ export function parseRules(raw: RawRules, where: string): Rules {
  * The budgets of one command: the config file's, then the flags', a flag winning over the file rule by
  * rule. A bad value is reported with where it came from: the file's name and key, or the flag.
  */
-export function resolveRules(config: { file?: string; raw: RawRules }, flags: RawRules): Rules {
-  // a file rule a flag overrides is not read at all (as when the two were merged before parsing)
-  const unset = Object.fromEntries(Object.entries(config.raw).filter(([k]) => (flags as Record<string, unknown>)[k] === undefined)) as RawRules;
-  const fromFile = config.file ? parseRules(unset, config.file) : {};
+export function resolveRules(configs: ConfigRules | ConfigRules[], flags: RawRules): Rules {
+  let fromFiles: Rules = {};
+  for (const config of Array.isArray(configs) ? configs : [configs]) {
+    // a file rule a flag overrides is not read at all (as when the two were merged before parsing)
+    const unset = Object.fromEntries(Object.entries(config.raw).filter(([k]) => (flags as Record<string, unknown>)[k] === undefined)) as RawRules;
+    if (config.file) fromFiles = { ...fromFiles, ...parseRules(unset, config.file) };
+  }
   const fromFlags = parseWith(flags, (name) => `--${name}`);
-  return { ...fromFile, ...fromFlags };
+  return { ...fromFiles, ...fromFlags };
+}
+
+/** The rules one config file holds, by their RawRules keys, unparsed. */
+export interface ConfigRules {
+  file?: string;
+  raw: RawRules;
 }
 
 const CONFIG_KEYS: Record<string, keyof RawRules> = { ...Object.fromEntries(BUDGETS.map((b) => [b.name, b.raw])), baseline: 'baseline' };
@@ -215,23 +280,51 @@ function yaml(): typeof import('yaml') {
  * Rules from a config file: `--config FILE`, else `.imgscope.yml` (or `.yaml`) in the current
  * directory, found like dive's `.dive-ci`. Keys are the flag names, at the top level or under `rules:`.
  */
-export function loadConfig(explicit: string | undefined, cwd = process.cwd()): { file?: string; raw: RawRules } {
+export function loadConfig(explicit: string | undefined, cwd = process.cwd()): ConfigRules {
   const file = explicit ?? CONFIG_NAMES.map((n) => path.join(cwd, n)).find((p) => existsSync(p));
   if (!file) return { raw: {} };
+  const body = readRulesFile(file);
+  if (!body) return { file, raw: {} };
+  const raw: RawRules = {};
+  for (const [k, v] of Object.entries(body)) {
+    const key = CONFIG_KEYS[k];
+    if (!key) throw inputError(`${file}: unknown rule '${k}' (rules: ${Object.keys(CONFIG_KEYS).join(', ')})`);
+    (raw as Record<string, unknown>)[key] = v;
+  }
+  return { file, raw };
+}
+
+/** A YAML rules file's mapping: the `rules:` mapping when there is one, else the top level; undefined when empty. */
+function readRulesFile(file: string): Record<string, unknown> | undefined {
   let doc: unknown;
   try {
     doc = yaml().parse(readFileSync(file, 'utf8'));
   } catch (err) {
     throw inputError(`${file}: ${(err as Error).message.split('\n')[0]}`, err);
   }
-  if (doc === null || doc === undefined) return { file, raw: {} };
+  if (doc === null || doc === undefined) return undefined;
   if (typeof doc !== 'object' || Array.isArray(doc)) throw inputError(`${file}: expected a mapping of rules`);
-  const body = ((doc as Record<string, unknown>).rules ?? doc) as Record<string, unknown>;
-  const raw: RawRules = {};
-  for (const [k, v] of Object.entries(body)) {
-    const key = CONFIG_KEYS[k];
-    if (!key) throw inputError(`${file}: unknown rule '${k}' (rules: ${Object.keys(CONFIG_KEYS).join(', ')})`);
-    (raw as Record<string, unknown>)[key] = v;
+  const body = (doc as Record<string, unknown>).rules ?? doc;
+  if (body === null) return undefined;
+  if (typeof body !== 'object' || Array.isArray(body)) throw inputError(`${file}: expected a mapping of rules`);
+  return body as Record<string, unknown>;
+}
+
+/**
+ * dive's CI rules file, read as dive reads it: `--ci-config FILE`, else `.dive-ci` in the current
+ * directory when `useDefault` (no imgscope config file in play). Keys under `rules:` (dive's README,
+ * viper) or at the top level (dive 0.13), in any of dive's spellings (src/ci/dive.ts); other keys are
+ * ignored, as dive ignores them. A rule the file leaves out takes dive's default, as in dive.
+ */
+export function loadDiveConfig(explicit: string | undefined, useDefault: boolean, cwd = process.cwd()): ConfigRules {
+  const fallback = path.join(cwd, DIVE_CI_FILE);
+  const file = explicit ?? (useDefault && existsSync(fallback) ? fallback : undefined);
+  if (!file) return { raw: {} };
+  if (!existsSync(file)) throw inputError(`--ci-config ${file}: no such file`);
+  const raw: RawRules = { ...DIVE_DEFAULTS };
+  for (const [k, v] of Object.entries(readRulesFile(file) ?? {})) {
+    const key = diveKey(k);
+    if (key) raw[key] = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : (v as string | number);
   }
   return { file, raw };
 }

@@ -7,17 +7,18 @@ import { type Command, Option } from 'commander';
 import { appendFileSync } from 'node:fs';
 import type { Analysis } from '../report/types.js';
 import { EXIT_RULE, inputError } from '../errors.js';
-import { BUDGETS, evaluate, formatFailures, hasRules, loadConfig, type RawRules, resolveRules, type Rules } from '../gates.js';
+import { BUDGETS, evaluate, formatFailures, hasRules, loadConfig, loadDiveConfig, type RawRules, resolveRules, type Rules } from '../gates.js';
 import { escapeMarkdown, escapeText } from '../util/escape.js';
 import { options } from './shared.js';
 
 /** The budget flags as commander hands them over: strings, and lists for the repeatable ones. */
-export type BudgetCliOptions = { [K in (typeof BUDGETS)[number]['raw']]?: string | string[] } & { failOn?: string; config?: string };
+export type BudgetCliOptions = { [K in (typeof BUDGETS)[number]['raw']]?: string | string[] } & { failOn?: string; config?: string; ciConfig?: string };
 
 export function addBudgetOptions(cmd: Command): Command {
   for (const b of BUDGETS) cmd.addOption(b.repeatable ? options.repeatable(b.flags, b.help) : new Option(b.flags, b.help));
   return cmd
     .option('--config <file>', 'rules file (default: .imgscope.yml in the current directory)')
+    .option('--ci-config <file>', "dive's CI rules file (default: .dive-ci in the current directory when there is no imgscope rules file)")
     .option('--fail-on <ids|severity>', 'fail on findings: ids (layer-order,…) and/or a severity (high: high only; medium: high and medium…)');
 }
 
@@ -42,7 +43,9 @@ export async function resolveBudgets(o: BudgetCliOptions, baselineFlag: string |
   }
   if (baselineFlag !== undefined) flags.baseline = baselineFlag;
   const config = loadConfig(o.config);
-  const rules = resolveRules(config, flags);
+  // dive's file: given, or .dive-ci found when no imgscope rules file is in play (dive's defaults fill it)
+  const dive = loadDiveConfig(o.ciConfig, !o.config && !config.file);
+  const rules = resolveRules([config, dive], flags);
   if (rules.maxGrowth !== undefined && !rules.baselineReport && !growthBase) {
     const from = flags.maxGrowth !== undefined ? '--max-growth' : `${config.file} max-growth`;
     throw inputError(`${from}: no baseline to measure growth against: give --baseline <report.json>, a saved analyze report`);
@@ -64,15 +67,21 @@ async function findingFailures(images: Array<{ name: string; analysis: Analysis 
   );
 }
 
-/** Prints each failed rule on its own line and appends to the GitHub job summary when set. */
-async function reportGates(fails: Array<{ image: string; rule: string; message: string }>, markdown: string): Promise<number> {
+/**
+ * Prints each failed rule on its own line and appends to the GitHub job summary when set: the report
+ * fitted to GitHub's 1 MiB less the budget lines (render/trim.ts), which come first when they alone are long.
+ */
+async function reportGates(fails: Array<{ image: string; rule: string; message: string }>, markdown: (limitBytes: number) => string): Promise<number> {
   const lines = formatFailures(fails);
   for (const l of lines) process.stderr.write(`imgscope: ${escapeText(l)}\n`);
   const summary = process.env.GITHUB_STEP_SUMMARY;
   if (summary) {
-    const gate = lines.length ? `\n### Budgets: ${lines.length} failed\n\n${lines.map((l) => `- ${escapeMarkdown(l)}`).join('\n')}\n` : '';
+    const { STEP_SUMMARY_LIMIT, truncateMarkdown } = await import('../render/trim.js');
+    const why = "1 MiB (GitHub's job summary limit)";
+    const gate = truncateMarkdown(lines.length ? `\n### Budgets: ${lines.length} failed\n\n${lines.map((l) => `- ${escapeMarkdown(l)}`).join('\n')}\n` : '', STEP_SUMMARY_LIMIT / 4, why);
+    const room = STEP_SUMMARY_LIMIT - Buffer.byteLength(gate) - 2;
     try {
-      appendFileSync(summary, `${markdown}${gate}\n`);
+      appendFileSync(summary, `${truncateMarkdown(markdown(room), room, why)}${gate}\n`);
     } catch (err) {
       throw inputError(`GITHUB_STEP_SUMMARY (${summary}): ${(err as Error).message}`);
     }
@@ -85,9 +94,9 @@ async function reportGates(fails: Array<{ image: string; rule: string; message: 
  * stderr, the job summary appended, and exit 1 when anything failed. `baseline` is what growth is
  * measured against when no baseline report was given (compare's --baseline image).
  */
-export async function checkBudgets(b: Budgets, images: Array<{ name: string; analysis: Analysis }>, markdown: () => string, baseline?: Analysis): Promise<void> {
+export async function checkBudgets(b: Budgets, images: Array<{ name: string; analysis: Analysis }>, markdown: (limitBytes: number) => string, baseline?: Analysis): Promise<void> {
   if (!hasRules(b.rules) && !b.failOn && !process.env.GITHUB_STEP_SUMMARY) return;
   const fails = evaluate(images, b.rules, b.baseline ?? baseline);
   fails.push(...(await findingFailures(images, b.failOn)));
-  process.exitCode = await reportGates(fails, markdown());
+  process.exitCode = await reportGates(fails, markdown);
 }

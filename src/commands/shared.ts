@@ -11,14 +11,15 @@ import type { Platform } from '../image/types.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { escapeLines, escapeText } from '../util/escape.js';
 
-export type Format = 'table' | 'markdown' | 'json' | 'html';
+export type Format = 'table' | 'markdown' | 'json' | 'html' | 'sarif';
 
 /**
  * Options more than one command declares. Commands word --platform and --no-cache for what they do
  * with them, so those take their help line.
  */
 export const options = {
-  format: (): Option => new Option('-f, --format <format>', 'output format').choices(['table', 'markdown', 'json', 'html']).default('table'),
+  /** `extra`: formats only this command writes (analyze: sarif). */
+  format: (extra: Format[] = []): Option => new Option('-f, --format <format>', 'output format').choices(['table', 'markdown', 'json', 'html', ...extra]).default('table'),
   output: (): Option => new Option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout'),
   platform: (help: string): Option => new Option('--platform <os/arch[/variant]>', help),
   noCache: (help: string): Option => new Option('--no-cache', help),
@@ -46,7 +47,7 @@ export function progress(quiet: boolean | undefined): ((msg: string) => void) | 
  * nothing the renderers escaped (escapeText is idempotent).
  */
 export async function emit(text: string, output: string | undefined, format: Format): Promise<void> {
-  if (format !== 'json') text = escapeLines(text);
+  if (format !== 'json' && format !== 'sarif') text = escapeLines(text);
   if (output) await writeFileAtomic(output, text);
   else process.stdout.write(text);
 }

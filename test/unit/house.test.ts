@@ -28,9 +28,10 @@ export const STAGES: Array<{ stage: string; files: RegExp }> = [
   { stage: 'findings: rules over an analysis', files: /^findings\// },
   { stage: 'pipeline: load to findings in one call', files: /^pipeline\.ts$/ },
   { stage: 'coldstart: run the image and time it', files: /^coldstart\// },
-  { stage: 'compare, budgets, saved reports', files: /^(compare|gates|reports)\.ts$/ },
+  { stage: 'compare, budgets, saved reports', files: /^((compare|gates|reports)\.ts|ci\/dive\.ts)$/ },
   { stage: 'views: documents and their syntaxes', files: /^render\// },
   { stage: 'commands: the CLI', files: /^(cli\.ts|commands\/)/ },
+  { stage: 'action: the GitHub Action script', files: /^ci\/action\.ts$/ },
   { stage: 'bench', files: /^bench\// },
 ];
 
