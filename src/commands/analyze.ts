@@ -2,12 +2,14 @@
 import { type Command, Option } from 'commander';
 import type { Analysis } from '../report/types.js';
 import { renderAnalysisMarkdown, renderAnalysisTable } from '../render/analyze.js';
+import { readDockerfile } from '../dockerfile/read.js';
 import { transportUsage } from '../image/transports.js';
 import { checkOutputPath } from '../util/atomic.js';
 import { addBudgetOptions, type BudgetCliOptions, checkBudgets, resolveBudgets } from './budgets.js';
 import { addModelOptions, analyzeWith, emit, type Format, type ModelCliOptions, modelOptions, options, type OutputCliOptions, platformOption, progress } from './shared.js';
 
 interface AnalyzeCliOptions extends OutputCliOptions, ModelCliOptions, BudgetCliOptions {
+  dockerfile?: string;
   platform?: string;
   pull?: boolean;
   top: string;
@@ -34,6 +36,7 @@ export function analyzeCommand(program: Command): Command {
         .default('auto'),
     )
     .addOption(options.noCache('neither read nor fill the layer cache (IMGSCOPE_CACHE_DIR, default ~/.cache/imgscope)'))
+    .addOption(options.dockerfile())
     .option('--top <n>', 'owners and hidden paths to list in table, Markdown and HTML output', '15')
     .addOption(options.quiet())
     .option('--baseline <report.json>', 'a saved report to measure --max-growth against');
@@ -54,9 +57,10 @@ async function runAnalyze(refs: string[], o: AnalyzeCliOptions): Promise<void> {
   const budgets = await resolveBudgets(o, o.baseline, false);
   if (o.output) checkOutputPath(o.output);
   const platform = platformOption(o.platform);
+  const dockerfile = o.dockerfile !== undefined ? readDockerfile(o.dockerfile) : undefined;
   const onProgress = progress(o.quiet);
   const results: Analysis[] = [];
-  for (const ref of refs) results.push(await analyzeWith(ref, { ...o, platform, ...(onProgress ? { onProgress } : {}) }, model));
+  for (const ref of refs) results.push(await analyzeWith(ref, { ...o, platform, dockerfile, ...(onProgress ? { onProgress } : {}) }, model));
   if (onProgress) process.stderr.write('\r\x1b[K');
   const top = Math.max(1, Number.parseInt(o.top, 10) || 15);
   await emit(await render(results, o.format, top), o.output, o.format);
