@@ -108,7 +108,7 @@ function dockerfileNote(a: Analysis): Block[] {
   if (!d) return [];
   const stage = d.stage === undefined ? 'no stage matched' : `stage ${d.stage}`;
   const unmatched = d.unmatched.length
-    ? `; ${d.unmatched.length} step${d.unmatched.length > 1 ? 's' : ''} match no instruction with confidence and show no line (history ${d.unmatched.map((u) => u.step + 1).join(', ')})`
+    ? `; ${d.unmatched.length > 1 ? `${d.unmatched.length} steps match no instruction with confidence and show` : '1 step matches no instruction with confidence and shows'} no line (history ${d.unmatched.map((u) => u.step + 1).join(', ')})`
     : '';
   return [{ kind: 'note', text: `${d.file} (${stage}): ${d.matched} history steps matched to its lines, ${d.baseImage ?? 0} came with the base image (its FROM line)${unmatched}.` }];
 }

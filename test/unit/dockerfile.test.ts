@@ -263,3 +263,48 @@ describe('locations on the report', () => {
     expect(a.findings.map((f) => f.location)).toEqual([{ file: 'ci/Dockerfile', line: copy, endLine: copy }, { file: 'ci/Dockerfile', line: copy, endLine: copy }, undefined]);
   });
 });
+
+describe('views', () => {
+  it('table, Markdown and HTML show the Dockerfile column, the line beside each located finding, and the unmatched note', async () => {
+    const { renderAnalysisMarkdown, renderAnalysisTable } = await import('../../src/render/analyze.js');
+    const { renderAnalysisHtml } = await import('../../src/render/html.js');
+    const text = 'FROM debian\nCOPY . /app\nRUN rm /app/.env \\\n && true\n';
+    const a = makeAnalysis({ reference: 'x', imageBytes: 3, steps: [['', 1], [`/bin/sh -c #(nop) COPY dir:${'b'.repeat(64)} in /app `, 1], ['/bin/sh -c make', 1]] });
+    a.findings = [{ id: 'secrets-in-image', severity: 'high', title: 'Secrets ship', savingBytes: null, fix: 'f', evidence: { items: [{ path: 'app/.env', layer: 1 }] } }];
+    locate(a, parseDockerfile(text, 'Dockerfile'));
+    const copy = `Dockerfile:${lineOf(text, 'COPY')}`;
+    for (const out of [renderAnalysisTable(a), renderAnalysisMarkdown(a), renderAnalysisHtml([a], 15)]) {
+      expect(out).toContain(`at`);
+      expect(out.split(copy).length - 1).toBeGreaterThanOrEqual(2); // the layer row and the finding
+      expect(out).toContain(`Dockerfile:${lineOf(text, 'FROM')}`);
+      expect(out).toMatch(/1 step match(es)? no instruction/);
+      expect(out).toContain('no match'); // the RUN layer: `make` is not this Dockerfile's RUN
+    }
+  });
+});
+
+describe('--dockerfile errors', () => {
+  it('a missing, unreadable or malformed Dockerfile is one line naming it, exit 2', async () => {
+    const { readDockerfile } = await import('../../src/dockerfile/read.js');
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const os = await import('node:os');
+    const dir = mkdtempSync(`${os.tmpdir()}/imgscope-df-`);
+    try {
+      writeFileSync(`${dir}/Dockerfile`, 'RUN echo no from\n');
+      for (const [p, re] of [[`${dir}/none`, /cannot read it \(ENOENT\)/], [dir, /not a regular file/], [`${dir}/Dockerfile`, /line 1: RUN before the first FROM/]] as const) {
+        let err: { exitCode?: number; message: string } | undefined;
+        try {
+          readDockerfile(p);
+        } catch (e) {
+          err = e as { exitCode?: number; message: string };
+        }
+        expect(err?.exitCode).toBe(2);
+        expect(err?.message).toMatch(re);
+        expect(err?.message.startsWith(`--dockerfile ${p}: `)).toBe(true);
+        expect(err?.message).not.toContain('\n');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
