@@ -214,6 +214,25 @@ describe('history matched to Dockerfile lines', () => {
     expectLines(text, buildkit, 1, '0');
   });
 
+  it('a stage FROM another stage: its chain is matched, the chain root FROM holds the base image', () => {
+    const text = 'FROM debian AS base\nRUN apt-get install -y a\nFROM base AS app\nCOPY x /x\nCMD ["x"]\nFROM debian AS other\nRUN echo other\n';
+    const recs: Rec[] = [
+      ['/bin/sh -c #(nop) ADD file:0123456789abcdef0123456789abcdef in / ', ''],
+      ['RUN /bin/sh -c apt-get install -y a # buildkit', 'RUN apt-get'],
+      ['COPY x /x # buildkit', 'COPY x'],
+      ['CMD ["x"]', 'CMD'],
+    ];
+    const df = parseDockerfile(text, 'Dockerfile');
+    const m = matchHistory(df, recs.map((r) => r[0]));
+    expect(m.target?.name).toBe('app');
+    expect(m.steps.map((st) => (st.kind === 'instruction' ? [st.stage.name, st.ins.line] : [st.kind, st.kind === 'base' ? st.stage.from.line : 0]))).toEqual([
+      ['base', lineOf(text, 'FROM debian AS base')],
+      ['base', lineOf(text, 'RUN apt-get')],
+      ['app', lineOf(text, 'COPY x')],
+      ['app', lineOf(text, 'CMD')],
+    ]);
+  });
+
   it('stays unmatched rather than wrong: edited text, an inserted instruction, another Dockerfile', () => {
     const df = parseDockerfile(PROBE, 'Dockerfile');
     // the RUN was edited after the build: that step matches nothing, the ones around it still match
