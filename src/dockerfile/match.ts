@@ -5,7 +5,7 @@
  * end, each pair checked on its recorded text. An entry whose text does not check under an instruction
  * of the same keyword is left unmatched (the Dockerfile changed since the build); a keyword that differs
  * ends the pairing, and everything before it stays unmatched. When every instruction of the chain is
- * paired, the entries before them came with the base image its first FROM names.
+ * paired and checked, the entries before them came with the base image its first FROM names.
  */
 import { advance, type ChainState, initialState, OPTIONAL, type Recorded, readRecorded, recordedBy } from './expect.js';
 import { type Dockerfile, type Instruction, type Stage, stageChain } from './parse.js';
@@ -46,6 +46,7 @@ function align(steps: Step[], recs: Recorded[], root: Stage): { steps: StepMatch
   let i = steps.length - 1;
   let j = recs.length - 1;
   let matched = 0;
+  let edited = 0;
   while (i >= 0 && j >= 0) {
     const s = steps[i]!;
     const r = recs[j]!;
@@ -59,12 +60,15 @@ function align(steps: Step[], recs: Recorded[], root: Stage): { steps: StepMatch
     } else if (r.keyword === s.ins.keyword) {
       i--; // the same instruction with other text: neither is claimed
       j--;
+      edited++;
     } else {
       return { steps: out, matched };
     }
   }
   while (i >= 0 && OPTIONAL.has(steps[i]!.ins.keyword)) i--;
-  if (i < 0) for (let k = 0; k <= j; k++) out[k] = { kind: 'base', stage: root };
+  // the base image's steps are told apart only when every instruction checked: after an edit, the
+  // entries left could as well be the Dockerfile's own
+  if (i < 0 && edited === 0) for (let k = 0; k <= j; k++) out[k] = { kind: 'base', stage: root };
   return { steps: out, matched };
 }
 
