@@ -15,7 +15,7 @@ export interface Recorded {
 
 const KEYWORDS = /^(RUN|COPY|ADD|ENV|WORKDIR|ARG|LABEL|CMD|ENTRYPOINT|HEALTHCHECK|USER|VOLUME|STOPSIGNAL|SHELL|EXPOSE|MAINTAINER|ONBUILD)(?: (.*))?$/;
 
-export const norm = (s: string): string => s.replace(/\s+/g, ' ').trim();
+const norm = (s: string): string => s.replace(/\s+/g, ' ').trim();
 
 /** Splits a `created_by` into keyword and body; a classic RUN has no keyword of its own. */
 export function readRecorded(createdBy: string): Recorded {
@@ -32,7 +32,7 @@ export function readRecorded(createdBy: string): Recorded {
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** A regex source for `text` where each `$VAR` / `${VAR…}` matches whatever the builder put there. */
-export function wild(text: string): string {
+function wild(text: string): string {
   const parts = norm(text).split(/\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*/);
   return parts.map(escapeRe).join('.*?');
 }
@@ -40,7 +40,7 @@ export function wild(text: string): string {
 const full = (src: string, body: string): boolean => new RegExp(`^${src}$`, 's').test(body);
 
 /** Shell words as the Dockerfile parser splits ENV/LABEL values: quotes removed, escapes applied. */
-export function words(text: string, escape: string): string[] {
+function words(text: string, escape: string): string[] {
   const out: string[] = [];
   let cur = '';
   let quote = '';

@@ -23,20 +23,6 @@ function stepOf(df: Dockerfile, m: StepMatch): DockerfileStep | undefined {
 
 const at = (d: DockerfileStep | undefined): DockerfileLocation | undefined => (d ? { file: d.file, line: d.line, endLine: d.endLine } : undefined);
 
-/** The paths and owners findings would need looked up (those whose evidence locates nothing). */
-export function lookupsWanted(a: Analysis): { paths: Set<string>; owners: Set<string> } {
-  const paths = new Set<string>();
-  const owners = new Set<string>();
-  for (const f of a.findings) {
-    if (fromEvidence(a, f)) continue;
-    const p = f.evidence.items?.find((i) => i.layer === undefined)?.path;
-    if (p !== undefined) paths.add(p);
-    const o = f.evidence.packages?.[0];
-    if (o !== undefined) owners.add(o);
-  }
-  return { paths, owners };
-}
-
 /** First of evidence.steps, else the first evidence layer (the one that added a path) that matched. */
 function fromEvidence(a: Analysis, f: Finding): DockerfileStep | undefined {
   const e = f.evidence;
