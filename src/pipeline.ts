@@ -6,14 +6,21 @@
 import { assignOwners } from './attribute/owners.js';
 import { type AnalyzeOptions, analyzeImage } from './analysis.js';
 import { wantsBody } from './catalog/metadata.js';
+import { locate, type LayerLookup } from './dockerfile/locate.js';
+import type { Dockerfile } from './dockerfile/parse.js';
 import { withContext } from './errors.js';
 import { computeFindings } from './findings/rules.js';
-import { MergedFs } from './fs/filesystem.js';
+import { MergedFs, type VisibleFile } from './fs/filesystem.js';
 import { LayerCache } from './image/layer-cache.js';
 import { loadImage } from './image/load.js';
 import type { LoadedImage, LoadOptions } from './image/types.js';
 import { wantsProbe } from './inspect/probe.js';
 import type { Analysis } from './report/types.js';
+
+export interface DockerfileOptions {
+  /** --dockerfile: history steps, layers and findings get the lines that made them (docs/dockerfile.md). */
+  dockerfile?: Dockerfile;
+}
 
 interface CacheOptions {
   /** Neither read nor fill the layer cache (image/layer-cache.ts). */
@@ -24,14 +31,39 @@ interface CacheOptions {
  * The Analysis of a loaded image, findings included. `merged` is the image's filesystem when the
  * caller already merged the layers while loading them (analyzeReference); else they are merged here.
  */
-export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOptions = {}): Analysis {
+export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOptions & DockerfileOptions = {}): Analysis {
   const fs = merged ?? new MergedFs();
   if (!merged) for (const l of img.layers) fs.applyLayer(l.walk);
   fs.finish();
   const files = fs.visible().filter((f) => f.node.inode !== undefined);
-  const analysis = analyzeImage(img, fs, files, assignOwners(fs, files), opts);
+  const owners = assignOwners(fs, files);
+  const analysis = analyzeImage(img, fs, files, owners, opts);
   analysis.findings = computeFindings(analysis);
+  if (opts.dockerfile) locate(analysis, opts.dockerfile, layerLookup(files, owners.owners));
   return analysis;
+}
+
+/**
+ * Where a finding's path or package is, for findings whose evidence names no layer: the layer that
+ * holds the path, or the one holding most of the owner's visible bytes. Built on first use.
+ */
+function layerLookup(files: readonly VisibleFile[], owners: readonly string[]): LayerLookup {
+  let byOwner: Map<string, number> | undefined;
+  return {
+    path: (p) => files.find((f) => f.path === p)?.node.layer,
+    owner: (o) => {
+      if (!byOwner) {
+        const bytes = new Map<string, Map<number, number>>();
+        files.forEach((f, i) => {
+          const per = bytes.get(owners[i]!) ?? new Map<number, number>();
+          per.set(f.node.layer, (per.get(f.node.layer) ?? 0) + f.bytes);
+          bytes.set(owners[i]!, per);
+        });
+        byOwner = new Map([...bytes].map(([k, per]) => [k, [...per].sort((x, y) => y[1] - x[1] || x[0] - y[0])[0]![0]]));
+      }
+      return byOwner.get(o);
+    },
+  };
 }
 
 /**
@@ -40,7 +72,7 @@ export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOption
  */
 export async function analyzeReference(
   ref: string,
-  opts: Omit<LoadOptions, 'capture' | 'probe' | 'onLayer' | 'cache'> & AnalyzeOptions & CacheOptions = {},
+  opts: Omit<LoadOptions, 'capture' | 'probe' | 'onLayer' | 'cache'> & AnalyzeOptions & CacheOptions & DockerfileOptions = {},
 ): Promise<Analysis> {
   try {
     const fs = new MergedFs();

@@ -2,6 +2,7 @@
 import { type Command, Option } from 'commander';
 import type { Analysis } from '../report/types.js';
 import { renderAnalysisMarkdown, renderAnalysisTable } from '../render/analyze.js';
+import { readDockerfile } from '../dockerfile/read.js';
 import { transportUsage } from '../image/transports.js';
 import { checkOutputPath } from '../util/atomic.js';
 import { inputError } from '../errors.js';
@@ -9,6 +10,7 @@ import { addBudgetOptions, type BudgetCliOptions, checkBudgets, resolveBudgets }
 import { addModelOptions, analyzeWith, emit, type Format, type ModelCliOptions, modelOptions, options, type OutputCliOptions, platformOption, progress } from './shared.js';
 
 interface AnalyzeCliOptions extends OutputCliOptions, ModelCliOptions, BudgetCliOptions {
+  dockerfile?: string;
   platform?: string;
   pull?: boolean;
   top: string;
@@ -37,6 +39,7 @@ export function analyzeCommand(program: Command): Command {
     )
     .addOption(options.noCache('neither read nor fill the layer cache (IMGSCOPE_CACHE_DIR, default ~/.cache/imgscope)'))
     .option('--compact', 'Markdown for a PR comment: cut the longest tables first to stay under 64 KiB, saying what was cut')
+    .addOption(options.dockerfile())
     .option('--top <n>', 'owners and hidden paths to list in table, Markdown and HTML output', '15')
     .addOption(options.quiet())
     .option('--baseline <report.json>', 'a saved report to measure --max-growth against');
@@ -63,9 +66,10 @@ async function runAnalyze(refs: string[], o: AnalyzeCliOptions): Promise<void> {
   if (o.compact && o.format !== 'markdown') throw inputError(`--compact: only with --format markdown (a PR comment), not ${o.format}`);
   if (o.output) checkOutputPath(o.output);
   const platform = platformOption(o.platform);
+  const dockerfile = o.dockerfile !== undefined ? readDockerfile(o.dockerfile) : undefined;
   const onProgress = progress(o.quiet);
   const results: Analysis[] = [];
-  for (const ref of refs) results.push(await analyzeWith(ref, { ...o, platform, ...(onProgress ? { onProgress } : {}) }, model));
+  for (const ref of refs) results.push(await analyzeWith(ref, { ...o, platform, dockerfile, ...(onProgress ? { onProgress } : {}) }, model));
   if (onProgress) process.stderr.write('\r\x1b[K');
   const top = Math.max(1, Number.parseInt(o.top, 10) || 15);
   await emit(await render(results, o.format, top, !!o.compact), o.output, o.format);

@@ -3,6 +3,7 @@
  * stderr, writing a report, and the cost-model flags that analyze and compare take.
  */
 import { type Command, Option } from 'commander';
+import type { Dockerfile } from '../dockerfile/parse.js';
 import { analyzeReference } from '../pipeline.js';
 import type { Analysis } from '../report/types.js';
 import { inputError } from '../errors.js';
@@ -24,6 +25,7 @@ export const options = {
   platform: (help: string): Option => new Option('--platform <os/arch[/variant]>', help),
   noCache: (help: string): Option => new Option('--no-cache', help),
   quiet: (): Option => new Option('-q, --quiet', 'no progress output'),
+  dockerfile: (): Option => new Option('--dockerfile <path>', 'the Dockerfile the image was built from: layers and findings get its lines (Dockerfile:LINE)'),
   /** A flag that may be given more than once: its values in order. */
   repeatable: (flags: string, help: string): Option => new Option(flags, help).argParser((v: string, a: string[]) => [...a, v]).default([] as string[]),
 };
@@ -99,6 +101,8 @@ export interface AnalyzeRefOptions {
   /** --daemon-read: how a docker-daemon: image is read. */
   daemonRead?: 'auto' | 'store' | 'export';
   onProgress?: (m: string) => void;
+  /** --dockerfile, already read (dockerfile/read.ts). */
+  dockerfile?: Dockerfile;
 }
 
 /** Analyzes one image with the platform and the cost model already read from the flags. */
@@ -110,6 +114,7 @@ export async function analyzeWith(ref: string, opts: AnalyzeRefOptions & { platf
     ...(opts.daemonRead ? { daemonRead: opts.daemonRead } : {}),
     noCache: opts.cache === false,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.dockerfile ? { dockerfile: opts.dockerfile } : {}),
     ...model,
   });
 }

@@ -4,7 +4,7 @@
  */
 import type { Analysis } from '../report/types.js';
 import { formatBytes, formatPercent, shortenStep } from '../util/format.js';
-import { evidenceLines } from './evidence.js';
+import { evidenceLines, findingCell, locationText } from './evidence.js';
 import { type Block, type Inline, type Span, type View, viewToMarkdown, viewToTable } from './view.js';
 
 export const UNITS_NOTE = 'sizes in binary units (1 KiB = 1024 B); apparent bytes, like du -sb';
@@ -80,19 +80,37 @@ function sizeBlocks(a: Analysis, topN: number): Block[] {
       rows: a.owners.slice(0, topN).map((o) => [[{ code: o.owner }], o.version ?? '', formatBytes(o.bytes), String(o.files), kindSplit(o.kinds)]),
     },
     { kind: 'heading', text: 'Layers' },
-    {
-      kind: 'table', head: ['#', 'Step', 'Size', 'Compressed', 'Visible', 'Waste', 'Mostly'], align: ['r', 'l', 'r', 'r', 'r', 'r', 'l'],
-      rows: a.layers.map((l) => [
-        String(l.index + 1),
-        [{ code: shortenStep(l.createdBy || l.comment, STEP_WIDTH) }],
-        formatBytes(l.bytes),
-        formatBytes(l.compressedBytes),
-        formatBytes(l.visibleBytes),
-        formatBytes(l.wasteBytes),
-        l.topKinds[0] ? `${l.topKinds[0].kind}${l.topOwners[0] ? `, ${l.topOwners[0].owner}` : ''}` : '',
-      ]),
-    },
+    layersTable(a),
+    ...dockerfileNote(a),
   ];
+}
+
+function layersTable(a: Analysis): Block {
+  const df = !!a.dockerfile;
+  return {
+    kind: 'table', head: ['#', ...(df ? ['Dockerfile'] : []), 'Step', 'Size', 'Compressed', 'Visible', 'Waste', 'Mostly'], align: ['r', ...(df ? ['l' as const] : []), 'l', 'r', 'r', 'r', 'r', 'l'],
+    rows: a.layers.map((l) => [
+      String(l.index + 1),
+      ...(df ? [l.dockerfile ? [{ code: locationText(l.dockerfile) }, ...(l.dockerfile.instruction === 'FROM' ? [' (base image)'] : [])] : 'no match'] : []),
+      [{ code: shortenStep(l.createdBy || l.comment, STEP_WIDTH) }],
+      formatBytes(l.bytes),
+      formatBytes(l.compressedBytes),
+      formatBytes(l.visibleBytes),
+      formatBytes(l.wasteBytes),
+      l.topKinds[0] ? `${l.topKinds[0].kind}${l.topOwners[0] ? `, ${l.topOwners[0].owner}` : ''}` : '',
+    ]),
+  };
+}
+
+/** With --dockerfile: how the history matched it, and the steps that match no line (docs/dockerfile.md). */
+function dockerfileNote(a: Analysis): Block[] {
+  const d = a.dockerfile;
+  if (!d) return [];
+  const stage = d.stage === undefined ? 'no stage matched' : `stage ${d.stage}`;
+  const unmatched = d.unmatched.length
+    ? `; ${d.unmatched.length > 1 ? `${d.unmatched.length} steps match no instruction with confidence and show` : '1 step matches no instruction with confidence and shows'} no line (history ${d.unmatched.map((u) => u.step + 1).join(', ')})`
+    : '';
+  return [{ kind: 'note', text: `${d.file} (${stage}): ${d.matched} history steps matched to its lines, ${d.baseImage ?? 0} came with the base image (its FROM line)${unmatched}.` }];
 }
 
 function findingBlocks(a: Analysis): Block[] {
@@ -101,7 +119,7 @@ function findingBlocks(a: Analysis): Block[] {
     { kind: 'heading', text: 'Findings (ranked by what each fix saves)' },
     {
       kind: 'table', head: ['Severity', 'Finding', 'Saves', 'Evidence', 'Fix'], align: ['l', 'l', 'r', 'l', 'l'], wrap: 44,
-      rows: a.findings.map((f) => [[{ badge: f.severity }], [{ code: f.id }, `: ${f.title}`], formatSaving(f), { list: evidenceLines(f) }, f.fix]),
+      rows: a.findings.map((f) => [[{ badge: f.severity }], findingCell(f), formatSaving(f), { list: evidenceLines(f) }, f.fix]),
     },
   ];
   if (a.findings.some((x) => x.savingSeconds != null)) blocks.push({ kind: 'note', text: `${pullModelNote(a)}.` });

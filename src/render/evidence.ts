@@ -2,7 +2,7 @@
  * A finding's evidence as lines of a view: the rules hand over data (EvidenceItem in the report contract, schema/report.schema.json),
  * and this is the one place that words it, for all three syntaxes.
  */
-import type { EvidenceItem, Finding } from '../report/types.js';
+import type { DockerfileLocation, EvidenceItem, Finding } from '../report/types.js';
 import { formatBytes } from '../util/format.js';
 import type { Inline, Span } from './view.js';
 
@@ -44,4 +44,14 @@ export function evidenceLines(f: Finding, n = EVIDENCE_SHOWN): Inline[] {
     ...(e.packages ?? []).slice(0, n).map((p): Span[] => [{ code: p }]),
     ...(e.detail ? [e.detail] : []),
   ];
+}
+
+/** `Dockerfile:12` (or `Dockerfile:12-14` for an instruction over several lines), as the user named the file. */
+export function locationText(l: DockerfileLocation): string {
+  return `${l.file}:${l.line}${l.endLine > l.line ? `-${l.endLine}` : ''}`;
+}
+
+/** The finding's title cell: its id, its title and, with --dockerfile, the line it is about. */
+export function findingCell(f: Finding): Span[] {
+  return [{ code: f.id }, `: ${f.title}`, ...(f.location ? [' at ', { code: locationText(f.location) }] : [])];
 }

@@ -70,6 +70,7 @@ export interface Analysis {
    * What to fix, ranked by savingBytes (then severity).
    */
   findings: Finding[];
+  dockerfile?: DockerfileMatch;
 }
 export interface ImageInfo {
   reference: string;
@@ -180,6 +181,32 @@ export interface LayerRow {
     owner: string;
     bytes: Bytes;
   }[];
+  dockerfile?: DockerfileStep;
+}
+/**
+ * The Dockerfile instruction that made a history step or layer (--dockerfile; FROM for one that came with the base image); absent when not matched.
+ */
+export interface DockerfileStep {
+  /**
+   * The path as given to --dockerfile.
+   */
+  file: string;
+  /**
+   * First line of the instruction (1-based).
+   */
+  line: number;
+  /**
+   * Last line of the instruction, continuation and heredoc lines included.
+   */
+  endLine: number;
+  /**
+   * The stage: its FROM … AS name, or its index as a string when unnamed.
+   */
+  stage: string | null;
+  /**
+   * The keyword: RUN, COPY, … (FROM for a base-image step).
+   */
+  instruction: string;
 }
 export interface HistoryRow {
   createdBy: string;
@@ -190,6 +217,7 @@ export interface HistoryRow {
    * Index into `layers` for steps that made a layer.
    */
   layer: Bytes | null;
+  dockerfile?: DockerfileStep;
 }
 export interface Waste {
   bytes: Bytes;
@@ -392,6 +420,7 @@ export interface Finding {
    * Seconds the saving takes off a pull (compressed share over the network + unpacking, per evidence.pullModel); null without a byte saving.
    */
   savingSeconds?: number | null;
+  location?: DockerfileLocation;
 }
 export interface FindingEvidence {
   /**
@@ -464,6 +493,54 @@ export interface EvidenceItem {
    * The PTX architectures it holds.
    */
   ptx?: string[];
+}
+/**
+ * The Dockerfile location of the step a finding is mainly about (--dockerfile); absent when unknown.
+ */
+export interface DockerfileLocation {
+  /**
+   * The path as given to --dockerfile.
+   */
+  file: string;
+  /**
+   * First line of the instruction (1-based).
+   */
+  line: number;
+  /**
+   * Last line of the instruction, continuation and heredoc lines included.
+   */
+  endLine: number;
+}
+/**
+ * How the history matched the Dockerfile given to --dockerfile (present only then).
+ */
+export interface DockerfileMatch {
+  /**
+   * The path as given to --dockerfile.
+   */
+  file: string;
+  /**
+   * The stage the image was built to (its name, or its index as a string); absent when no step matched.
+   */
+  stage?: string;
+  /**
+   * History steps matched to an instruction.
+   */
+  matched: number;
+  /**
+   * History steps that came with the base image of the stage chain's first FROM.
+   */
+  baseImage?: number;
+  /**
+   * Steps of the image's own build that match no instruction with confidence.
+   */
+  unmatched: {
+    /**
+     * Index into history.
+     */
+    step: number;
+    createdBy: string;
+  }[];
 }
 /**
  * One image's cold-start document (an array of them for several images).

@@ -1,0 +1,218 @@
+/**
+ * A Dockerfile read as BuildKit's parser reads it (docs/dockerfile.md "Parsing"): parser directives
+ * (`# escape=`), comments, line continuations (comment and blank lines inside one dropped), heredocs
+ * for RUN, COPY and ADD, leading `--flags`, exec (JSON) or shell form, and stages (`FROM … AS name`).
+ * Each instruction keeps its first and last line (1-based, continuation and heredoc lines included).
+ */
+
+export interface Heredoc {
+  name: string;
+  /** `<<-`: leading tabs are stripped from the body and the terminator. */
+  chomp: boolean;
+  body: string;
+}
+
+export interface Instruction {
+  /** Upper-case keyword: RUN, COPY, … */
+  keyword: string;
+  line: number;
+  endLine: number;
+  /** Leading `--name=value` flags (a bare `--name` has value ''). */
+  flags: Record<string, string>;
+  /** The arguments after the flags, continuation lines joined as the builder joins them. */
+  text: string;
+  /** Exec form: the JSON array's strings. */
+  json?: string[];
+  heredocs: Heredoc[];
+}
+
+export interface Stage {
+  index: number;
+  /** `AS name`, as written. */
+  name?: string;
+  /** The image or stage FROM names, as written (variables not expanded). */
+  base: string;
+  from: Instruction;
+  instructions: Instruction[];
+}
+
+export interface Dockerfile {
+  file: string;
+  escape: string;
+  /** ARGs before the first FROM. */
+  globalArgs: Instruction[];
+  stages: Stage[];
+}
+
+const HEREDOC_KEYWORDS = new Set(['RUN', 'COPY', 'ADD']);
+const JSON_KEYWORDS = new Set(['RUN', 'CMD', 'ENTRYPOINT', 'SHELL', 'VOLUME', 'COPY', 'ADD']);
+const HEREDOC = /<<(-?)\s*(["']?)([A-Za-z_][A-Za-z0-9_]*)\2/g;
+
+/** The escape character from the parser directives at the top (`# escape=\`` or the default `\`). */
+function readEscape(lines: string[]): string {
+  for (const l of lines) {
+    const m = /^\s*#\s*([A-Za-z][A-Za-z0-9]*)\s*=\s*(\S+)\s*$/.exec(l);
+    if (!m) break;
+    if (m[1]!.toLowerCase() === 'escape' && (m[2] === '`' || m[2] === '\\')) return m[2];
+  }
+  return '\\';
+}
+
+const isComment = (l: string): boolean => /^\s*#/.test(l);
+
+/** A line ending in the escape character continues: returns the line without it. */
+function continues(l: string, escape: string): string | undefined {
+  const t = l.replace(/[ \t\r]+$/, '');
+  return t.endsWith(escape) ? t.slice(0, -1) : undefined;
+}
+
+interface Logical {
+  text: string;
+  line: number;
+  endLine: number;
+}
+
+/** Joins one instruction's physical lines from `start` (0-based), as BuildKit's parser does. */
+function joinLines(lines: string[], start: number, escape: string): Logical & { next: number } {
+  const first = lines[start]!.replace(/^\s+/, '').replace(/\r$/, '');
+  let text = continues(first, escape);
+  if (text === undefined) return { text: first, line: start + 1, endLine: start + 1, next: start + 1 };
+  let i = start + 1;
+  let last = start;
+  for (; i < lines.length; i++) {
+    const l = lines[i]!.replace(/\r$/, '');
+    if (isComment(l) || l.trim() === '') continue; // dropped inside a continuation
+    last = i;
+    const more = continues(l, escape);
+    if (more === undefined) {
+      text += l;
+      i++;
+      break;
+    }
+    text += more;
+  }
+  return { text, line: start + 1, endLine: last + 1, next: i };
+}
+
+/** Heredoc markers on the instruction line and their bodies from the lines after it. */
+function readHeredocs(text: string, lines: string[], next: number): { heredocs: Heredoc[]; next: number } {
+  const heredocs: Heredoc[] = [];
+  let i = next;
+  for (const m of text.matchAll(HEREDOC)) {
+    const chomp = m[1] === '-';
+    const name = m[3]!;
+    const body: string[] = [];
+    for (; i < lines.length; i++) {
+      let l = lines[i]!.replace(/\r$/, '');
+      if (chomp) l = l.replace(/^\t+/, '');
+      if (l === name) break;
+      body.push(l + '\n');
+    }
+    if (i >= lines.length) throw new Error(`line ${next}: heredoc <<${name} is never closed`);
+    i++;
+    heredocs.push({ name, chomp, body: body.join('') });
+  }
+  return { heredocs, next: i };
+}
+
+function splitFlags(rest: string): { flags: Record<string, string>; text: string } {
+  const flags: Record<string, string> = {};
+  let text = rest;
+  for (;;) {
+    const m = /^--([A-Za-z][A-Za-z0-9-]*)(?:=(\S*))?(?:\s+|$)/.exec(text);
+    if (!m) break;
+    flags[m[1]!.toLowerCase()] = m[2] ?? '';
+    text = text.slice(m[0].length);
+  }
+  return { flags, text };
+}
+
+function parseJson(text: string): string[] | undefined {
+  if (!text.trimStart().startsWith('[')) return undefined;
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) && v.every((s) => typeof s === 'string') ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function toInstruction(l: Logical, heredocs: Heredoc[]): Instruction {
+  const m = /^(\S+)\s*([\s\S]*)$/.exec(l.text)!;
+  const keyword = m[1]!.toUpperCase();
+  const { flags, text } = splitFlags(m[2]!);
+  const json = JSON_KEYWORDS.has(keyword) ? parseJson(text) : undefined;
+  return { keyword, line: l.line, endLine: l.endLine, flags, text, ...(json ? { json } : {}), heredocs };
+}
+
+/** The instructions of a Dockerfile, in order. Throws on an unterminated heredoc. */
+export function instructionsOf(source: string): { escape: string; instructions: Instruction[] } {
+  const lines = source.split('\n');
+  const escape = readEscape(lines);
+  const out: Instruction[] = [];
+  for (let i = 0; i < lines.length; ) {
+    const l = lines[i]!;
+    if (isComment(l) || l.trim() === '') {
+      i++;
+      continue;
+    }
+    const logical = joinLines(lines, i, escape);
+    const keyword = /^\S+/.exec(logical.text)![0].toUpperCase();
+    let next = logical.next;
+    let heredocs: Heredoc[] = [];
+    if (HEREDOC_KEYWORDS.has(keyword) && logical.text.match(HEREDOC)) {
+      ({ heredocs, next } = readHeredocs(logical.text, lines, logical.next));
+      logical.endLine = next;
+    }
+    out.push(toInstruction(logical, heredocs));
+    i = next;
+  }
+  return { escape, instructions: out };
+}
+
+/** Parses a Dockerfile into its global ARGs and stages. `file` is the path as the user gave it. */
+export function parseDockerfile(source: string, file: string): Dockerfile {
+  const { escape, instructions } = instructionsOf(source);
+  const df: Dockerfile = { file, escape, globalArgs: [], stages: [] };
+  for (const ins of instructions) {
+    if (ins.keyword === 'FROM') {
+      const m = /^(\S+)(?:\s+AS\s+(\S+))?\s*$/i.exec(ins.text);
+      if (!m) throw new Error(`line ${ins.line}: FROM needs an image ("FROM image [AS name]")`);
+      df.stages.push({ index: df.stages.length, ...(m[2] ? { name: m[2] } : {}), base: m[1]!, from: ins, instructions: [] });
+    } else if (df.stages.length === 0) {
+      if (ins.keyword !== 'ARG') throw new Error(`line ${ins.line}: ${ins.keyword} before the first FROM (only ARG may come first)`);
+      df.globalArgs.push(ins);
+    } else {
+      df.stages[df.stages.length - 1]!.instructions.push(ins);
+    }
+  }
+  if (!df.stages.length) throw new Error('no FROM instruction: not a Dockerfile');
+  return df;
+}
+
+/** A stage's label in reports: its name, or its index as a string. */
+export const stageLabel = (s: Stage): string => s.name ?? String(s.index);
+
+/**
+ * The stages an image built with `target` as its last stage is made of, root first: each stage's FROM
+ * names an earlier stage (by its AS name, case-insensitive, global ARG defaults expanded) or an image.
+ */
+export function stageChain(df: Dockerfile, target: Stage): Stage[] {
+  const chain: Stage[] = [target];
+  for (let s = target; ; ) {
+    const name = expandGlobal(df, s.base).toLowerCase();
+    const parent = df.stages.slice(0, s.index).reverse().find((p) => p.name?.toLowerCase() === name);
+    if (!parent) return chain;
+    chain.unshift(parent);
+    s = parent;
+  }
+}
+
+/** `${NAME}` / `$NAME` in a FROM replaced by the global ARG defaults (what a plain build uses). */
+function expandGlobal(df: Dockerfile, word: string): string {
+  const defaults = new Map<string, string>();
+  for (const a of df.globalArgs) {
+    for (const m of a.text.matchAll(/([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?/g)) if (m[2] !== undefined) defaults.set(m[1]!, m[2].replace(/^["']|["']$/g, ''));
+  }
+  return word.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (all, a?: string, b?: string) => defaults.get((a ?? b)!) ?? all);
+}

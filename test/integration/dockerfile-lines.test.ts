@@ -1,0 +1,216 @@
+/**
+ * Issue 15's acceptance for --dockerfile: every sample image's layers, history steps and findings map
+ * to the right line of its Dockerfile, the builder stage of the multi-stage ones included.
+ *
+ * The right lines are computed here, not by imgscope's parser: the instruction lines are found by
+ * scanning the Dockerfile text (a line starting with a keyword that does not continue the line before
+ * it), the history and its empty_layer flags come from the engine's own image config file, and the
+ * steps of the image's stage are the last history entries, one per instruction (no sample has an
+ * ONBUILD), the entries before them coming with the base image (its FROM line). Where a finding names
+ * a path or a package but no layer, the layer is found in the engine's layer directories: the top-most
+ * one holding the path, or dpkg's file list of the package.
+ *
+ * The builder stages exist as images only when built: each is built here with `docker build --target
+ * builder` from the sample's own Dockerfile, with a stub context (the install and training scripts
+ * replaced by ones that only create what the later steps read) on the small python fixture image, and
+ * removed after.
+ */
+import { existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Analysis } from '../../src/report/types.js';
+import { buildFixture, docker, dockerAvailable, ensureBase, requireDocker, ROOT } from '../helpers/docker.js';
+import { tmpDir } from '../helpers/images.js';
+import { checkReport } from '../helpers/report.js';
+
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const available = await dockerAvailable();
+if (requireDocker && !available) throw new Error('IMGSCOPE_REQUIRE_DOCKER=1 but no Docker daemon answers `docker info`');
+const info = available ? (await execa('docker', ['info', '--format', '{{.Driver}} {{.DockerRootDir}}'])).stdout.trim().split(' ') : [];
+// the engine's config files and layer directories are read directly: root on the daemon's host, overlay2
+const readable = info[0] === 'overlay2' && process.getuid?.() === 0 && !/^(tcp|ssh|http)/.test(process.env.DOCKER_HOST ?? '');
+const SAMPLES = ['cpu-naive', 'cpu-multistage', 'cpu-pruned', 'gpu-devel', 'gpu-runtime'];
+const PYAPP = 'imgscope-test/pyapp:1';
+const builderTag = (s: string): string => `imgscope-test/dockerfile-lines-${s}-builder:1`;
+
+interface Ins {
+  line: number;
+  keyword: string;
+  stage: number;
+  stageName?: string;
+}
+
+/** Instruction start lines by scanning the text: comment and blank lines skipped, `\` continues. */
+function scan(text: string): Ins[] {
+  const out: Ins[] = [];
+  let continuing = false;
+  let stage = -1;
+  let stageName: string | undefined;
+  text.split('\n').forEach((l, i) => {
+    if (/^\s*(#|$)/.test(l)) return;
+    if (!continuing) {
+      const keyword = /^\s*([A-Za-z]+)/.exec(l)![1]!.toUpperCase();
+      if (keyword === 'FROM') {
+        stage++;
+        stageName = / AS (\S+)/i.exec(l)?.[1];
+      }
+      out.push({ line: i + 1, keyword, stage, ...(stageName ? { stageName } : {}) });
+    }
+    continuing = /\\\s*$/.test(l);
+  });
+  return out;
+}
+
+interface Expected {
+  /** Per history entry: the line and keyword that made it. */
+  steps: Array<{ line: number; keyword: string }>;
+  stage: string;
+}
+
+/** What each history entry of an image built to `stage` must map to. */
+function expected(text: string, history: Array<{ created_by?: string }>, stage: number): Expected {
+  const all = scan(text);
+  const from = all.find((i) => i.keyword === 'FROM' && i.stage === stage)!;
+  const own = all.filter((i) => i.stage === stage && i.keyword !== 'FROM');
+  const base = history.length - own.length;
+  const steps = history.map((_h, j) => (j < base ? { line: from.line, keyword: 'FROM' } : { line: own[j - base]!.line, keyword: own[j - base]!.keyword }));
+  // the pairing is sound only if each paired entry is of its instruction's kind
+  history.forEach((h, j) => {
+    if (j < base) return;
+    const k = steps[j]!.keyword;
+    const c = h.created_by ?? '';
+    expect([j, k, k === 'RUN' ? /^(\|\d+ .*? )?\/bin\/sh -c (?!#\(nop\))/.test(c) : c.includes(`#(nop) `) && new RegExp(`\\b${k}\\b`).test(c)]).toEqual([j, k, true]);
+  });
+  return { steps, stage: from.stageName ?? String(stage) };
+}
+
+/** The image config as the engine stored it, and its layer directories (stacking order). */
+async function engineImage(ref: string): Promise<{ history: Array<{ created_by?: string; empty_layer?: boolean }>; diffs: string[] }> {
+  const id = (await docker('image', 'inspect', '-f', '{{.Id}}', ref)).trim().replace(/^sha256:/, '');
+  const config = JSON.parse(readFileSync(path.join(info[1]!, 'image/overlay2/imagedb/content/sha256', id), 'utf8')) as { history: Array<{ created_by?: string; empty_layer?: boolean }> };
+  const data = JSON.parse(await docker('image', 'inspect', '-f', '{{json .GraphDriver.Data}}', ref)) as { LowerDir?: string; UpperDir: string };
+  const diffs = [...(data.LowerDir ? data.LowerDir.split(':').reverse() : []), data.UpperDir];
+  return { history: config.history, diffs };
+}
+
+/** The top-most layer whose directory holds `p`. */
+function layerHolding(diffs: string[], p: string): number | undefined {
+  for (let i = diffs.length - 1; i >= 0; i--) {
+    try {
+      lstatSync(path.join(diffs[i]!, p));
+      return i;
+    } catch {
+      // not in this layer
+    }
+  }
+  return undefined;
+}
+
+async function analyze(ref: string, dockerfile: string): Promise<Analysis> {
+  const r = await execa('node', [CLI, 'analyze', '-q', '-f', 'json', '--dockerfile', dockerfile, `docker-daemon:${ref}`]);
+  return checkReport(JSON.parse(r.stdout));
+}
+
+/** Checks one analysed image against its Dockerfile, computed independently. */
+async function check(ref: string, dockerfile: string, stage: number): Promise<Analysis> {
+  const text = readFileSync(path.join(ROOT, dockerfile), 'utf8');
+  const a = await analyze(ref, dockerfile);
+  const { history, diffs } = await engineImage(ref);
+  const want = expected(text, history, stage);
+  expect(a.history.map((h) => h.createdBy)).toEqual(history.map((h) => h.created_by ?? ''));
+  expect(a.dockerfile).toMatchObject({ file: dockerfile, stage: want.stage, unmatched: [] });
+  expect(a.history.map((h) => [h.dockerfile?.line, h.dockerfile?.instruction])).toEqual(want.steps.map((s) => [s.line, s.keyword]));
+  // layers: the non-empty history entries, in order
+  const layerSteps = history.flatMap((h, j) => (h.empty_layer ? [] : [want.steps[j]!]));
+  expect(a.layers.map((l) => l.dockerfile?.line)).toEqual(layerSteps.map((s) => s.line));
+  expect(diffs).toHaveLength(a.layers.length);
+  for (const f of a.findings) {
+    const line = findingLine(f, want, layerSteps, diffs);
+    expect([f.id, f.location?.line]).toEqual([f.id, line]);
+    if (f.location) expect(f.location.file).toBe(dockerfile);
+  }
+  return a;
+}
+
+/** The line a finding is about, from its evidence and the independent step lines. */
+function findingLine(f: Analysis['findings'][number], want: Expected, layerSteps: Expected['steps'], diffs: string[]): number | undefined {
+  const e = f.evidence;
+  if (e.steps?.length) return want.steps[e.steps[0]!]!.line;
+  const layer = e.layers?.[0] ?? e.items?.find((i) => i.layer !== undefined)?.layer;
+  if (layer !== undefined) return layerSteps[layer]!.line;
+  const p = e.items?.[0]?.path;
+  if (p !== undefined) return layerSteps[layerHolding(diffs, p)!]!.line;
+  const pkg = e.packages?.[0];
+  if (pkg?.startsWith('apt:')) {
+    const name = pkg.slice(4);
+    const l = layerHolding(diffs, `var/lib/dpkg/info/${name}.list`) ?? layerHolding(diffs, `var/lib/dpkg/info/${name}:amd64.list`);
+    return layerSteps[l!]!.line;
+  }
+  return undefined; // about the image's config (no USER, no HEALTHCHECK, the CUDA driver it needs)
+}
+
+/** A build context for the builder stage: the sample's Dockerfile, stub scripts, the files it COPYs. */
+function stubContext(sample: string): string {
+  const ctx = tmpDir('imgscope-dflines-');
+  writeFileSync(path.join(ctx, 'Dockerfile'), readFileSync(path.join(ROOT, 'sample-images', sample, 'Dockerfile')));
+  writeFileSync(path.join(ctx, 'requirements.txt'), 'stub\n');
+  writeFileSync(path.join(ctx, 'install-deps.sh'), 'mkdir -p "${PREFIX:-/install}/lib"\n');
+  writeFileSync(path.join(ctx, 'prune.sh'), 'true\n');
+  writeFileSync(path.join(ctx, 'train.py'), "import os\nos.makedirs('/out', exist_ok=True)\nopen('/out/model.joblib', 'w').write('stub')\n");
+  return ctx;
+}
+
+const MULTI = SAMPLES.filter((s) => existsSync(path.join(ROOT, 'sample-images', s, 'Dockerfile')) && / AS builder/i.test(readFileSync(path.join(ROOT, 'sample-images', s, 'Dockerfile'), 'utf8')));
+
+describe.skipIf(!available || !readable)('findings on Dockerfile lines (sample images)', () => {
+  const built: string[] = [];
+
+  beforeAll(async () => {
+    for (const s of SAMPLES) {
+      const have = await execa('docker', ['image', 'inspect', `imgscope-sample/${s}:latest`], { reject: false });
+      if (have.exitCode !== 0) throw new Error(`imgscope-sample/${s}:latest is not built: npm run samples`);
+    }
+    await ensureBase();
+    await buildFixture(PYAPP, path.join(ROOT, 'test/fixtures/pyapp'));
+    for (const s of MULTI) {
+      await execa('docker', ['build', '-q', '--force-rm', '--target', 'builder', '--build-arg', `BASE=${PYAPP}`, '--build-arg', 'INSTALL=apt', '-t', builderTag(s), stubContext(s)], { env: { DOCKER_BUILDKIT: '0' } });
+      built.push(builderTag(s));
+    }
+  }, 300_000);
+
+  afterAll(async () => {
+    if (built.length) await execa('docker', ['rmi', ...built], { reject: false });
+  });
+
+  it.each(SAMPLES)('%s: every layer, step and finding on its line of the final stage', async (s) => {
+    const text = readFileSync(path.join(ROOT, 'sample-images', s, 'Dockerfile'), 'utf8');
+    const finalStage = scan(text).filter((i) => i.keyword === 'FROM').length - 1;
+    const a = await check(`imgscope-sample/${s}:latest`, `sample-images/${s}/Dockerfile`, finalStage);
+    // every finding about layers, steps, paths or packages is located
+    for (const f of a.findings) {
+      const e = f.evidence;
+      if (e.steps?.length || e.layers?.length || e.items?.length || e.packages?.length) expect([f.id, f.location]).toEqual([f.id, expect.anything()]);
+    }
+  }, 120_000);
+
+  it('the multi-stage samples are the ones expected (their builder stages are checked below)', () => {
+    expect(MULTI).toEqual(['cpu-multistage', 'cpu-pruned', 'gpu-runtime']);
+  });
+
+  it.each(MULTI)('%s builder stage (docker build --target builder): its steps on the builder lines', async (s) => {
+    const text = readFileSync(path.join(ROOT, 'sample-images', s, 'Dockerfile'), 'utf8');
+    const builder = scan(text).find((i) => i.keyword === 'FROM' && i.stageName === 'builder')!.stage;
+    const a = await check(builderTag(s), `sample-images/${s}/Dockerfile`, builder);
+    expect(a.dockerfile!.stage).toBe('builder');
+    expect(a.dockerfile!.baseImage).toBeGreaterThan(1); // the python fixture's own steps
+  }, 120_000);
+
+  it('the python fixture: a file written then deleted is located at the RUN that wrote it', async () => {
+    const a = await check(PYAPP, 'test/fixtures/pyapp/Dockerfile', 0);
+    const text = readFileSync(path.join(ROOT, 'test/fixtures/pyapp/Dockerfile'), 'utf8').split('\n');
+    const waste = a.findings.find((f) => f.id === 'layer-waste')!;
+    expect(text[waste.location!.line - 1]).toMatch(/^RUN head -c .* > \/opt\/scratch\.dat/);
+  }, 120_000);
+});

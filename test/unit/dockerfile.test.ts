@@ -1,0 +1,343 @@
+/**
+ * The Dockerfile parser and the history matcher (docs/dockerfile.md). Expected lines are found in the
+ * test's own Dockerfile text (the line holding a marker string), never from the parser. The classic
+ * histories below were recorded from Docker 20.10's legacy builder building PROBE (`docker history
+ * --no-trunc`); the BuildKit ones are written the way BuildKit's dockerfile2llb records each
+ * instruction (`commitToHistory`: `RUN <args> # buildkit`, `COPY <srcs> <dest> # buildkit`, `ENV k=v` …).
+ */
+import { describe, expect, it } from 'vitest';
+import { expectSchemaValid } from '../helpers/report.js';
+import { makeAnalysis } from '../helpers/analysis.js';
+import { locate } from '../../src/dockerfile/locate.js';
+import { matchHistory } from '../../src/dockerfile/match.js';
+import { instructionsOf, parseDockerfile } from '../../src/dockerfile/parse.js';
+
+/** 1-based number of the line that contains `marker` (exactly one must). */
+function lineOf(text: string, marker: string, from = 1): number {
+  const lines = text.split('\n');
+  const hits = lines.map((l, i) => (i + 1 >= from && l.includes(marker) ? i + 1 : 0)).filter(Boolean);
+  if (hits.length === 0) throw new Error(`no line holds ${marker}`);
+  return hits[0]!;
+}
+
+const PROBE = `# a probe
+ARG BASE=imgscope/debian-base:bookworm
+ARG GLOBAL=g1
+FROM \${BASE} AS build
+ARG INSTALL=pip
+ARG UNUSED
+ENV APP_HOME=/opt/app PATH=/opt/venv/bin:$PATH
+WORKDIR $APP_HOME
+WORKDIR sub
+COPY a.txt b.txt ./
+COPY . /ctx/
+RUN echo "$INSTALL" > /x.txt \\
+ # a comment inside
+
+ && echo two >> /x.txt
+RUN ["sh", "-c", "echo exec > /y.txt"]
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+RUN echo bash | cat > /z.txt
+LABEL org.example.a="1 2" b=c
+ADD a.txt /added/
+USER root
+EXPOSE 8000/tcp 9000
+VOLUME ["/data"]
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD echo hi
+
+FROM \${BASE}
+ARG INSTALL=pip
+COPY --from=build /x.txt /y.txt /out/
+COPY --from=build --chown=1:1 /z.txt /out/z.txt
+RUN cat /out/x.txt && \\
+    echo done
+HEALTHCHECK --interval=30s CMD ["true"]
+CMD ["python3", "-m", "x"]
+`;
+const FINAL = lineOf(PROBE, 'FROM ${BASE}', 5);
+
+/** [created_by, marker of the line that made it (from line `from`), or '' for a base-image step]. */
+type Rec = [string, string];
+
+const CLASSIC_BUILD: Rec[] = [
+  ['', ''],
+  ['/bin/sh -c #(nop)  ARG INSTALL=pip', 'ARG INSTALL'],
+  ['/bin/sh -c #(nop)  ARG UNUSED', 'ARG UNUSED'],
+  ['/bin/sh -c #(nop)  ENV APP_HOME=/opt/app PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'ENV APP_HOME'],
+  ['/bin/sh -c #(nop) WORKDIR /opt/app', 'WORKDIR $APP_HOME'],
+  ['/bin/sh -c #(nop) WORKDIR /opt/app/sub', 'WORKDIR sub'],
+  ['/bin/sh -c #(nop) COPY multi:59e3963f5e7d6137120d6afcd1a6ca6a02dfe35f6ed41d7b8cbee2bf80896577 in ./ ', 'COPY a.txt'],
+  ['/bin/sh -c #(nop) COPY dir:25dd793f8f72fec238f03da6660dc3976da5d2c772736600a29fcaa7adc34b17 in /ctx/ ', 'COPY . /ctx/'],
+  ['|1 INSTALL=apt /bin/sh -c echo "$INSTALL" > /x.txt  && echo two >> /x.txt', 'RUN echo "$INSTALL"'],
+  ['|1 INSTALL=apt sh -c echo exec > /y.txt', 'RUN ["sh"'],
+  ['/bin/bash -o pipefail -c #(nop)  SHELL [/bin/bash -o pipefail -c]', 'SHELL'],
+  ['|1 INSTALL=apt /bin/bash -o pipefail -c echo bash | cat > /z.txt', 'RUN echo bash'],
+  ['/bin/bash -o pipefail -c #(nop)  LABEL org.example.a=1 2 b=c', 'LABEL'],
+  ['/bin/bash -o pipefail -c #(nop) ADD file:a596f0888def06c3cad1442667ede22d419985a1c8a3155b838b650c4cf52ecc in /added/ ', 'ADD'],
+  ['/bin/bash -o pipefail -c #(nop)  USER root', 'USER'],
+  ['/bin/bash -o pipefail -c #(nop)  EXPOSE 8000/tcp 9000', 'EXPOSE'],
+  ['/bin/bash -o pipefail -c #(nop)  VOLUME [/data]', 'VOLUME'],
+  ['/bin/bash -o pipefail -c #(nop)  STOPSIGNAL SIGTERM', 'STOPSIGNAL'],
+  ['/bin/bash -o pipefail -c #(nop)  ENTRYPOINT ["/bin/sh" "-c"]', 'ENTRYPOINT'],
+  ['/bin/bash -o pipefail -c #(nop)  CMD ["/bin/bash" "-o" "pipefail" "-c" "echo hi"]', 'CMD echo hi'],
+];
+
+const CLASSIC_FINAL: Rec[] = [
+  ['', ''],
+  ['/bin/sh -c #(nop)  ARG INSTALL=pip', 'ARG INSTALL'],
+  ['/bin/sh -c #(nop) COPY multi:29d0ee88e7e562b61eeda496083141f8882d69f21b7afb8780018894243815ef in /out/ ', 'COPY --from=build /x.txt'],
+  ['/bin/sh -c #(nop) COPY --chown=1:1file:ea9ade86a93a25ac95b976b55068fcca47cfcfb031d96e18054c1541e541958c in /out/z.txt ', 'COPY --from=build --chown'],
+  ['|1 INSTALL=apt /bin/sh -c cat /out/x.txt &&     echo done', 'RUN cat'],
+  ['/bin/sh -c #(nop)  HEALTHCHECK &{["CMD" "true"] "30s" "0s" "0s" \'\\x00\'}', 'HEALTHCHECK'],
+  ['/bin/sh -c #(nop)  CMD ["python3" "-m" "x"]', 'CMD ["python3"'],
+];
+
+const BUILDKIT_BUILD: Rec[] = [
+  ['/bin/sh -c #(nop) ADD file:0123456789abcdef0123456789abcdef in / ', ''],
+  ['/bin/sh -c #(nop)  CMD ["bash"]', ''],
+  ['ARG INSTALL=apt', 'ARG INSTALL'],
+  ['ARG UNUSED', 'ARG UNUSED'],
+  ['ENV APP_HOME=/opt/app PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'ENV APP_HOME'],
+  ['WORKDIR /opt/app', 'WORKDIR $APP_HOME'],
+  ['WORKDIR /opt/app/sub', 'WORKDIR sub'],
+  ['COPY a.txt b.txt ./ # buildkit', 'COPY a.txt'],
+  ['COPY . /ctx/ # buildkit', 'COPY . /ctx/'],
+  ['RUN |2 INSTALL=apt UNUSED= /bin/sh -c echo "$INSTALL" > /x.txt  && echo two >> /x.txt # buildkit', 'RUN echo "$INSTALL"'],
+  ['RUN |2 INSTALL=apt UNUSED= sh -c echo exec > /y.txt # buildkit', 'RUN ["sh"'],
+  ['SHELL [/bin/bash -o pipefail -c]', 'SHELL'],
+  ['RUN |2 INSTALL=apt UNUSED= /bin/bash -o pipefail -c echo bash | cat > /z.txt # buildkit', 'RUN echo bash'],
+  ['LABEL org.example.a=1 2 b=c', 'LABEL'],
+  ['ADD a.txt /added/ # buildkit', 'ADD'],
+  ['USER root', 'USER'],
+  ['EXPOSE map[8000/tcp:{} 9000/tcp:{}]', 'EXPOSE'],
+  ['VOLUME [/data]', 'VOLUME'],
+  ['STOPSIGNAL SIGTERM', 'STOPSIGNAL'],
+  ['ENTRYPOINT ["/bin/sh" "-c"]', 'ENTRYPOINT'],
+  ['CMD ["/bin/bash" "-o" "pipefail" "-c" "echo hi"]', 'CMD echo hi'],
+];
+
+const BUILDKIT_FINAL: Rec[] = [
+  ['/bin/sh -c #(nop) ADD file:0123456789abcdef0123456789abcdef in / ', ''],
+  ['ARG INSTALL=apt', 'ARG INSTALL'],
+  ['COPY /x.txt /y.txt /out/ # buildkit', 'COPY --from=build /x.txt'],
+  ['COPY --chown=1:1 /z.txt /out/z.txt # buildkit', 'COPY --from=build --chown'],
+  ['RUN |1 INSTALL=apt /bin/sh -c cat /out/x.txt &&     echo done # buildkit', 'RUN cat'],
+  ['HEALTHCHECK {Test:[CMD true] Interval:30s Timeout:0s StartPeriod:0s StartInterval:0s Retries:0}', 'HEALTHCHECK'],
+  ['CMD ["python3" "-m" "x"]', 'CMD ["python3"'],
+];
+
+function expectLines(text: string, recs: Rec[], stageFrom: number, stage: string): void {
+  const df = parseDockerfile(text, 'Dockerfile');
+  const m = matchHistory(df, recs.map((r) => r[0]));
+  expect(m.target?.name ?? String(m.target?.index)).toBe(stage);
+  const got = m.steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind === 'base' ? -s.stage.from.line : 0));
+  const fromLine = stage === 'build' ? lineOf(text, 'AS build') : stageFrom;
+  const want = recs.map(([, marker]) => (marker ? lineOf(text, marker, stageFrom) : -fromLine));
+  expect(got).toEqual(want);
+}
+
+describe('Dockerfile parser', () => {
+  it('joins continuation lines as the builder does: comment and blank lines dropped, spaces kept', () => {
+    const { instructions } = instructionsOf(PROBE);
+    const run = instructions.find((i) => i.text.startsWith('echo "$INSTALL"'))!;
+    expect(run.line).toBe(lineOf(PROBE, 'RUN echo "$INSTALL"'));
+    expect(run.endLine).toBe(lineOf(PROBE, '&& echo two'));
+    expect(run.text).toBe('echo "$INSTALL" > /x.txt  && echo two >> /x.txt');
+    const hc = instructions.find((i) => i.keyword === 'HEALTHCHECK')!;
+    expect(hc.flags).toEqual({ interval: '30s' });
+    expect(instructions.find((i) => i.keyword === 'VOLUME')!.json).toEqual(['/data']);
+    expect(instructions.find((i) => i.text.startsWith('echo hi'))!.json).toBeUndefined();
+  });
+
+  it('reads the escape directive: a backtick continues lines and a backslash is plain text', () => {
+    const text = '# escape=`\nFROM mcr.microsoft.com/windows/servercore\nRUN dir C:\\ `\n    && echo ok\nCOPY a.txt C:\\app\\\n';
+    const df = parseDockerfile(text, 'Dockerfile');
+    expect(df.escape).toBe('`');
+    const [run, copy] = df.stages[0]!.instructions;
+    expect([run!.line, run!.endLine, run!.text]).toEqual([3, 4, 'dir C:\\     && echo ok']);
+    expect([copy!.line, copy!.endLine]).toEqual([5, 5]);
+  });
+
+  it('reads heredocs for RUN and COPY: the body lines belong to the instruction', () => {
+    const text = 'FROM x\nRUN <<EOF\napt-get update\napt-get install -y curl\nEOF\nCOPY <<-CONF /etc/app.conf\n\tkey=1\n\tCONF\nRUN echo after\n';
+    const ins = parseDockerfile(text, 'Dockerfile').stages[0]!.instructions;
+    expect(ins.map((i) => [i.keyword, i.line, i.endLine])).toEqual([
+      ['RUN', lineOf(text, 'RUN <<EOF'), lineOf(text, 'EOF', lineOf(text, 'curl'))],
+      ['COPY', lineOf(text, 'COPY <<-CONF'), lineOf(text, '\tCONF')],
+      ['RUN', lineOf(text, 'echo after'), lineOf(text, 'echo after')],
+    ]);
+    expect(ins[0]!.heredocs).toEqual([{ name: 'EOF', chomp: false, body: 'apt-get update\napt-get install -y curl\n' }]);
+    expect(ins[1]!.heredocs[0]!.body).toBe('key=1\n');
+  });
+
+  it('splits stages and follows FROM <stage> chains; rejects what is not a Dockerfile', () => {
+    const text = 'ARG V=1\nFROM alpine:$V AS base\nRUN a\nFROM base AS build\nRUN b\nFROM debian\nCOPY --from=build /x /x\n';
+    const df = parseDockerfile(text, 'Dockerfile');
+    expect(df.stages.map((s) => [s.index, s.name, s.base])).toEqual([[0, 'base', 'alpine:$V'], [1, 'build', 'base'], [2, undefined, 'debian']]);
+    expect(df.stages[2]!.instructions[0]!.flags).toEqual({ from: 'build' });
+    expect(() => parseDockerfile('RUN x\n', 'Dockerfile')).toThrow(/before the first FROM/);
+    expect(() => parseDockerfile('# nothing\n', 'Dockerfile')).toThrow(/no FROM/);
+    expect(() => parseDockerfile('FROM x\nRUN <<EOF\nnever closed\n', 'Dockerfile')).toThrow(/never closed/);
+  });
+});
+
+describe('history matched to Dockerfile lines', () => {
+  it('classic builder, both stages: every step on its line, the base image on the FROM', () => {
+    expectLines(PROBE, CLASSIC_BUILD, 1, 'build');
+    expectLines(PROBE, CLASSIC_FINAL, FINAL, '1');
+  });
+
+  it('BuildKit, both stages: the same lines from BuildKit records', () => {
+    expectLines(PROBE, BUILDKIT_BUILD, 1, 'build');
+    expectLines(PROBE, BUILDKIT_FINAL, FINAL, '1');
+  });
+
+  it('BuildKit heredocs: a whole-body RUN, a command fed a heredoc, a shebang script, COPY <<EOF', () => {
+    const text = 'FROM x\nRUN <<EOF\napt-get update\napt-get install -y curl\nEOF\nRUN python3 <<PY\nprint(1)\nPY\nRUN <<SH\n#!/bin/bash\necho hi\nSH\nCOPY <<EOF /app/conf\nk=v\nEOF\n';
+    const recs: Rec[] = [
+      ['', ''],
+      ['RUN /bin/sh -c apt-get update\napt-get install -y curl\n # buildkit', 'RUN <<EOF'],
+      ['RUN /bin/sh -c python3 <<PY\nprint(1)\nPY # buildkit', 'RUN python3'],
+      ['RUN /dev/pipes/SH # buildkit', 'RUN <<SH'],
+      ['COPY <<EOF /app/conf # buildkit', 'COPY <<EOF'],
+    ];
+    expectLines(text, recs, 1, '0');
+  });
+
+  it('build args in scope (|N prefix, a value with a space), ONBUILD left out by BuildKit', () => {
+    const text = 'FROM x\nARG A=1\nARG B\nONBUILD RUN echo later\nRUN make all\n';
+    const classic: Rec[] = [['', ''], ['/bin/sh -c #(nop)  ARG A=1', 'ARG A'], ['/bin/sh -c #(nop)  ARG B', 'ARG B'], ['/bin/sh -c #(nop)  ONBUILD RUN echo later', 'ONBUILD'], ['|2 A=1 B=x y /bin/sh -c make all', 'RUN make']];
+    expectLines(text, classic, 1, '0');
+    const buildkit: Rec[] = [['', ''], ['ARG A=1', 'ARG A'], ['ARG B=x y', 'ARG B'], ['RUN |2 A=1 B=x y /bin/sh -c make all # buildkit', 'RUN make']];
+    expectLines(text, buildkit, 1, '0');
+  });
+
+  it('a stage FROM another stage: its chain is matched, the chain root FROM holds the base image', () => {
+    const text = 'FROM debian AS base\nRUN apt-get install -y a\nFROM base AS app\nCOPY x /x\nCMD ["x"]\nFROM debian AS other\nRUN echo other\n';
+    const recs: Rec[] = [
+      ['/bin/sh -c #(nop) ADD file:0123456789abcdef0123456789abcdef in / ', ''],
+      ['RUN /bin/sh -c apt-get install -y a # buildkit', 'RUN apt-get'],
+      ['COPY x /x # buildkit', 'COPY x'],
+      ['CMD ["x"]', 'CMD'],
+    ];
+    const df = parseDockerfile(text, 'Dockerfile');
+    const m = matchHistory(df, recs.map((r) => r[0]));
+    expect(m.target?.name).toBe('app');
+    expect(m.steps.map((st) => (st.kind === 'instruction' ? [st.stage.name, st.ins.line] : [st.kind, st.kind === 'base' ? st.stage.from.line : 0]))).toEqual([
+      ['base', lineOf(text, 'FROM debian AS base')],
+      ['base', lineOf(text, 'RUN apt-get')],
+      ['app', lineOf(text, 'COPY x')],
+      ['app', lineOf(text, 'CMD')],
+    ]);
+  });
+
+  it('stays unmatched rather than wrong: edited text, an inserted instruction, another Dockerfile', () => {
+    const df = parseDockerfile(PROBE, 'Dockerfile');
+    // the RUN was edited after the build: that step matches nothing, the ones around it still match
+    const edited = CLASSIC_FINAL.map((r) => r[0]).map((c) => c.replace('cat /out/x.txt', 'cat /out/y.txt'));
+    const m1 = matchHistory(df, edited);
+    const runStep = CLASSIC_FINAL.findIndex((r) => r[1] === 'RUN cat');
+    expect(m1.steps[runStep]!.kind).toBe('unmatched');
+    expect(m1.steps.filter((s) => s.kind === 'instruction')).toHaveLength(CLASSIC_FINAL.length - 2);
+    expect(m1.steps[0]!.kind).toBe('unmatched'); // after an edit, the base image's steps are not told apart
+    // an instruction removed since the build: the step it made is not taken for a base-image step
+    const removed = parseDockerfile('FROM x\nRUN a\nRUN b\n', 'Dockerfile');
+    expect(matchHistory(removed, ['', '/bin/sh -c a', '/bin/sh -c c', '/bin/sh -c b']).steps.map((s) => s.kind)).toEqual(['unmatched', 'unmatched', 'unmatched', 'instruction']);
+    // a step the Dockerfile does not have (keyword sequence differs): it and every step before it stay unmatched
+    const inserted = [...CLASSIC_FINAL.map((r) => r[0])];
+    inserted.splice(2, 0, '/bin/sh -c #(nop)  USER nobody');
+    const m2 = matchHistory(df, inserted);
+    expect(m2.steps.slice(0, 3).map((s) => s.kind)).toEqual(['unmatched', 'unmatched', 'unmatched']);
+    for (const [j, s] of m2.steps.entries()) if (s.kind === 'instruction') expect(s.ins.line).toBe(lineOf(PROBE, CLASSIC_FINAL[j - 1]![1], FINAL));
+    // a history from some other Dockerfile: nothing matches
+    const other = matchHistory(df, ['', '|1 X=1 /bin/sh -c make', '/bin/sh -c #(nop)  CMD ["make"]']);
+    expect(other.target).toBeUndefined();
+    expect(other.steps.every((s) => s.kind === 'unmatched')).toBe(true);
+  });
+});
+
+describe('locations on the report', () => {
+  const text = 'FROM debian\nWORKDIR /app\nCOPY . /app\nRUN rm /app/.env\nCMD ["app"]\n';
+  const report = (cmd: string) => {
+    const a = makeAnalysis({
+      reference: 'x',
+      imageBytes: 4,
+      steps: [['', 1], ['/bin/sh -c #(nop) WORKDIR /app', 0], [`/bin/sh -c #(nop) COPY dir:${'a'.repeat(64)} in /app `, 2], ['/bin/sh -c rm /app/.env', 1]],
+    });
+    a.history.push({ createdBy: `/bin/sh -c #(nop)  CMD ${cmd}`, emptyLayer: true, layer: null });
+    a.findings = [
+      { id: 'secrets-in-image', severity: 'high', title: 't', savingBytes: null, fix: 'f', evidence: { items: [{ path: 'app/.env', layer: 2, deletedIn: 3, visible: false }] } },
+      { id: 'layer-order', severity: 'low', title: 't', savingBytes: null, fix: 'f', evidence: { steps: [2, 3] } },
+      { id: 'runs-as-root', severity: 'low', title: 't', savingBytes: null, fix: 'f', evidence: {} },
+    ];
+    locate(a, parseDockerfile(text, 'ci/Dockerfile'));
+    expectSchemaValid(a);
+    return a;
+  };
+
+  it('puts the lines on history steps and layers, FROM on the base image', () => {
+    const a = report('["app"]');
+    expect(a.layers.map((l) => l.dockerfile?.line)).toEqual([lineOf(text, 'FROM'), lineOf(text, 'WORKDIR'), lineOf(text, 'COPY'), lineOf(text, 'RUN rm')]);
+    expect(a.layers[0]!.dockerfile).toMatchObject({ file: 'ci/Dockerfile', instruction: 'FROM', stage: '0' });
+    expect(a.history[4]!.dockerfile).toMatchObject({ line: lineOf(text, 'CMD'), endLine: lineOf(text, 'CMD'), instruction: 'CMD' });
+    expect(a.dockerfile).toEqual({ file: 'ci/Dockerfile', stage: '0', matched: 4, baseImage: 1, unmatched: [] });
+  });
+
+  it('lists the steps that match nothing (an edited CMD, and then the base image cannot be told apart)', () => {
+    const a = report('["other"]');
+    expect(a.history[4]!.dockerfile).toBeUndefined();
+    expect(a.layers[0]!.dockerfile).toBeUndefined();
+    expect(a.dockerfile).toEqual({ file: 'ci/Dockerfile', stage: '0', matched: 3, baseImage: 0, unmatched: [{ step: 0, createdBy: '' }, { step: 4, createdBy: '/bin/sh -c #(nop)  CMD ["other"]' }] });
+  });
+
+  it('a finding is located at its first step, or at the layer that added its file (not the one that deleted it)', () => {
+    const copy = lineOf(text, 'COPY');
+    expect(report('["app"]').findings.map((f) => f.location)).toEqual([{ file: 'ci/Dockerfile', line: copy, endLine: copy }, { file: 'ci/Dockerfile', line: copy, endLine: copy }, undefined]);
+  });
+});
+
+describe('views', () => {
+  it('table, Markdown and HTML show the Dockerfile column, the line beside each located finding, and the unmatched note', async () => {
+    const { renderAnalysisMarkdown, renderAnalysisTable } = await import('../../src/render/analyze.js');
+    const { renderAnalysisHtml } = await import('../../src/render/html.js');
+    const text = 'FROM debian\nCOPY . /app\nRUN rm /app/.env \\\n && true\n';
+    const a = makeAnalysis({ reference: 'x', imageBytes: 3, steps: [['', 1], [`/bin/sh -c #(nop) COPY dir:${'b'.repeat(64)} in /app `, 1], ['/bin/sh -c make', 1]] });
+    a.findings = [{ id: 'secrets-in-image', severity: 'high', title: 'Secrets ship', savingBytes: null, fix: 'f', evidence: { items: [{ path: 'app/.env', layer: 1 }] } }];
+    locate(a, parseDockerfile(text, 'Dockerfile'));
+    const copy = `Dockerfile:${lineOf(text, 'COPY')}`;
+    for (const out of [renderAnalysisTable(a), renderAnalysisMarkdown(a), renderAnalysisHtml([a], 15)]) {
+      expect(out).toContain(`at`);
+      expect(out.split(copy).length - 1).toBeGreaterThanOrEqual(2); // the layer row and the finding
+      expect(out).toMatch(/2 steps match no instruction/);
+      expect(out).toContain('no match'); // the RUN layer: `make` is not this Dockerfile's RUN
+    }
+  });
+});
+
+describe('--dockerfile errors', () => {
+  it('a missing, unreadable or malformed Dockerfile is one line naming it, exit 2', async () => {
+    const { readDockerfile } = await import('../../src/dockerfile/read.js');
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const os = await import('node:os');
+    const dir = mkdtempSync(`${os.tmpdir()}/imgscope-df-`);
+    try {
+      writeFileSync(`${dir}/Dockerfile`, 'RUN echo no from\n');
+      for (const [p, re] of [[`${dir}/none`, /cannot read it \(ENOENT\)/], [dir, /not a regular file/], [`${dir}/Dockerfile`, /line 1: RUN before the first FROM/]] as const) {
+        let err: { exitCode?: number; message: string } | undefined;
+        try {
+          readDockerfile(p);
+        } catch (e) {
+          err = e as { exitCode?: number; message: string };
+        }
+        expect(err?.exitCode).toBe(2);
+        expect(err?.message).toMatch(re);
+        expect(err?.message.startsWith(`--dockerfile ${p}: `)).toBe(true);
+        expect(err?.message).not.toContain('\n');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
