@@ -114,6 +114,9 @@ function imageConfig(plan: DaemonPlan, diffIds: string[], digest: string): Buffe
 async function writeArchive(plan: DaemonPlan, name: string, digest: string, out: Writable): Promise<string> {
   const outer = tar.pack();
   const piped = pipeline(outer, out);
+  // `docker load` gone (it failed, or an interrupt stopped it): every wait below ends with its error
+  const broken = piped.then(() => new Promise<never>(() => {}));
+  broken.catch(() => {});
   const diffIds: string[] = [];
   const paths: string[] = [];
   for (const [i, l] of plan.layers.entries()) {
@@ -132,13 +135,14 @@ async function writeArchive(plan: DaemonPlan, name: string, digest: string, out:
       }
       entry.end(undefined);
     };
-    await Promise.all([writeLayer(inner, l), copy(), written]);
+    await Promise.race([Promise.all([writeLayer(inner, l), copy(), written]), broken]);
     diffIds.push(`sha256:${hash.digest('hex')}`);
   }
   const config = imageConfig(plan, diffIds, digest);
   const configHex = createHash('sha256').update(config).digest('hex');
-  await addEntry(outer, { name: `${configHex}.json`, mtime: MTIME }, config);
-  await addEntry(outer, { name: 'manifest.json', mtime: MTIME }, Buffer.from(JSON.stringify([{ Config: `${configHex}.json`, RepoTags: [name], Layers: paths }])));
+  await Promise.race([addEntry(outer, { name: `${configHex}.json`, mtime: MTIME }, config), broken]);
+  const manifest = Buffer.from(JSON.stringify([{ Config: `${configHex}.json`, RepoTags: [name], Layers: paths }]));
+  await Promise.race([addEntry(outer, { name: 'manifest.json', mtime: MTIME }, manifest), broken]);
   outer.finalize();
   await piped;
   return `sha256:${configHex}`;
