@@ -4,7 +4,7 @@
  * package), CUDA-like shared libraries that a later apt layer adds (it rewrites the status), a pip
  * layer of many small modules with a dist-info RECORD per package and two big torch-like libraries,
  * and an app layer with model weights. About 90% of the bytes are in some twenty big files, the
- * count in small ones, as in the samples (README "Benchmark").
+ * count in small ones, as in the CUDA samples.
  *
  * The plan is what the generator writes (daemon-image.ts) and what the analysis must report: every
  * expected figure (files, final bytes, each layer's tar size) is computed here from the plan alone.

@@ -1,5 +1,5 @@
 /**
- * The bench's docker-daemon row (README "Benchmark"): an image of BENCH_DAEMON_BYTES (default 5.5 GB)
+ * The bench's docker-daemon row: an image of BENCH_DAEMON_BYTES (default 5.5 GB)
  * in BENCH_DAEMON_FILES (default 36,000) files in the daemon (daemon-image.ts), analysed by the CLI
  * through the engine's layer store and through the export, next to `docker save NAME > /dev/null`,
  * all in the same run. Targets: the store read under 2 s, at least 20x faster than `docker save`,
