@@ -2,22 +2,29 @@
  * `npm run bench`: generates a large image (default 2 GiB of content in 100k files over 4 layers) and
  * prints imgscope's wall time and peak RSS beside floors measured in the same run on the same bytes:
  * `tar -tf` over the layer tars (uncompressed docker-archive) and `gzip -dc | tar -t` over the gzip
- * blobs (OCI layout). Targets (exit 1 when missed): peak RSS < 300 MB; uncompressed no slower than
- * `tar -tf`; gzip within 1.5x of `gzip -dc | tar -t`.
+ * blobs (OCI layout). Then the docker-daemon row (daemon-row.ts): a 5.5 GB, 36k-file image in the
+ * daemon, read through the engine's layer store and through the export, next to `docker save`.
+ * Targets (exit 1 when missed): peak RSS < 300 MB; gzip within 1.5x of `gzip -dc | tar -t`; the
+ * daemon's store read under 2 s and at least 20x faster than `docker save > /dev/null`. "Full analysis
+ * of an uncompressed archive no slower than `tar -tf`" is no target any more (issue 14): its row stays
+ * as a regression guard, printed as WARN when missed.
  *
  * Env: BENCH_BYTES (default 2147483648), BENCH_FILES (default 100000), BENCH_LAYERS (default 4),
- * BENCH_DIR (default a temp dir, removed afterwards), BENCH_RUNS (default 2; the best run counts).
- * The targets are checked on a first analysis as users get it by default: every layer read, and the
- * (empty) layer cache filled on the way. Rows for information: --no-cache, and the gzip image analysed
- * again with its layers from the cache.
+ * BENCH_DIR (default a temp dir, removed afterwards), BENCH_RUNS (default 2; the best run counts),
+ * BENCH_ARCHIVE=0 (no archive rows), BENCH_DAEMON=0 (no daemon row), BENCH_DAEMON_BYTES (default
+ * 5500000000), BENCH_DAEMON_FILES (default 36000), BENCH_DAEMON_SLOW_RUNS (export and docker save
+ * runs, default 2). The targets are checked on a first analysis as users get it by default: every
+ * layer read, and the (empty) layer cache filled on the way. Rows for information: --no-cache, and
+ * the gzip image analysed again with its layers from the cache.
  */
 import { execa } from 'execa';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onCleanup } from '../util/cleanup.js';
 import { formatBytes } from '../util/format.js';
+import { daemonRow, daemonUnavailable } from './daemon-row.js';
 import { generate } from './generate.js';
 
 const totalBytes = Number(process.env.BENCH_BYTES ?? 2 * 1024 ** 3);
@@ -59,7 +66,8 @@ async function best<T extends { ms: number }>(f: () => Promise<T>): Promise<T> {
   return b!;
 }
 
-async function main(): Promise<number> {
+/** The archive rows (docker-archive and OCI layout generated here); prints them, returns the checks. */
+async function archiveRows(): Promise<Array<[string, boolean]>> {
   process.stdout.write(`generating ${formatBytes(totalBytes)} in ${files} files over ${layers} layers in ${dir} …\n`);
   const t0 = Date.now();
   const g = await generate({ dir, layers, filesPerLayer: Math.floor(files / layers), totalBytes });
@@ -76,6 +84,8 @@ async function main(): Promise<number> {
   const gzFloor = await best(async () => ({ ms: await timeShell(g.layerGz.map((t) => `gzip -dc ${t} | tar -t`).join(' && ')) }));
   const gz = await best(() => imgscope(`oci:${g.ociDir}`, false, 'fill'));
   const gzWarm = await best(() => imgscope(`oci:${g.ociDir}`, false, 'warm'));
+  // the generated files are not needed any more: the daemon row needs the disk
+  if (!keep) rmSync(dir, { recursive: true, force: true });
 
   const rows: Array<[string, string, string, string, string]> = [
     ['uncompressed docker-archive, walk only', `${plainWalk.ms.toFixed(0)} ms`, formatBytes(plainWalk.maxRssBytes), `tar -tf: ${tarFloor.ms.toFixed(0)} ms`, (plainWalk.ms / tarFloor.ms).toFixed(2)],
@@ -85,22 +95,53 @@ async function main(): Promise<number> {
     ['gzip OCI layout, full analysis, again (layers from the layer cache)', `${gzWarm.ms.toFixed(0)} ms`, formatBytes(gzWarm.maxRssBytes), `gzip -dc | tar -t: ${gzFloor.ms.toFixed(0)} ms`, (gzWarm.ms / gzFloor.ms).toFixed(2)],
   ];
   process.stdout.write(`image: ${formatBytes(plain.finalBytes)} final, ${plain.files} files; best of ${runs} runs; ${os.cpus().length} CPUs\n`);
-  process.stdout.write('| input | imgscope wall | imgscope peak RSS | floor (same bytes) | ratio |\n|---|---:|---:|---|---:|\n');
-  for (const r of rows) process.stdout.write(`| ${r.join(' | ')} |\n`);
-  const checks: Array<[string, boolean]> = [
+  table(rows);
+  const finals = [plain, plainOff, gz, gzWarm].map((r) => r.finalBytes);
+  return [
     ['peak RSS < 300 MB (uncompressed)', Math.max(plain.maxRssBytes, plainOff.maxRssBytes) < 300e6],
     ['peak RSS < 300 MB (gzip)', Math.max(gz.maxRssBytes, gzWarm.maxRssBytes) < 300e6],
-    ['uncompressed (full analysis) no slower than tar -tf', plain.ms <= tarFloor.ms],
+    // withdrawn as a target (issue 14): kept as a regression guard, it does not fail the bench
+    ['(guard) uncompressed (full analysis) no slower than tar -tf', plain.ms <= tarFloor.ms],
     ['gzip within 1.5x of gzip -dc | tar -t', gz.ms <= 1.5 * gzFloor.ms],
+    [`every source and the cache give the same final size (${[...new Set(finals)].join(', ')})`, new Set(finals).size === 1],
   ];
-  process.stdout.write('\n');
-  for (const [name, ok] of checks) process.stdout.write(`${ok ? 'PASS' : 'FAIL'}  ${name}\n`);
-  const finals = [plain, plainOff, gz, gzWarm].map((r) => r.finalBytes);
-  if (new Set(finals).size !== 1) {
-    process.stdout.write(`FAIL  every source and the cache give the same final size (${finals.join(', ')})\n`);
-    return 1;
+}
+
+function table(rows: string[][]): void {
+  process.stdout.write('| input | imgscope wall | imgscope peak RSS | floor (same bytes) | ratio |\n|---|---:|---:|---|---:|\n');
+  for (const r of rows) process.stdout.write(`| ${r.join(' | ')} |\n`);
+}
+
+const off = (v: string | undefined): boolean => v === '0' || v === 'false' || v === 'off';
+
+/** The daemon row, or one line saying why it is skipped. */
+async function daemonChecks(): Promise<Array<[string, boolean]>> {
+  if (off(process.env.BENCH_DAEMON)) {
+    process.stdout.write('docker-daemon row skipped (BENCH_DAEMON=0)\n');
+    return [];
   }
-  return checks.every(([, ok]) => ok) ? 0 : 1;
+  const why = await daemonUnavailable();
+  if (why) {
+    process.stdout.write(`docker-daemon row skipped: ${why}\n`);
+    return [];
+  }
+  const say = (l: string): void => void process.stdout.write(`${l}\n`);
+  mkdirSync(dir, { recursive: true });
+  const r = await daemonRow(dir, runs, Number(process.env.BENCH_DAEMON_SLOW_RUNS ?? 2), say);
+  process.stdout.write('| input | imgscope wall | imgscope peak RSS | floor (same image, same run) | ratio |\n|---|---:|---:|---|---:|\n');
+  for (const row of r.rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
+  return r.checks;
+}
+
+async function main(): Promise<number> {
+  const checks: Array<[string, boolean]> = [];
+  if (off(process.env.BENCH_ARCHIVE)) process.stdout.write('archive rows skipped (BENCH_ARCHIVE=0)\n');
+  else checks.push(...(await archiveRows()));
+  process.stdout.write('\n');
+  checks.push(...(await daemonChecks()));
+  process.stdout.write('\n');
+  for (const [name, ok] of checks) process.stdout.write(`${ok ? 'PASS' : name.startsWith('(guard)') ? 'WARN' : 'FAIL'}  ${name}\n`);
+  return checks.every(([name, ok]) => ok || name.startsWith('(guard)')) ? 0 : 1;
 }
 
 main()
