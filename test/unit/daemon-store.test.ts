@@ -9,7 +9,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statS
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type Docker from 'dockerode';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { wantsBody } from '../../src/catalog/metadata.js';
 import { chainIds, openDaemonStore, StoreUnavailable } from '../../src/image/daemon-store.js';
 import { loadLayers } from '../../src/image/layers.js';
@@ -142,15 +142,19 @@ describe('tar-split walker: entries whose store read could differ from the expor
   });
 
   describe('GNU sparse files: the engine records them at their expanded size', () => {
-    const src = tmpDir();
-    mkdirSync(path.join(src, 'd'));
-    const sparse = path.join(src, 'd', 'sp.bin');
-    writeFileSync(sparse, '');
-    truncateSync(sparse, 4 * 1024 ** 2);
-    const fd = openSync(sparse, 'r+');
-    writeSync(fd, Buffer.alloc(8192, 0x41), 0, 8192, 1024 ** 2);
-    closeSync(fd);
-    const apparent = statSync(sparse).size;
+    let src = '';
+    let apparent = 0;
+    beforeAll(() => {
+      src = tmpDir();
+      mkdirSync(path.join(src, 'd'));
+      const sparse = path.join(src, 'd', 'sp.bin');
+      writeFileSync(sparse, '');
+      truncateSync(sparse, 4 * 1024 ** 2);
+      const fd = openSync(sparse, 'r+');
+      writeSync(fd, Buffer.alloc(8192, 0x41), 0, 8192, 1024 ** 2);
+      closeSync(fd);
+      apparent = statSync(sparse).size;
+    });
     for (const [label, args, hint] of [
       ['old GNU (S)', ['--format=gnu'], ''],
       ['PAX 0.0', ['--format=posix', '--sparse-version=0.0'], ' (a GNU sparse file: the engine keeps it expanded, so its tar cannot be rebuilt)'],
