@@ -71,6 +71,37 @@ function* splitEntries(gz: Buffer, maxText: number): Generator<SplitEntry> {
   }
 }
 
+/** CRC-64 with the ISO polynomial (Go's crc64.ISO, reversed 0xD800000000000000) as two 32-bit tables. */
+const CRC_HI = new Uint32Array(256);
+const CRC_LO = new Uint32Array(256);
+for (let i = 0; i < 256; i++) {
+  let hi = 0;
+  let lo = i;
+  for (let k = 0; k < 8; k++) {
+    const odd = lo & 1;
+    lo = ((lo >>> 1) | ((hi & 1) << 31)) >>> 0;
+    hi >>>= 1;
+    if (odd) hi = (hi ^ 0xd8000000) >>> 0;
+  }
+  CRC_HI[i] = hi;
+  CRC_LO[i] = lo;
+}
+
+/** The CRC-64/ISO of `buf` as tar-split records it in a file line's payload: 8 bytes, big-endian, base64. */
+function tarSplitCrc(buf: Buffer): string {
+  let hi = 0xffffffff;
+  let lo = 0xffffffff;
+  for (let i = 0; i < buf.length; i++) {
+    const t = (lo ^ buf[i]!) & 0xff;
+    lo = (CRC_LO[t]! ^ ((lo >>> 8) | (hi << 24))) >>> 0;
+    hi = (CRC_HI[t]! ^ (hi >>> 8)) >>> 0;
+  }
+  const out = Buffer.alloc(8);
+  out.writeUInt32BE(~hi >>> 0, 0);
+  out.writeUInt32BE(~lo >>> 0, 4);
+  return out.toString('base64');
+}
+
 /** Reads `n` bytes at `offset` of an open file, fewer only at its end. */
 function pread(fd: number, offset: number, n: number): Buffer {
   const buf = Buffer.allocUnsafe(n);
@@ -91,11 +122,12 @@ function under(root: Buffer, inner: Buffer): boolean {
 /**
  * Fills in what the walk options ask of a file's body, read from the diff directory: the same
  * predicates and the same conditions (a regular, non-sparse file) as the tar walkers. The file on
- * disk must have the size the headers give. Paths are bytes (docs/formats.md "Names are bytes"): a
+ * disk must have the size the headers give, and a captured body the CRC-64 the engine recorded for
+ * it (`crc`, what `docker save` checks each body against). Paths are bytes (docs/formats.md "Names are bytes"): a
  * name that is not UTF-8 opens the file the engine unpacked under those bytes. `root` is the diff
  * directory's real path (no symlink in it).
  */
-function fillBody(root: Buffer, e: WalkedEntry, h: TarEntryHead, opts: WalkOptions): void {
+function fillBody(root: Buffer, e: WalkedEntry, h: TarEntryHead, opts: WalkOptions, crc: string | null | undefined): void {
   if (e.type !== 'file' || h.sparse) return;
   const capture = opts.capture?.(e.path, e.size);
   const spec = capture ? undefined : opts.probe?.(e.path, e.size);
@@ -115,8 +147,10 @@ function fillBody(root: Buffer, e: WalkedEntry, h: TarEntryHead, opts: WalkOptio
   try {
     const size = fstatSync(fd).size;
     if (size !== e.size) throw new TarFormatError(`'${e.path}' has ${size} bytes in the diff directory where the headers give ${e.size}`);
-    if (capture) e.body = pread(fd, 0, e.size);
-    else e.probe = probeSeekable(spec!, e.size, (o, n) => pread(fd, o, n));
+    if (capture) {
+      e.body = pread(fd, 0, e.size);
+      if (crc && tarSplitCrc(e.body) !== crc) throw new TarFormatError(`'${e.path}' in the diff directory is not the file the layer holds (its CRC-64 is not the one the tar-split records)`);
+    } else e.probe = probeSeekable(spec!, e.size, (o, n) => pread(fd, o, n));
   } finally {
     closeSync(fd);
   }
@@ -169,7 +203,7 @@ export function walkTarSplit(tarSplitGz: Buffer, diffDir: string, opts: WalkOpti
       bodyBytes += size;
       if (!cur) continue;
       if (cur.e.type === 'symlink') symlinkBytes += Buffer.byteLength(cur.h.linkname);
-      fillBody(root, cur.e, cur.h, opts);
+      fillBody(root, cur.e, cur.h, opts, s.payload);
     }
     sink.endSync();
   } catch (err) {

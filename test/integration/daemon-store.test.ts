@@ -168,7 +168,7 @@ describe.skipIf(!available || !readable)("the engine's layer store: entries a st
       .toString()
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as { type: number })
+      .map((l) => JSON.parse(l) as { type: number; name?: string; name_raw?: string; size?: number })
       .filter((l) => l.type === 1);
 
   afterAll(async () => {
@@ -259,10 +259,16 @@ describe.skipIf(!available || !readable)("the engine's layer store: entries a st
     expect(exported.err?.message).toMatch(/opt\/d: is a directory/);
   });
 
-  it('a captured file whose diff-directory copy changed size: the store read names it, never a smaller image', async () => {
+  it('a captured file whose diff-directory copy changed (same size, or another): the store read names it, never a smaller image', async () => {
     const { ref, diff, diffId } = await load('changed', rawTar([{ name: 'etc/', typeflag: '5' }, { name: 'etc/os-release', body: Buffer.from('ID=debian\n') }, unique()]));
     const before = await read(ref, 'store');
     expect(before.a.evidence.os.id).toBe('debian');
+    // the same size: the CRC-64 the tar-split records for the body tells
+    writeFileSync(path.join(diff, 'etc/os-release'), 'ID=debiam\n');
+    const crc = await attempt(ref, 'store');
+    expect(crc.err?.message).toContain(`--daemon-read store: layer 1 (${diffId}): 'etc/os-release' in the diff directory is not the file the layer holds (its CRC-64 is not the one the tar-split records)`);
+    expect((await attempt(ref, 'export')).err?.message).toMatch(/file integrity checksum failed for "etc\/os-release"/);
+    writeFileSync(path.join(diff, 'etc/os-release'), 'ID=debian\n');
     appendFileSync(path.join(diff, 'etc/os-release'), 'VERSION_ID="12"\n');
     const store = await attempt(ref, 'store');
     expect(store.err?.message).toContain(`--daemon-read store: layer 1 (${diffId}): 'etc/os-release' has 26 bytes in the diff directory where the headers give 10`);
@@ -325,7 +331,7 @@ describe.skipIf(!available || !readable)("the engine's layer store: where it is 
   it.skipIf(!nobodyCanRun)('as a user who reaches the socket but not the engine root: one line says why, the export gives the same report, --daemon-read store exits 3', async () => {
     const home = tmpDir();
     chmodSync(home, 0o777);
-    const env = { ...process.env, HOME: home, XDG_CACHE_HOME: home, IMGSCOPE_CACHE: 'off' };
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CACHE_HOME: home, IMGSCOPE_CACHE: 'off' };
     delete env.IMGSCOPE_DOCKER_ROOT;
     const why = `cannot read the engine's layer store at ${DOCKER_ROOT} (EACCES): it is readable by root, or by a rootless daemon's user`;
     const strict = await asNobody([CLI, 'analyze', ref, '--daemon-read', 'store', '-f', 'json'], env);

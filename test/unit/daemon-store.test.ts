@@ -174,6 +174,28 @@ describe('tar-split walker: entries whose store read could differ from the expor
     }
   });
 
+  it("a captured body is checked against the CRC-64 the engine recorded (what docker save checks): a same-size change is an error naming it", async () => {
+    const bodies = [
+      // content and the payload Docker 20.10 wrote for it in a tar-split (docker load of these files)
+      ['ID=debian\n', 'PEP6GZbC0xg='],
+      ['x'.repeat(33), 'nO3O3MzMzMw='],
+      ['Package: a\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n\n', 'T5cLlC05NOc='],
+    ] as const;
+    for (const [content, crc] of bodies) {
+      const tar = await packTar([dir('etc'), text('etc/os-release', content)]);
+      const { lines, bodies: files } = splitTar(tar);
+      const line = lines.find((l) => l.type === 1 && l.name === 'etc/os-release') as { payload?: string };
+      line.payload = crc;
+      const root = tmpDir();
+      writeBodies(root, files);
+      expect(walkTarSplit(tarSplitGz(lines), root, opts).walk).toEqual(await walkBothOk(tar, opts));
+      const changed = Buffer.from(content);
+      changed[0]! ^= 1;
+      writeFileSync(path.join(root, 'etc/os-release'), changed);
+      expect(() => walkTarSplit(tarSplitGz(lines), root, opts)).toThrow("'etc/os-release' in the diff directory is not the file the layer holds (its CRC-64 is not the one the tar-split records)");
+    }
+  });
+
   it('a captured or probed file whose diff-directory copy is another size, or missing, is an error naming it', async () => {
     const tar = await packTar([dir('etc'), text('etc/os-release', 'ID=debian\n'), { path: SO, content: buildElf({ needed: ['libc.so.6'] }) }]);
     const { lines, bodies } = splitTar(tar);
