@@ -6,10 +6,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -278,16 +278,28 @@ describe.skipIf(!available || !readable)("the engine's layer store: entries a st
     expect(auto.err?.message).toMatch(/file integrity checksum failed for "etc\/os-release"/);
   });
 
-  it('a layer without its tar-split: one line says which, and the export (which needs it too) fails', async () => {
+  it('a layer without its tar-split, or with one truncated or corrupt: one line names the layer and what is wrong', async () => {
     const { ref, folder, diffId } = await load('no-split', rawTar([{ name: 'etc/', typeflag: '5' }, { name: 'etc/os-release', body: Buffer.from('ID=debian\n') }, unique()]));
     const ts = path.join(folder, 'tar-split.json.gz');
+    const gz = readFileSync(ts);
+    const why = async (): Promise<string[]> => (await attempt(ref, 'auto')).progress.filter((m) => m.includes('exporting the image: '));
     renameSync(ts, `${ts}.moved`);
     try {
       const auto = await attempt(ref, 'auto');
       expect(auto.progress.filter((m) => m.includes('exporting the image: '))).toEqual([`${ref}: exporting the image: layer 1 (${diffId}): no tar-split.json.gz in ${folder}`]);
+      // docker save needs it too
       expect(auto.err?.message).toMatch(/tar-split\.json\.gz: no such file/);
+      // cut short: the gzip stream ends early
+      writeFileSync(ts, gz.subarray(0, gz.length - 12));
+      expect(await why()).toEqual([expect.stringMatching(new RegExp(`^${ref}: exporting the image: layer 1 \\(${diffId}\\): corrupt tar-split: `))]);
+      // whole gzip, but the record stops after the last body, before the segments with the end blocks
+      const lines = gunzipSync(gz).toString().split('\n').filter(Boolean);
+      const last = lines.findLastIndex((l) => (JSON.parse(l) as { type: number }).type === 1);
+      writeFileSync(ts, gzipSync(Buffer.from(`${lines.slice(0, last + 1).join('\n')}\n`)));
+      expect(await why()).toEqual([`${ref}: exporting the image: layer 1 (${diffId}): truncated tar-split: no end-of-archive block`]);
     } finally {
-      renameSync(`${ts}.moved`, ts);
+      writeFileSync(ts, gz);
+      rmSync(`${ts}.moved`, { force: true });
     }
     expect((await read(ref, 'store')).a.evidence.os.id).toBe('debian');
   });
