@@ -123,9 +123,9 @@ function under(root: Buffer, inner: Buffer): boolean {
  * Fills in what the walk options ask of a file's body, read from the diff directory: the same
  * predicates and the same conditions (a regular, non-sparse file) as the tar walkers. The file on
  * disk must have the size the headers give, and a captured body the CRC-64 the engine recorded for
- * it (`crc`, what `docker save` checks each body against). Paths are bytes (docs/formats.md "Names are bytes"): a
- * name that is not UTF-8 opens the file the engine unpacked under those bytes. `root` is the diff
- * directory's real path (no symlink in it).
+ * it (`crc`, what `docker save` checks each body against). Paths are bytes
+ * (docs/formats.md "Names are bytes"): a name that is not UTF-8 opens the file the engine unpacked
+ * under those bytes. `root` is the diff directory's real path (no symlink in it).
  */
 function fillBody(root: Buffer, e: WalkedEntry, h: TarEntryHead, opts: WalkOptions, crc: string | null | undefined): void {
   if (e.type !== 'file' || h.sparse) return;
