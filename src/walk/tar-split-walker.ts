@@ -7,10 +7,10 @@
  * files a capture or a probe asks for.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { inputError } from '../errors.js';
 import { probeSeekable } from '../inspect/probe.js';
+import { decodeName, encodeName } from './names.js';
 import { TarSink } from './stream-walker.js';
 import { TarFormatError, type TarEntryHead } from './tar-header.js';
 import type { LayerWalk, WalkedEntry, WalkOptions } from './types.js';
@@ -28,6 +28,8 @@ export interface StoreWalk {
 interface SplitEntry {
   type?: number;
   name?: string;
+  /** The name's bytes (base64) where they are not UTF-8: tar-split writes this instead of `name`. */
+  name_raw?: string;
   size?: number;
   payload?: string | null;
   position?: number;
@@ -69,6 +71,37 @@ function* splitEntries(gz: Buffer, maxText: number): Generator<SplitEntry> {
   }
 }
 
+/** CRC-64 with the ISO polynomial (Go's crc64.ISO, reversed 0xD800000000000000) as two 32-bit tables. */
+const CRC_HI = new Uint32Array(256);
+const CRC_LO = new Uint32Array(256);
+for (let i = 0; i < 256; i++) {
+  let hi = 0;
+  let lo = i;
+  for (let k = 0; k < 8; k++) {
+    const odd = lo & 1;
+    lo = ((lo >>> 1) | ((hi & 1) << 31)) >>> 0;
+    hi >>>= 1;
+    if (odd) hi = (hi ^ 0xd8000000) >>> 0;
+  }
+  CRC_HI[i] = hi;
+  CRC_LO[i] = lo;
+}
+
+/** The CRC-64/ISO of `buf` as tar-split records it in a file line's payload: 8 bytes, big-endian, base64. */
+function tarSplitCrc(buf: Buffer): string {
+  let hi = 0xffffffff;
+  let lo = 0xffffffff;
+  for (let i = 0; i < buf.length; i++) {
+    const t = (lo ^ buf[i]!) & 0xff;
+    lo = (CRC_LO[t]! ^ ((lo >>> 8) | (hi << 24))) >>> 0;
+    hi = (CRC_HI[t]! ^ (hi >>> 8)) >>> 0;
+  }
+  const out = Buffer.alloc(8);
+  out.writeUInt32BE(~hi >>> 0, 0);
+  out.writeUInt32BE(~lo >>> 0, 4);
+  return out.toString('base64');
+}
+
 /** Reads `n` bytes at `offset` of an open file, fewer only at its end. */
 function pread(fd: number, offset: number, n: number): Buffer {
   const buf = Buffer.allocUnsafe(n);
@@ -81,29 +114,67 @@ function pread(fd: number, offset: number, n: number): Buffer {
   return got === n ? buf : buf.subarray(0, got);
 }
 
+/** Whether `inner` (bytes of a real path) is `root` or lies under it. */
+function under(root: Buffer, inner: Buffer): boolean {
+  return inner.equals(root) || (inner.length > root.length && inner[root.length] === 0x2f && inner.subarray(0, root.length).equals(root));
+}
+
 /**
  * Fills in what the walk options ask of a file's body, read from the diff directory: the same
  * predicates and the same conditions (a regular, non-sparse file) as the tar walkers. The file on
- * disk must have the size the headers give.
+ * disk must have the size the headers give, and a captured body the CRC-64 the engine recorded for
+ * it (`crc`, what `docker save` checks each body against). Paths are bytes
+ * (docs/formats.md "Names are bytes"): a name that is not UTF-8 opens the file the engine unpacked
+ * under those bytes. `root` is the diff directory's real path (no symlink in it).
  */
-/** `diffDir` is a real path (no symlink in it). */
-function fillBody(diffDir: string, e: WalkedEntry, h: TarEntryHead, opts: WalkOptions): void {
+function fillBody(root: Buffer, e: WalkedEntry, h: TarEntryHead, opts: WalkOptions, crc: string | null | undefined): void {
   if (e.type !== 'file' || h.sparse) return;
   const capture = opts.capture?.(e.path, e.size);
   const spec = capture ? undefined : opts.probe?.(e.path, e.size);
   if (!capture && !spec) return;
   // The file as the engine unpacked it, never through a symlink (a layer cannot send a read outside its directory).
-  const file = join(diffDir, e.path);
-  const dir = realpathSync(dirname(file));
-  if (dir !== diffDir && !dir.startsWith(`${diffDir}/`)) throw new TarFormatError(`'${e.path}' lies outside the layer's diff directory`);
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const rel = encodeName(e.path);
+  const slash = rel.lastIndexOf(0x2f);
+  let fd: number;
+  try {
+    const dir = realpathSync.native(slash < 0 ? root : Buffer.concat([root, Buffer.from('/'), rel.subarray(0, slash)]), { encoding: 'buffer' });
+    if (!under(root, dir)) throw new TarFormatError(`'${e.path}' lies outside the layer's diff directory`);
+    fd = openSync(Buffer.concat([dir, Buffer.from('/'), rel.subarray(slash + 1)]), constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    if (err instanceof TarFormatError) throw err;
+    throw new TarFormatError(`'${e.path}' cannot be opened in the diff directory (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
   try {
     const size = fstatSync(fd).size;
     if (size !== e.size) throw new TarFormatError(`'${e.path}' has ${size} bytes in the diff directory where the headers give ${e.size}`);
-    if (capture) e.body = pread(fd, 0, e.size);
-    else e.probe = probeSeekable(spec!, e.size, (o, n) => pread(fd, o, n));
+    if (capture) {
+      e.body = pread(fd, 0, e.size);
+      if (crc && tarSplitCrc(e.body) !== crc) throw new TarFormatError(`'${e.path}' in the diff directory is not the file the layer holds (its CRC-64 is not the one the tar-split records)`);
+    } else e.probe = probeSeekable(spec!, e.size, (o, n) => pread(fd, o, n));
   } finally {
     closeSync(fd);
+  }
+}
+
+/** The name a tar-split line gives its entry (for messages). */
+function splitName(s: SplitEntry): string {
+  return s.name_raw !== undefined ? decodeName(Buffer.from(s.name_raw, 'base64')) : (s.name ?? '');
+}
+
+/**
+ * Counts an entry's body past; a tar-split whose body disagrees with the headers says which entry.
+ * Two kinds of layer Docker unpacks give one (and `docker save` cannot rebuild their tar either):
+ * a GNU sparse file, which tar-split records at its expanded size, and a header-only entry (a
+ * directory, a link, a device) whose header carries a size, which tar-split records as a body.
+ */
+function skipBody(sink: TarSink, s: SplitEntry, size: number, segment: Buffer | undefined): ReturnType<TarSink['skipBody']> {
+  try {
+    return sink.skipBody(size);
+  } catch (err) {
+    if (!(err instanceof TarFormatError)) throw err;
+    const sparse = segment?.includes('GNU.sparse.') ? ' (a GNU sparse file: the engine keeps it expanded, so its tar cannot be rebuilt)' : '';
+    const headerOnly = !sparse && /where the headers give 0$/.test(err.message) && s.payload === 'AAAAAAAAAAA=' ? ' (a header-only entry with a size field: tar-split records a body the tar did not have)' : '';
+    throw new TarFormatError(`'${splitName(s)}': ${err.message}${sparse}${headerOnly}`);
   }
 }
 
@@ -113,23 +184,26 @@ function fillBody(diffDir: string, e: WalkedEntry, h: TarEntryHead, opts: WalkOp
  * its own headers, or ends early, is an input error.
  */
 export function walkTarSplit(tarSplitGz: Buffer, diffDir: string, opts: WalkOptions = {}, maxText = MAX_TAR_SPLIT_TEXT): StoreWalk {
-  const root = realpathSync(diffDir);
+  const root = realpathSync.native(diffDir, { encoding: 'buffer' });
   const sink = new TarSink({});
   let symlinkBytes = 0;
   let bodyBytes = 0;
+  let segment: Buffer | undefined;
   try {
     for (const s of splitEntries(tarSplitGz, maxText)) {
       if (s.type === 2) {
-        if (s.payload) sink.feedSync(Buffer.from(s.payload, 'base64'));
+        segment = s.payload ? Buffer.from(s.payload, 'base64') : undefined;
+        if (segment) sink.feedSync(segment);
         continue;
       }
       const size = s.size ?? 0;
       if (!Number.isSafeInteger(size) || size < 0) throw new TarFormatError(`corrupt tar-split: size ${String(s.size)}`);
-      const cur = sink.skipBody(size);
+      const cur = skipBody(sink, s, size, segment);
+      segment = undefined;
       bodyBytes += size;
       if (!cur) continue;
       if (cur.e.type === 'symlink') symlinkBytes += Buffer.byteLength(cur.h.linkname);
-      fillBody(root, cur.e, cur.h, opts);
+      fillBody(root, cur.e, cur.h, opts, s.payload);
     }
     sink.endSync();
   } catch (err) {

@@ -9,27 +9,56 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sha256hex, gzip } from './tar.js';
 
-/** One tar-split line. */
-type Split = { type: 1; name: string; size: number; position: number } | { type: 2; payload: string; position: number };
+/** One tar-split line: a name that is not UTF-8 is written as `name_raw` (its bytes in base64), as tar-split does. */
+type Split = { type: 1; name?: string; name_raw?: string; size: number; payload?: string; position: number } | { type: 2; payload: string; position: number };
 
 const octal = (b: Buffer, off: number, len: number): number => {
   const s = b.toString('latin1', off, off + len).replace(/[\0 ]+$/, '').replace(/^[\0 ]+/, '');
   return s ? Number.parseInt(s, 8) : 0;
 };
-const cstr = (b: Buffer, off: number, len: number): string => {
+/** A NUL-terminated field's bytes. */
+const cbytes = (b: Buffer, off: number, len: number): Buffer => {
   const z = b.indexOf(0, off);
-  return b.toString('utf8', off, z < 0 || z > off + len ? off + len : z);
+  return b.subarray(off, z < 0 || z > off + len ? off + len : z);
 };
 const padded = (n: number): number => Math.ceil(n / 512) * 512;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Splits an uncompressed tar (ustar + PAX/GNU records, no sparse files) into tar-split lines and bodies. */
-export function splitTar(tar: Buffer): { lines: Split[]; bodies: Array<{ name: string; body: Buffer }> } {
+/** The PAX `path` record's bytes, if any. */
+function paxPath(body: Buffer): Buffer | undefined {
+  let at = 0;
+  while (at < body.length) {
+    const sp = body.indexOf(0x20, at);
+    const len = Number(body.toString('latin1', at, sp));
+    if (!(len > 0)) return undefined;
+    const rec = body.subarray(sp + 1, at + len - 1);
+    if (rec.subarray(0, 5).toString('latin1') === 'path=') return rec.subarray(5);
+    at += len;
+  }
+  return undefined;
+}
+
+/** A tar-split file line for the name's bytes. */
+function fileLine(name: Buffer, size: number, position: number): Split & { type: 1 } {
+  try {
+    return { type: 1, name: utf8.decode(name), size, position };
+  } catch {
+    return { type: 1, name_raw: name.toString('base64'), size, position };
+  }
+}
+
+/**
+ * Splits an uncompressed tar (ustar + PAX/GNU records, no sparse files) into tar-split lines and
+ * bodies (names as bytes). As the engine does (Go's archive/tar), a file line gives the header's
+ * size, also for a header-only entry (a link, a directory, a device), which has no body in the tar.
+ */
+export function splitTar(tar: Buffer): { lines: Split[]; bodies: Array<{ name: Buffer; body: Buffer }> } {
   const lines: Split[] = [];
-  const bodies: Array<{ name: string; body: Buffer }> = [];
+  const bodies: Array<{ name: Buffer; body: Buffer }> = [];
   let seg: Buffer[] = [];
   let at = 0;
-  let longName: string | undefined;
-  let paxPath: string | undefined;
+  let longName: Buffer | undefined;
+  let pax: Buffer | undefined;
   const flush = (): void => {
     if (seg.length) lines.push({ type: 2, payload: Buffer.concat(seg).toString('base64'), position: lines.length });
     seg = [];
@@ -43,19 +72,22 @@ export function splitTar(tar: Buffer): { lines: Split[]; bodies: Array<{ name: s
     at += 512;
     if (flag === 'x' || flag === 'L' || flag === 'g') {
       const body = tar.subarray(at, at + size);
-      if (flag === 'L') longName = cstr(body, 0, size);
-      if (flag === 'x') paxPath = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(body.toString('utf8'))?.[1];
+      if (flag === 'L') longName = cbytes(body, 0, size);
+      if (flag === 'x') pax = paxPath(body);
       seg.push(tar.subarray(at, at + padded(size)));
       at += padded(size);
       continue;
     }
-    let name = cstr(h, 0, 100);
-    if (h.toString('latin1', 257, 263) === 'ustar\0' && h[345]) name = `${cstr(h, 345, 155)}/${name}`;
-    name = paxPath ?? longName ?? name;
-    longName = paxPath = undefined;
+    let name = cbytes(h, 0, 100);
+    if (h.toString('latin1', 257, 263) === 'ustar\0' && h[345]) name = Buffer.concat([cbytes(h, 345, 155), Buffer.from('/'), name]);
+    name = pax ?? longName ?? name;
+    longName = pax = undefined;
     const stored = '123456'.includes(flag) ? 0 : size;
     flush();
-    lines.push({ type: 1, name, size: stored, position: lines.length });
+    const line = fileLine(name, size, lines.length);
+    // a header-only entry's content (none) has the CRC-64 0, which the engine writes as its payload
+    if (stored === 0 && size > 0) line.payload = 'AAAAAAAAAAA=';
+    lines.push(line);
     // The engine unpacks every regular file, empty ones too.
     if (flag === '0' || flag === '\0' || flag === '7') bodies.push({ name, body: tar.subarray(at, at + stored) });
     at += stored;
@@ -65,6 +97,19 @@ export function splitTar(tar: Buffer): { lines: Split[]; bodies: Array<{ name: s
   seg.push(tar.subarray(at));
   flush();
   return { lines, bodies };
+}
+
+/** Writes the bodies into a diff directory under their names' bytes. */
+export function writeBodies(diff: string, bodies: Array<{ name: Buffer; body: Buffer }>): number {
+  let size = 0;
+  const root = Buffer.from(diff);
+  for (const b of bodies) {
+    const file = Buffer.concat([root, Buffer.from('/'), b.name]);
+    mkdirSync(file.subarray(0, file.lastIndexOf(0x2f)), { recursive: true });
+    writeFileSync(file, b.body);
+    size += b.body.length;
+  }
+  return size;
 }
 
 export function tarSplitGz(lines: Split[]): Buffer {
@@ -89,12 +134,7 @@ export function engineRoot(root: string, layers: Buffer[]): { id: string; folder
     mkdirSync(folder, { recursive: true });
     mkdirSync(diff, { recursive: true });
     const { lines, bodies } = splitTar(tar);
-    let size = 0;
-    for (const b of bodies) {
-      mkdirSync(path.dirname(path.join(diff, b.name)), { recursive: true });
-      writeFileSync(path.join(diff, b.name), b.body);
-      size += b.body.length;
-    }
+    const size = writeBodies(diff, bodies);
     writeFileSync(path.join(folder, 'diff'), diffIds[i]!);
     writeFileSync(path.join(folder, 'cache-id'), cacheId);
     writeFileSync(path.join(folder, 'size'), String(size));

@@ -4,20 +4,21 @@
  * cannot give an image is said, never read as a smaller image.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type Docker from 'dockerode';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { wantsBody } from '../../src/catalog/metadata.js';
 import { chainIds, openDaemonStore, StoreUnavailable } from '../../src/image/daemon-store.js';
 import { loadLayers } from '../../src/image/layers.js';
 import type { LoadOptions } from '../../src/image/types.js';
 import { wantsProbe } from '../../src/inspect/probe.js';
 import { walkTarSplit } from '../../src/walk/tar-split-walker.js';
-import { engineRoot, fakeDocker, splitTar, tarSplitGz } from '../helpers/engine-store.js';
+import { engineRoot, fakeDocker, splitTar, tarSplitGz, writeBodies } from '../helpers/engine-store.js';
 import { tmpDir } from '../helpers/images.js';
-import { dir, file, hardlink, opaque, packTar, symlink, text, whiteout } from '../helpers/tar.js';
+import { dir, file, hardlink, header, opaque, packTar, pad, symlink, text, whiteout } from '../helpers/tar.js';
 import { walkBothOk } from '../helpers/walk.js';
 import { buildElf } from '../helpers/elf.js';
 
@@ -37,10 +38,7 @@ function splitWalk(tar: Buffer, edit: (lines: ReturnType<typeof splitTar>['lines
   const root = tmpDir();
   const { lines, bodies } = splitTar(tar);
   edit(lines);
-  for (const b of bodies) {
-    mkdirSync(path.dirname(path.join(root, b.name)), { recursive: true });
-    writeFileSync(path.join(root, b.name), b.body);
-  }
+  writeBodies(root, bodies);
   return walkTarSplit(tarSplitGz(lines), root, opts);
 }
 
@@ -89,6 +87,131 @@ describe('tar-split walker', () => {
     writeFileSync(path.join(outside, 'os-release'), 'ID=debian\n');
     symlinkSync(outside, path.join(root, 'etc'));
     expect(() => walkTarSplit(tarSplitGz(splitTar(tar).lines), root, opts)).toThrow(/outside the layer's diff directory/);
+  });
+});
+
+/** A tar of raw headers (names as bytes) and bodies, ended by two zero blocks. */
+function rawTar(entries: Array<{ name: Buffer | string; typeflag?: string; linkname?: string; size?: number; body?: Buffer }>): Buffer {
+  const parts = entries.map((e) => Buffer.concat([header({ name: e.name, typeflag: e.typeflag ?? '0', size: e.size ?? e.body?.length ?? 0, ...(e.linkname ? { linkname: e.linkname } : {}) }), pad(e.body ?? Buffer.alloc(0))]));
+  return Buffer.concat([...parts, Buffer.alloc(1024)]);
+}
+
+const bytes = (...p: Array<string | number[]>): Buffer => Buffer.concat(p.map((x) => (typeof x === 'string' ? Buffer.from(x) : Buffer.from(x))));
+const DIST = 'usr/lib/python3/dist-packages/';
+
+describe('tar-split walker: entries whose store read could differ from the export', () => {
+  it('names that are not UTF-8: a capture and a probe open the file the engine unpacked under those bytes', async () => {
+    const elf = buildElf({ needed: ['libc.so.6'] });
+    const record = Buffer.from('p/__init__.py,,10\n');
+    const tar = rawTar([
+      { name: bytes(DIST, [0xfe, 0xfd], '/'), typeflag: '5' },
+      { name: bytes(DIST, [0xfe, 0xfd], '/_y.cpython-311-x86_64-linux-gnu.so'), body: elf },
+      { name: bytes(DIST, '_', [0xff], 'x.cpython-311-x86_64-linux-gnu.so'), body: elf },
+      { name: bytes(DIST, 'p', [0xff], '-1.0.dist-info/'), typeflag: '5' },
+      { name: bytes(DIST, 'p', [0xff], '-1.0.dist-info/RECORD'), body: record },
+    ]);
+    const { lines } = splitTar(tar);
+    // as tar-split writes them: name_raw (base64 bytes) where the name is not UTF-8
+    expect(lines.filter((l) => l.type === 1 && 'name_raw' in l)).toHaveLength(5);
+    const want = await walkBothOk(tar, opts);
+    const got = splitWalk(tar).walk;
+    expect(got).toEqual(want);
+    const files = got.entries.filter((e) => e.type === 'file');
+    expect(files.map((e) => e.probe?.elf?.status ?? e.body?.toString())).toEqual(['ok', 'ok', record.toString()]);
+  });
+
+  it('hardlinks: a hardlink to a captured file, and a captured path that is a hardlink, as the tar walk gives them', async () => {
+    const status = 'Package: a\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n\n';
+    const tar = await packTar([dir('etc'), text('etc/hl', 'ID=debian\n'), hardlink('etc/os-release', 'etc/hl'), dir('var'), dir('var/lib'), dir('var/lib/dpkg'), text('var/lib/dpkg/status', status), hardlink('var/lib/dpkg/st2', 'var/lib/dpkg/status')]);
+    const got = splitWalk(tar);
+    expect(got.walk).toEqual(await walkBothOk(tar, opts));
+    expect(got.walk.entries.find((e) => e.path === 'var/lib/dpkg/status')?.body?.toString()).toBe(status);
+    expect(got.walk.entries.find((e) => e.path === 'etc/os-release')).toMatchObject({ type: 'hardlink', link: 'etc/hl' });
+    // a hardlink has no body in the tar: the bodies add up to each file once (what the engine records)
+    expect(got.bodyBytes).toBe(Buffer.byteLength('ID=debian\n') + Buffer.byteLength(status));
+  });
+
+  it('a header-only entry with a size field (the engine records a body the tar did not have) is an error naming it', async () => {
+    for (const [typeflag, linkname] of [['5', ''], ['2', 'target'], ['1', 'opt/f'], ['6', '']] as const) {
+      const tar = rawTar([{ name: 'opt/f', body: Buffer.from('abc\n') }, { name: typeflag === '5' ? 'opt/d/' : 'opt/x', typeflag, linkname, size: 1000 }]);
+      // the tar itself walks (Go's reader gives such an entry no body)
+      expect((await walkBothOk(tar, opts)).entries).toHaveLength(2);
+      const name = typeflag === '5' ? 'opt/d/' : 'opt/x';
+      expect(() => splitWalk(tar)).toThrow(`'${name}': a body of 1000 bytes where the headers give 0 (a header-only entry with a size field: tar-split records a body the tar did not have)`);
+    }
+  });
+
+  describe('GNU sparse files: the engine records them at their expanded size', () => {
+    let src = '';
+    let apparent = 0;
+    beforeAll(() => {
+      src = tmpDir();
+      mkdirSync(path.join(src, 'd'));
+      const sparse = path.join(src, 'd', 'sp.bin');
+      writeFileSync(sparse, '');
+      truncateSync(sparse, 4 * 1024 ** 2);
+      const fd = openSync(sparse, 'r+');
+      writeSync(fd, Buffer.alloc(8192, 0x41), 0, 8192, 1024 ** 2);
+      closeSync(fd);
+      apparent = statSync(sparse).size;
+    });
+    for (const [label, args, hint] of [
+      ['old GNU (S)', ['--format=gnu'], ''],
+      ['PAX 0.0', ['--format=posix', '--sparse-version=0.0'], ' (a GNU sparse file: the engine keeps it expanded, so its tar cannot be rebuilt)'],
+      ['PAX 0.1', ['--format=posix', '--sparse-version=0.1'], ' (a GNU sparse file: the engine keeps it expanded, so its tar cannot be rebuilt)'],
+      ['PAX 1.0', ['--format=posix', '--sparse-version=1.0'], ' (a GNU sparse file: the engine keeps it expanded, so its tar cannot be rebuilt)'],
+    ] as const) {
+      it(`${label}: an error naming the file, never a smaller layer`, async () => {
+        const tar = execFileSync('tar', ['--sparse', ...args, '-C', src, '-cf', '-', 'd'], { maxBuffer: 64 * 1024 ** 2 });
+        expect((await walkBothOk(tar, opts)).holeBytes).toBeGreaterThan(0);
+        const edit = (lines: ReturnType<typeof splitTar>['lines']): void => {
+          const l = lines.find((x) => x.type === 1 && (x.name ?? '').endsWith('sp.bin'))!;
+          // as the engine records it: Go's name (GNU.sparse.name) and size (the expanded size)
+          Object.assign(l, { name: 'd/sp.bin', size: apparent });
+        };
+        expect(() => splitWalk(tar, edit)).toThrow(new RegExp(`^'(\\./)?d/sp\\.bin': a body of ${apparent} bytes where the headers give \\d+${hint.replace(/[()]/g, '\\$&')}$`));
+      });
+    }
+  });
+
+  it("a captured body is checked against the CRC-64 the engine recorded (what docker save checks): a same-size change is an error naming it", async () => {
+    const bodies = [
+      // content and the payload Docker 20.10 wrote for it in a tar-split (docker load of these files)
+      ['ID=debian\n', 'PEP6GZbC0xg='],
+      ['x'.repeat(33), 'nO3O3MzMzMw='],
+      ['Package: a\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n\n', 'T5cLlC05NOc='],
+    ] as const;
+    for (const [content, crc] of bodies) {
+      const tar = await packTar([dir('etc'), text('etc/os-release', content)]);
+      const { lines, bodies: files } = splitTar(tar);
+      const line = lines.find((l) => l.type === 1 && l.name === 'etc/os-release') as { payload?: string };
+      line.payload = crc;
+      const root = tmpDir();
+      writeBodies(root, files);
+      expect(walkTarSplit(tarSplitGz(lines), root, opts).walk).toEqual(await walkBothOk(tar, opts));
+      const changed = Buffer.from(content);
+      changed[0]! ^= 1;
+      writeFileSync(path.join(root, 'etc/os-release'), changed);
+      expect(() => walkTarSplit(tarSplitGz(lines), root, opts)).toThrow("'etc/os-release' in the diff directory is not the file the layer holds (its CRC-64 is not the one the tar-split records)");
+    }
+  });
+
+  it('a captured or probed file whose diff-directory copy is another size, or missing, is an error naming it', async () => {
+    const tar = await packTar([dir('etc'), text('etc/os-release', 'ID=debian\n'), { path: SO, content: buildElf({ needed: ['libc.so.6'] }) }]);
+    const { lines, bodies } = splitTar(tar);
+    for (const [target, change, why] of [
+      ['etc/os-release', 'longer', /^'etc\/os-release' has 11 bytes in the diff directory where the headers give 10$/],
+      [SO, 'shorter', new RegExp(`^'${SO.replace(/\./g, '\\.')}' has \\d+ bytes in the diff directory where the headers give \\d+$`)],
+      ['etc/os-release', 'missing', /^'etc\/os-release' cannot be opened in the diff directory \(ENOENT\)$/],
+    ] as const) {
+      const root = tmpDir();
+      writeBodies(root, bodies);
+      const f = path.join(root, target);
+      if (change === 'longer') writeFileSync(f, 'ID=debian\n\n');
+      else if (change === 'shorter') truncateSync(f, statSync(f).size - 1);
+      else rmSync(f);
+      expect(() => walkTarSplit(tarSplitGz(lines), root, opts)).toThrow(why);
+    }
   });
 });
 
