@@ -10,9 +10,7 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { envError, inputError } from '../errors.js';
-import { type ProbeSpec, StreamProbe } from '../inspect/probe.js';
 import { walkTarSplit } from '../walk/tar-split-walker.js';
-import type { WalkedEntry, WalkOptions } from '../walk/types.js';
 import type { Compression } from './compression.js';
 import { sha256, verifyBytes } from './digest.js';
 import type { WalkedBlob } from './layer-reader.js';
@@ -175,8 +173,7 @@ function walkChainLayer(l: ChainLayer, opts: LoadOptions): WalkedBlob {
   let walked: WalkedBlob;
   try {
     const wo = walkOpts(opts);
-    const w = walkTarSplit(gz, l.diffDir, notMarkers(wo));
-    markerBodies(w.walk.entries, wo);
+    const w = walkTarSplit(gz, l.diffDir, wo);
     // --verify: the tar rebuilt from the store, as podman save rebuilds it, against the diff ID.
     if (opts.verifyLayers) verifyStoredLayer(gz, l.diffDir, l.diffId);
     walked = { walk: w.walk, compression: 'none', blobSize: w.walk.tarBytes };
@@ -190,31 +187,6 @@ function walkChainLayer(l: ChainLayer, opts: LoadOptions): WalkedBlob {
     throw inputError(`${l.tarSplit} rebuilds a ${walked.walk.tarBytes}-byte tar where layers.json records ${size} bytes`);
   }
   return recorded(l.rec, walked);
-}
-
-/** Whether a path is a whiteout or opaque marker (`.wh.` name): overlay keeps none under that name in the diff directory. */
-const isMarker = (p: string): boolean => p.startsWith('.wh.', p.lastIndexOf('/') + 1);
-
-/**
- * The walk options with whiteout and opaque markers asked for nothing: their bodies are not in the
- * diff directory (overlay made a whiteout a 0/0 character device under the name it hides, an opaque
- * marker an xattr), so the tar-split walker must not open them (docs/formats.md "Containers storage").
- */
-function notMarkers(o: WalkOptions): WalkOptions {
-  const out: WalkOptions = {};
-  if (o.capture) out.capture = (p, n) => !(isMarker(p) && n === 0) && o.capture!(p, n);
-  if (o.probe) out.probe = (p, n) => (isMarker(p) && n === 0 ? undefined : o.probe!(p, n));
-  return out;
-}
-
-/** What a tar walk gives an empty marker the options ask for (an empty body, the probe of no bytes), filled in after the walk. */
-function markerBodies(entries: WalkedEntry[], o: WalkOptions): void {
-  for (const e of entries) {
-    if (e.type !== 'file' || e.size !== 0 || !isMarker(e.path)) continue;
-    let spec: ProbeSpec | undefined;
-    if (o.capture?.(e.path, 0)) e.body = Buffer.alloc(0);
-    else if ((spec = o.probe?.(e.path, 0))) e.probe = new StreamProbe(spec, 0).finish();
-  }
 }
 
 /** A walk with the compression and blob size the store recorded for a layer that arrived compressed. */

@@ -132,6 +132,13 @@ function fillBody(root: Buffer, e: WalkedEntry, h: TarEntryHead, opts: WalkOptio
   const capture = opts.capture?.(e.path, e.size);
   const spec = capture ? undefined : opts.probe?.(e.path, e.size);
   if (!capture && !spec) return;
+  // An empty body is known without the disk, and a whiteout marker (an empty `.wh.` entry) has no file
+  // under its name there: overlay made it a 0/0 device under the name it hides (docs/formats.md "Engine layer stores").
+  if (e.size === 0) {
+    if (capture) e.body = Buffer.alloc(0);
+    else e.probe = probeSeekable(spec!, 0, () => Buffer.alloc(0));
+    return;
+  }
   // The file as the engine unpacked it, never through a symlink (a layer cannot send a read outside its directory).
   const rel = encodeName(e.path);
   const slash = rel.lastIndexOf(0x2f);

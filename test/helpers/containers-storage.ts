@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { splitTar, tarSplitGz } from './engine-store.js';
+import { splitTar, tarSplitGz, writeBodies } from './engine-store.js';
 import { gzip, sha256hex } from './tar.js';
 
 export interface StoreLayer {
@@ -46,10 +46,7 @@ function storeLayers(root: string, img: StoreImage, tag: string): { records: Arr
     const diff = path.join(root, 'overlay', id, 'diff');
     mkdirSync(diff, { recursive: true });
     // Overlay keeps no `.wh.` file: a whiteout is a 0/0 device under the hidden name, an opaque marker an xattr.
-    for (const b of bodies.filter((x) => !path.basename(x.name).startsWith('.wh.'))) {
-      mkdirSync(path.dirname(path.join(diff, b.name)), { recursive: true });
-      writeFileSync(path.join(diff, b.name), b.body);
-    }
+    writeBodies(diff, bodies.filter((x) => !x.name.subarray(x.name.lastIndexOf(0x2f) + 1).toString('latin1').startsWith('.wh.')));
     writeFileSync(path.join(root, 'overlay-layers', `${id}.tar-split.gz`), tarSplitGz(lines));
     const gz = l.gzip ? gzip(l.tar) : undefined;
     const c = gz ? { size: gz.length, digest: `sha256:${sha256hex(gz)}` } : { size: l.tar.length, digest: diffId };

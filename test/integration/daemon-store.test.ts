@@ -294,7 +294,7 @@ describe.skipIf(!available || !readable)("the engine's layer store: entries a st
       expect(await why()).toEqual([expect.stringMatching(new RegExp(`^${ref}: exporting the image: layer 1 \\(${diffId}\\): corrupt tar-split: `))]);
       // whole gzip, but the record stops after the last body, before the segments with the end blocks
       const lines = gunzipSync(gz).toString().split('\n').filter(Boolean);
-      const last = lines.findLastIndex((l) => (JSON.parse(l) as { type: number }).type === 1);
+      const last = lines.length - 1 - [...lines].reverse().findIndex((l) => (JSON.parse(l) as { type: number }).type === 1);
       writeFileSync(ts, gzipSync(Buffer.from(`${lines.slice(0, last + 1).join('\n')}\n`)));
       expect(await why()).toEqual([`${ref}: exporting the image: layer 1 (${diffId}): truncated tar-split: no end-of-archive block`]);
     } finally {

@@ -120,6 +120,19 @@ describe('tar-split walker: entries whose store read could differ from the expor
     expect(files.map((e) => e.probe?.elf?.status ?? e.body?.toString())).toEqual(['ok', 'ok', record.toString()]);
   });
 
+  it('whiteout and opaque markers a capture asks for are never opened: overlay keeps no file under their names', async () => {
+    // `dpkg --purge` in a later layer whites out var/lib/dpkg/info/<pkg>.list, a file the capture wants
+    const tar = await packTar([dir('var'), dir('var/lib'), dir('var/lib/dpkg'), dir('var/lib/dpkg/info'), whiteout('var/lib/dpkg/info/a.list'), opaque('var/lib/dpkg/info'), file('var/lib/dpkg/info/b.list', 0)]);
+    const root = tmpDir();
+    const { lines, bodies } = splitTar(tar);
+    writeBodies(root, bodies);
+    // as overlay2 unpacks them: a whiteout is a 0/0 device under the name it hides, an opaque marker an xattr
+    for (const name of ['.wh.a.list', '.wh..wh..opq']) rmSync(path.join(root, 'var/lib/dpkg/info', name));
+    const want = await walkBothOk(tar, opts);
+    expect(want.entries.filter((e) => e.body !== undefined).map((e) => e.path)).toContain('var/lib/dpkg/info/.wh.a.list');
+    expect(walkTarSplit(tarSplitGz(lines), root, opts).walk).toEqual(want);
+  });
+
   it('hardlinks: a hardlink to a captured file, and a captured path that is a hardlink, as the tar walk gives them', async () => {
     const status = 'Package: a\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n\n';
     const tar = await packTar([dir('etc'), text('etc/hl', 'ID=debian\n'), hardlink('etc/os-release', 'etc/hl'), dir('var'), dir('var/lib'), dir('var/lib/dpkg'), text('var/lib/dpkg/status', status), hardlink('var/lib/dpkg/st2', 'var/lib/dpkg/status')]);
