@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { envError, ImgscopeError, inputError } from '../errors.js';
 import { daemonError, pullRecorded } from '../image/daemon.js';
-import { resolveRegistryImage, type ResolvedImage } from '../image/registry.js';
+import { parseRegistryRef, resolveRegistryImage, type ResolvedImage } from '../image/registry.js';
 import type { Platform } from '../image/types.js';
 import type { ColdRecord, SharedLayer } from '../report/types.js';
 import { onCleanup } from '../util/cleanup.js';
@@ -109,9 +109,11 @@ export class ColdPull {
     readonly name: string,
     readonly before: LocalImage | null,
     readonly registry: ResolvedImage,
+    /** Podman keeps names fully qualified (`docker.io/library/x:tag`) and names the restore commands. */
+    private readonly podman: boolean,
   ) {}
 
-  static async prepare(docker: Docker, name: string, opts: { platform?: Platform } = {}): Promise<ColdPull> {
+  static async prepare(docker: Docker, name: string, opts: { platform?: Platform; podman?: boolean } = {}): Promise<ColdPull> {
     let before = await inspectLocal(docker, name);
     const platform = opts.platform ?? before?.platform;
     let registry: ResolvedImage;
@@ -146,7 +148,7 @@ export class ColdPull {
         throw inputError(`${name}: --cold cannot remove the image: it is the parent of ${children.length} other image(s) (${children.slice(0, 3).map(label).join(', ')}); remove them, or measure without --cold`);
       }
     }
-    return new ColdPull(docker, name, before, registry);
+    return new ColdPull(docker, name, before, registry, !!opts.podman);
   }
 
   /** The image's layers, bottom first: the daemon's record when it had the image, else the registry's config. */
@@ -202,7 +204,8 @@ export class ColdPull {
       process.on('SIGTERM', onAgain);
     }
     try {
-      if (before) manual = [`docker pull ${this.name}`, ...before.tags.filter((t) => t !== this.name).map((t) => `docker tag ${this.name} ${t}`)];
+      const cli = this.podman ? 'podman' : 'docker';
+      if (before) manual = [`${cli} pull ${this.name}`, ...before.tags.filter((t) => t !== this.name).map((t) => `${cli} tag ${this.name} ${t}`)];
       if (opts.interrupted) await this.stopPull?.().catch(() => undefined);
       let now = await inspectLocal(docker, pulledAs ?? this.name);
       if (!now && before && opts.interrupted) {
@@ -219,7 +222,7 @@ export class ColdPull {
         throw envError(`${this.name}: the registry served a different image (${short(now.id)}) than the one removed (${short(before.id)}) during the cold pull; your tags were not moved to it`);
       }
       const wantTags = new Set([...(before?.tags ?? [])]);
-      if (splitTag(this.name) && !this.name.includes('@')) wantTags.add(normalizeName(this.name));
+      if (splitTag(this.name) && !this.name.includes('@')) wantTags.add(this.podman ? qualifiedName(this.name) : normalizeName(this.name));
       for (const t of wantTags) {
         if (now.tags.includes(t)) continue;
         const s = splitTag(t)!;
@@ -244,7 +247,7 @@ export class ColdPull {
         try {
           await pullRecorded(docker, d, () => process.hrtime.bigint());
         } catch (err) {
-          this.notRestored.set(d, `${(err as Error).message}; docker pull ${d} restores it`);
+          this.notRestored.set(d, `${(err as Error).message}; ${this.podman ? 'podman' : 'docker'} pull ${d} restores it`);
         }
       }
     } finally {
@@ -280,4 +283,10 @@ export function normalizeName(name: string): string {
   const s = splitTag(n);
   if (s && !n.slice(n.lastIndexOf('/') + 1).includes(':')) n = `${n}:latest`;
   return n;
+}
+
+/** Podman's form of a name: every part spelled out (`ubuntu` → `docker.io/library/ubuntu:latest`), as its RepoTags keep it. */
+export function qualifiedName(name: string): string {
+  const r = parseRegistryRef(name);
+  return `${r.domain}/${r.repository}:${r.tag ?? 'latest'}`;
 }
