@@ -72,13 +72,18 @@ async function otherImagesByChain(docker: Docker, except: string | null): Promis
   return byChain;
 }
 
-async function inspectLocal(docker: Docker, name: string): Promise<LocalImage | null> {
+/**
+ * The image as the engine inspects it. Podman's RepoDigests are no references of their own: it lists
+ * NAME@DIGEST for every name of the image and every manifest digest it holds (a local build's too),
+ * so none can be removed or restored alone: with `podman`, only the tags count.
+ */
+async function inspectLocal(docker: Docker, name: string, podman = false): Promise<LocalImage | null> {
   try {
     const i = await docker.getImage(name).inspect();
     return {
       id: i.Id,
       tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
-      digests: (i.RepoDigests ?? []).filter((d) => !d.startsWith('<none>@')),
+      digests: podman ? [] : (i.RepoDigests ?? []).filter((d) => !d.startsWith('<none>@')),
       diffIds: i.RootFS?.Layers ?? [],
       platform: { os: i.Os, architecture: i.Architecture, ...((i as { Variant?: string }).Variant ? { variant: (i as { Variant?: string }).Variant! } : {}) },
     };
@@ -114,7 +119,7 @@ export class ColdPull {
   ) {}
 
   static async prepare(docker: Docker, name: string, opts: { platform?: Platform; podman?: boolean } = {}): Promise<ColdPull> {
-    let before = await inspectLocal(docker, name);
+    let before = await inspectLocal(docker, name, opts.podman);
     const platform = opts.platform ?? before?.platform;
     let registry: ResolvedImage;
     try {
@@ -124,7 +129,7 @@ export class ColdPull {
       throw new ImgscopeError(`${name}: --cold: cannot read what the registry serves, so the image is left in place (${e.message})`, e.exitCode, { cause: err });
     }
     // Not under this name, but the daemon may hold the same image under others (its ID is the config digest).
-    before ??= await inspectLocal(docker, registry.configDigest);
+    before ??= await inspectLocal(docker, registry.configDigest, opts.podman);
     if (before) {
       const served = [registry.configDigest, registry.manifestDigest, registry.topDigest];
       if (!served.includes(before.id)) {
@@ -161,7 +166,7 @@ export class ColdPull {
    * share; returns the layers those images still hold.
    */
   async evict(): Promise<SharedLayer[]> {
-    const present = await inspectLocal(this.docker, this.name);
+    const present = await inspectLocal(this.docker, this.name, this.podman);
     const id = present?.id ?? this.before?.id;
     this.unregister ??= onCleanup(() => this.restore({ interrupted: true }));
     if (id) {
@@ -173,7 +178,7 @@ export class ColdPull {
         gone = [];
       }
       this.deleted = Math.max(this.deleted, gone.filter((g) => g.Deleted).length);
-      if (await inspectLocal(this.docker, id)) throw envError(`${this.name}: the daemon kept image ${short(id)} after removing it; a cold pull is impossible here`);
+      if (await inspectLocal(this.docker, id, this.podman)) throw envError(`${this.name}: the daemon kept image ${short(id)} after removing it; a cold pull is impossible here`);
     }
     if (!this.sharedCache) {
       const others = await otherImagesByChain(this.docker, id ?? null);
@@ -207,11 +212,11 @@ export class ColdPull {
       const cli = this.podman ? 'podman' : 'docker';
       if (before) manual = [`${cli} pull ${this.name}`, ...before.tags.filter((t) => t !== this.name).map((t) => `${cli} tag ${this.name} ${t}`)];
       if (opts.interrupted) await this.stopPull?.().catch(() => undefined);
-      let now = await inspectLocal(docker, pulledAs ?? this.name);
+      let now = await inspectLocal(docker, pulledAs ?? this.name, this.podman);
       if (!now && before && opts.interrupted) {
         process.stderr.write(`imgscope: pulling ${escapeText(this.name)} back to restore its tags (Ctrl-C again to stop and restore by hand)\n`);
         await pullRecorded(docker, this.name, () => process.hrtime.bigint()).catch(() => undefined);
-        now = await inspectLocal(docker, this.name);
+        now = await inspectLocal(docker, this.name, this.podman);
       }
       if (!now) {
         if (before) for (const r of [...before.tags, ...before.digests]) this.notRestored.set(r, `the image is not on the daemon; ${manual.join(' && ')}`);
@@ -233,7 +238,7 @@ export class ColdPull {
         }
       }
       if (pulledAs && pulledAs !== this.name) {
-        const after = await inspectLocal(docker, now.id);
+        const after = await inspectLocal(docker, now.id, this.podman);
         const relayRepo = pulledAs.replace(/[:@][^/]*$/, '');
         for (const r of [...(after?.tags ?? []), ...(after?.digests ?? [])]) {
           if (r.startsWith(`${relayRepo}:`) || r.startsWith(`${relayRepo}@`)) {
@@ -241,7 +246,7 @@ export class ColdPull {
           }
         }
       }
-      const after = await inspectLocal(docker, now.id);
+      const after = await inspectLocal(docker, now.id, this.podman);
       for (const d of before?.digests ?? []) {
         if (after?.digests.includes(d)) continue;
         try {
