@@ -94,7 +94,7 @@ describe.skipIf(!available)('coldstart against Podman (podman system service)', 
     }
     const id = (await podman('image', 'inspect', '--format', '{{.Id}}', READY)).trim();
     expect(c.imageId).toBe(`sha256:${id}`);
-    expect(c.notes.some((n) => n.includes(`Podman Engine ${podmanVersion}`) && n.includes(svc!.dockerHost))).toBe(true);
+    expect((c.notes ?? []).some((n) => n.includes(`Podman Engine ${podmanVersion}`) && n.includes(svc!.dockerHost))).toBe(true);
     expect(await leftovers()).toBe('');
   });
 
@@ -163,7 +163,7 @@ describe.skipIf(!available)('coldstart against Podman (podman system service)', 
       const r = c.runs[0]!;
       expect(r.pull).toBeGreaterThan(0);
       expect(r.total).toBeCloseTo(r.pull! + r.create + r.start + r.ready, 6);
-      expect(c.notes.some((n) => /no extract step/.test(n))).toBe(true);
+      expect((c.notes ?? []).some((n) => /no extract step/.test(n))).toBe(true);
       // the same image is back under the same names
       expect((await podman('image', 'inspect', '--format', '{{.Id}}', remote)).trim()).toBe(id);
       const tagsAfter = JSON.parse(await podman('image', 'inspect', '--format', '{{json .RepoTags}}', id)) as string[];
