@@ -86,7 +86,7 @@ export function rlimitRefusal(message: string): string | undefined {
   const m = /error setting rlimit type (\d+): operation not permitted/.exec(message);
   if (!m) return undefined;
   const name = ({ '6': 'nproc', '7': 'nofile' } as Record<string, string>)[m[1]!] ?? `type ${m[1]}`;
-  return `Podman gives rootful containers a ${name} limit above this host's hard limit, which it may not raise (${message.trim().replace(/\s+/g, ' ')}); set default_ulimits = ["${name}=N:N"] in containers.conf to a value within the limit of the podman service's own process`;
+  return `Podman gives rootful containers a ${name} limit above the podman service's own hard limit, which it may not raise here (${message.trim().replace(/\s+/g, ' ')}); set default_ulimits = ["${name}=N:N"] in containers.conf at or below the service's own limit (/proc/PID/limits of podman system service)`;
 }
 
 /** The libpod endpoints imgscope needs beside the compatible API, on the same socket. */

@@ -73,7 +73,7 @@ describe('coldstart on Podman: the pure parts', () => {
   it('explains runc\'s rlimit refusal in one line, names Podman\'s fully', () => {
     const msg = 'runc: runc create failed: unable to start container process: error during container init: error setting rlimits for ready process: error setting rlimit type 7: operation not permitted: OCI permission denied';
     const why = rlimitRefusal(msg)!;
-    expect(why).toMatch(/^Podman gives rootful containers a nofile limit above this host's hard limit/);
+    expect(why).toMatch(/^Podman gives rootful containers a nofile limit above the podman service's own hard limit/);
     expect(why).toMatch(/default_ulimits = \["nofile=N:N"\] in containers.conf/);
     expect(why).not.toContain('\n');
     expect(rlimitRefusal(msg.replace('type 7', 'type 6'))).toMatch(/a nproc limit/);
