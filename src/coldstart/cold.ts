@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { envError, ImgscopeError, inputError } from '../errors.js';
 import { daemonError, pullRecorded } from '../image/daemon.js';
-import { resolveRegistryImage, type ResolvedImage } from '../image/registry.js';
+import { parseRegistryRef, resolveRegistryImage, type ResolvedImage } from '../image/registry.js';
 import type { Platform } from '../image/types.js';
 import type { ColdRecord, SharedLayer } from '../report/types.js';
 import { onCleanup } from '../util/cleanup.js';
@@ -72,13 +72,18 @@ async function otherImagesByChain(docker: Docker, except: string | null): Promis
   return byChain;
 }
 
-async function inspectLocal(docker: Docker, name: string): Promise<LocalImage | null> {
+/**
+ * The image as the engine inspects it. Podman's RepoDigests are no references of their own: it lists
+ * NAME@DIGEST for every name of the image and every manifest digest it holds (a local build's too),
+ * so none can be removed or restored alone: with `podman`, only the tags count.
+ */
+async function inspectLocal(docker: Docker, name: string, podman = false): Promise<LocalImage | null> {
   try {
     const i = await docker.getImage(name).inspect();
     return {
       id: i.Id,
       tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
-      digests: (i.RepoDigests ?? []).filter((d) => !d.startsWith('<none>@')),
+      digests: podman ? [] : (i.RepoDigests ?? []).filter((d) => !d.startsWith('<none>@')),
       diffIds: i.RootFS?.Layers ?? [],
       platform: { os: i.Os, architecture: i.Architecture, ...((i as { Variant?: string }).Variant ? { variant: (i as { Variant?: string }).Variant! } : {}) },
     };
@@ -109,10 +114,12 @@ export class ColdPull {
     readonly name: string,
     readonly before: LocalImage | null,
     readonly registry: ResolvedImage,
+    /** Podman keeps names fully qualified (`docker.io/library/x:tag`) and names the restore commands. */
+    private readonly podman: boolean,
   ) {}
 
-  static async prepare(docker: Docker, name: string, opts: { platform?: Platform } = {}): Promise<ColdPull> {
-    let before = await inspectLocal(docker, name);
+  static async prepare(docker: Docker, name: string, opts: { platform?: Platform; podman?: boolean } = {}): Promise<ColdPull> {
+    let before = await inspectLocal(docker, name, opts.podman);
     const platform = opts.platform ?? before?.platform;
     let registry: ResolvedImage;
     try {
@@ -122,7 +129,7 @@ export class ColdPull {
       throw new ImgscopeError(`${name}: --cold: cannot read what the registry serves, so the image is left in place (${e.message})`, e.exitCode, { cause: err });
     }
     // Not under this name, but the daemon may hold the same image under others (its ID is the config digest).
-    before ??= await inspectLocal(docker, registry.configDigest);
+    before ??= await inspectLocal(docker, registry.configDigest, opts.podman);
     if (before) {
       const served = [registry.configDigest, registry.manifestDigest, registry.topDigest];
       if (!served.includes(before.id)) {
@@ -146,7 +153,7 @@ export class ColdPull {
         throw inputError(`${name}: --cold cannot remove the image: it is the parent of ${children.length} other image(s) (${children.slice(0, 3).map(label).join(', ')}); remove them, or measure without --cold`);
       }
     }
-    return new ColdPull(docker, name, before, registry);
+    return new ColdPull(docker, name, before, registry, !!opts.podman);
   }
 
   /** The image's layers, bottom first: the daemon's record when it had the image, else the registry's config. */
@@ -159,7 +166,7 @@ export class ColdPull {
    * share; returns the layers those images still hold.
    */
   async evict(): Promise<SharedLayer[]> {
-    const present = await inspectLocal(this.docker, this.name);
+    const present = await inspectLocal(this.docker, this.name, this.podman);
     const id = present?.id ?? this.before?.id;
     this.unregister ??= onCleanup(() => this.restore({ interrupted: true }));
     if (id) {
@@ -171,7 +178,7 @@ export class ColdPull {
         gone = [];
       }
       this.deleted = Math.max(this.deleted, gone.filter((g) => g.Deleted).length);
-      if (await inspectLocal(this.docker, id)) throw envError(`${this.name}: the daemon kept image ${short(id)} after removing it; a cold pull is impossible here`);
+      if (await inspectLocal(this.docker, id, this.podman)) throw envError(`${this.name}: the daemon kept image ${short(id)} after removing it; a cold pull is impossible here`);
     }
     if (!this.sharedCache) {
       const others = await otherImagesByChain(this.docker, id ?? null);
@@ -202,13 +209,14 @@ export class ColdPull {
       process.on('SIGTERM', onAgain);
     }
     try {
-      if (before) manual = [`docker pull ${this.name}`, ...before.tags.filter((t) => t !== this.name).map((t) => `docker tag ${this.name} ${t}`)];
+      const cli = this.podman ? 'podman' : 'docker';
+      if (before) manual = [`${cli} pull ${this.name}`, ...before.tags.filter((t) => t !== this.name).map((t) => `${cli} tag ${this.name} ${t}`)];
       if (opts.interrupted) await this.stopPull?.().catch(() => undefined);
-      let now = await inspectLocal(docker, pulledAs ?? this.name);
+      let now = await inspectLocal(docker, pulledAs ?? this.name, this.podman);
       if (!now && before && opts.interrupted) {
         process.stderr.write(`imgscope: pulling ${escapeText(this.name)} back to restore its tags (Ctrl-C again to stop and restore by hand)\n`);
         await pullRecorded(docker, this.name, () => process.hrtime.bigint()).catch(() => undefined);
-        now = await inspectLocal(docker, this.name);
+        now = await inspectLocal(docker, this.name, this.podman);
       }
       if (!now) {
         if (before) for (const r of [...before.tags, ...before.digests]) this.notRestored.set(r, `the image is not on the daemon; ${manual.join(' && ')}`);
@@ -219,7 +227,7 @@ export class ColdPull {
         throw envError(`${this.name}: the registry served a different image (${short(now.id)}) than the one removed (${short(before.id)}) during the cold pull; your tags were not moved to it`);
       }
       const wantTags = new Set([...(before?.tags ?? [])]);
-      if (splitTag(this.name) && !this.name.includes('@')) wantTags.add(normalizeName(this.name));
+      if (splitTag(this.name) && !this.name.includes('@')) wantTags.add(this.podman ? qualifiedName(this.name) : normalizeName(this.name));
       for (const t of wantTags) {
         if (now.tags.includes(t)) continue;
         const s = splitTag(t)!;
@@ -230,7 +238,7 @@ export class ColdPull {
         }
       }
       if (pulledAs && pulledAs !== this.name) {
-        const after = await inspectLocal(docker, now.id);
+        const after = await inspectLocal(docker, now.id, this.podman);
         const relayRepo = pulledAs.replace(/[:@][^/]*$/, '');
         for (const r of [...(after?.tags ?? []), ...(after?.digests ?? [])]) {
           if (r.startsWith(`${relayRepo}:`) || r.startsWith(`${relayRepo}@`)) {
@@ -238,13 +246,13 @@ export class ColdPull {
           }
         }
       }
-      const after = await inspectLocal(docker, now.id);
+      const after = await inspectLocal(docker, now.id, this.podman);
       for (const d of before?.digests ?? []) {
         if (after?.digests.includes(d)) continue;
         try {
           await pullRecorded(docker, d, () => process.hrtime.bigint());
         } catch (err) {
-          this.notRestored.set(d, `${(err as Error).message}; docker pull ${d} restores it`);
+          this.notRestored.set(d, `${(err as Error).message}; ${this.podman ? 'podman' : 'docker'} pull ${d} restores it`);
         }
       }
     } finally {
@@ -280,4 +288,10 @@ export function normalizeName(name: string): string {
   const s = splitTag(n);
   if (s && !n.slice(n.lastIndexOf('/') + 1).includes(':')) n = `${n}:latest`;
   return n;
+}
+
+/** Podman's form of a name: every part spelled out (`ubuntu` → `docker.io/library/ubuntu:latest`), as its RepoTags keep it. */
+export function qualifiedName(name: string): string {
+  const r = parseRegistryRef(name);
+  return `${r.domain}/${r.repository}:${r.tag ?? 'latest'}`;
 }

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { envError, ImgscopeError, inputError } from '../errors.js';
-import { daemonError, dockerClient, pullRecorded } from '../image/daemon.js';
+import { daemonAddress, daemonError, dockerClient, pullRecorded } from '../image/daemon.js';
 import { isPlainHttpRegistry, parseRegistryRef } from '../image/registry.js';
 import { imageName, notRunnable, runsContainers } from '../image/transports.js';
 import type { Platform } from '../image/types.js';
@@ -14,6 +14,7 @@ import { escapeText } from '../util/escape.js';
 import { formatRate } from '../util/format.js';
 import { ColdPull } from './cold.js';
 import { parseImportTimes } from './imports.js';
+import { type EngineKind, engineKind, firstPassEnd, PodmanApi, podmanPullEvents, podmanPullsPlainHttp, rlimitRefusal } from './podman.js';
 import { pullBreakdown } from './pull.js';
 import { type Relay, startRelay } from './relay.js';
 import { summarize } from './stats.js';
@@ -190,17 +191,20 @@ function gpuRuntimeError(ref: string, flag: string, err: unknown): ImgscopeError
 }
 
 /** The readiness probe a run waits for: --http, --log, or the image's own HEALTHCHECK. */
-function chooseReadiness(reference: string, hc: { Test?: string[] } | null | undefined, opts: ColdStartOptions): ColdStart['readiness'] {
+function chooseReadiness(reference: string, hc: { Test?: string[] } | null | undefined, opts: ColdStartOptions, podman?: { oci: boolean }): ColdStart['readiness'] {
   if (opts.http) return { kind: 'http', url: opts.http, note: 'HTTP GET polled every 10 ms from the host until it answers 2xx/3xx' };
   if (opts.log) return { kind: 'log', pattern: opts.log, note: 'first log line matching the pattern (stdout or stderr)' };
   if (hc?.Test && hc.Test.length > 0 && hc.Test[0] !== 'NONE') {
     return {
       kind: 'healthcheck',
       test: hc.Test,
-      note: `the image's HEALTHCHECK, run every ${opts.healthIntervalMs} ms for the measurement (detection lags by up to one interval plus the check's own run time)`,
+      note: podman
+        ? `the image's HEALTHCHECK, run by imgscope through Podman's API, each check ${opts.healthIntervalMs} ms after the previous one ended; ready is the end of the first passing check`
+        : `the image's HEALTHCHECK, run every ${opts.healthIntervalMs} ms for the measurement (detection lags by up to one interval plus the check's own run time)`,
     };
   }
-  throw inputError(`${reference}: the image has no HEALTHCHECK; give a readiness probe with --http URL (and -p) or --log REGEX`);
+  const oci = podman?.oci ? ' (it is an OCI-format image: OCI images carry no HEALTHCHECK, and podman build makes OCI images unless given --format docker)' : '';
+  throw inputError(`${reference}: the image has no HEALTHCHECK${oci}; give a readiness probe with --http URL (and -p) or --log REGEX`);
 }
 
 /** A relay's stand-in name for NAME: same repository and tag or digest, the relay's address as registry. */
@@ -225,7 +229,12 @@ function checkOptions(reference: string, opts: ColdStartOptions): { logRe: RegEx
 }
 
 /** The image's HEALTHCHECK, from the daemon, or from the registry when --cold pulls an image the daemon lacks. */
-async function inspectTarget(docker: Docker, name: string, cold: ColdPull | undefined): Promise<{ info?: Docker.ImageInspectInfo; hc: { Test?: string[] } | null | undefined }> {
+async function inspectTarget(
+  docker: Docker,
+  name: string,
+  cold: ColdPull | undefined,
+  podman: PodmanApi | undefined,
+): Promise<{ info?: Docker.ImageInspectInfo; hc: { Test?: string[] } | null | undefined; ociPodman?: boolean }> {
   if (cold && !cold.before) return { hc: cold.registry.runConfig?.Healthcheck };
   let info: Docker.ImageInspectInfo;
   try {
@@ -235,6 +244,11 @@ async function inspectTarget(docker: Docker, name: string, cold: ColdPull | unde
     const e = daemonError(`inspecting ${name}`, err);
     if ((err as { statusCode?: number }).statusCode !== 404) throw e;
     throw inputError(`image '${name}' is not in the Docker daemon (use --cold to pull it from its registry)`);
+  }
+  if (podman) {
+    // Podman's compatible image inspect leaves the HEALTHCHECK out; its own API has it
+    const p = await podman.image(info.Id).catch((err: unknown) => Promise.reject(daemonError(`inspecting ${name} through Podman's API`, err)));
+    return { info, hc: p.healthcheck, ociPodman: p.manifestType.includes('oci') };
   }
   return { info, hc: info.Config?.Healthcheck as { Test?: string[] } | undefined };
 }
@@ -266,6 +280,8 @@ interface Target {
   relay: Relay | undefined;
   pullName: string;
   note: (msg: string) => void;
+  /** Podman's own API, when the engine is Podman (podman.ts). */
+  podman: PodmanApi | undefined;
 }
 
 interface RunResult {
@@ -319,7 +335,8 @@ class Session {
     let stream: Readable | undefined;
     const rec = await pullRecorded(docker, pullName, nowNs, { authFor: name, onStream: (s) => (stream = s), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     cold.stopPull = undefined;
-    const trace = pullBreakdown(pullName, rec.start, rec.end, rec.events, cold.registry.layers);
+    const events = this.t.podman ? podmanPullEvents(rec.events, cold.registry.configDigest) : rec.events;
+    const trace = pullBreakdown(pullName, rec.start, rec.end, events, cold.registry.layers);
     if (relay) trace.relay = { bytesPerSec: opts.bandwidthBytesPerSec!, wireBytes: relay.bytesDown() - wire0 };
     await cold.finish();
     return trace;
@@ -365,6 +382,8 @@ class Session {
     try {
       await c.start();
     } catch (err) {
+      const rlimit = this.t.podman && rlimitRefusal((err as { json?: { message?: string } }).json?.message ?? (err as Error).message ?? '');
+      if (rlimit) throw envError(`${reference}: ${rlimit}`, err);
       throw (opts.gpus && gpuRuntimeError(reference, opts.gpusFlag ?? 'all', err)) || daemonError(`starting a container of ${name}`, err);
     }
     return c;
@@ -374,12 +393,31 @@ class Session {
   private async waitReady(c: Docker.Container, deadline: bigint): Promise<{ readyNs: bigint | undefined; died: boolean }> {
     const { readiness } = this.t;
     const dead = (): boolean => this.events.get(c.id, 'die') !== undefined;
+    if (readiness.kind === 'healthcheck' && this.t.podman) return this.podmanReady(this.t.podman, c, deadline, dead);
     if (readiness.kind === 'healthcheck') {
       const r = await this.events.wait(c.id, ['health_status: healthy', 'die'], deadline);
       return r?.action === 'die' ? { readyNs: undefined, died: true } : { readyNs: r?.t, died: false };
     }
     const readyNs = readiness.kind === 'http' ? await pollHttp(readiness.url, deadline, dead) : await waitForLog(c, this.t.logRe!, deadline, dead);
     return { readyNs, died: readyNs === undefined && dead() };
+  }
+
+  /**
+   * Podman: its health_status events do not say healthy or not, and without systemd it runs no health
+   * checks at all, so imgscope runs the check itself through Podman's API, one after the other at the
+   * interval, and takes the end of the first passing one from the container's health log.
+   */
+  private async podmanReady(podman: PodmanApi, c: Docker.Container, deadline: bigint, dead: () => boolean): Promise<{ readyNs: bigint | undefined; died: boolean }> {
+    const interval = this.t.opts.healthIntervalMs;
+    while (nowNs() < deadline && !dead()) {
+      if ((await podman.runCheck(c.id)) === 'healthy') {
+        const seen = nowNs();
+        const state = (await c.inspect().catch(() => undefined))?.State as { Health?: { Log?: Array<{ End?: string; ExitCode?: number }> } } | undefined;
+        return { readyNs: firstPassEnd(state?.Health?.Log) ?? seen, died: false };
+      }
+      await delay(Math.max(0, Math.min(interval, ms(deadline - nowNs()))));
+    }
+    return { readyNs: undefined, died: dead() };
   }
 
   async runOnce(i: number, extraEnv: string[], withPull: boolean): Promise<RunResult> {
@@ -485,6 +523,44 @@ class Session {
   }
 }
 
+/** The engine behind DOCKER_HOST, from `GET /version`. */
+async function engineOf(docker: Docker): Promise<EngineKind> {
+  try {
+    return engineKind((await docker.version()) as never);
+  } catch (err) {
+    throw daemonError('asking the engine its version', err);
+  }
+}
+
+/**
+ * What Podman cannot do through its Docker-compatible API, refused before anything is removed or run
+ * (docs/coldstart.md "Podman"), and the note that says the engine was Podman.
+ */
+async function podmanSetup(docker: Docker, engine: EngineKind, reference: string, name: string, opts: ColdStartOptions, note: (m: string) => void): Promise<PodmanApi> {
+  if (opts.gpus) {
+    throw envError(
+      `${reference}: --gpus ${opts.gpusFlag ?? 'all'}: Podman's Docker-compatible API ignores GPU requests (HostConfig.DeviceRequests), so the container would run without a GPU; measure GPU images on Docker with the NVIDIA Container Toolkit`,
+    );
+  }
+  if (opts.bandwidthBytesPerSec !== undefined) {
+    throw envError(
+      `${reference}: --bandwidth pulls through a plain-HTTP relay on a random 127.0.0.1 port, and Podman pulls over plain HTTP only from registries its registries.conf names as insecure; measure --bandwidth on Docker`,
+    );
+  }
+  note(`engine: ${engine.label} at ${daemonAddress()} (Docker-compatible API); HEALTHCHECKs are run by imgscope through Podman's API`);
+  if (opts.cold) {
+    const { host, domain } = parseRegistryRef(name);
+    const info = (await docker.info().catch((err: unknown) => Promise.reject(daemonError('reading the engine\'s registry settings', err)))) as never;
+    if (isPlainHttpRegistry(host) && !podmanPullsPlainHttp(info, domain)) {
+      throw envError(
+        `${reference}: --cold: ${domain} speaks plain HTTP, and Podman pulls it only when registries.conf marks it insecure ([[registry]] location = "${domain}", insecure = true; Docker trusts 127.0.0.0/8 by itself); nothing was removed`,
+      );
+    }
+    note('Podman reports no extract step in its pull stream: it unpacks each layer as it downloads it, so download includes unpacking and extract is 0');
+  }
+  return new PodmanApi(docker, engine.apiVersion!);
+}
+
 /** The document: the runs, their statistics per phase, and what the runs found besides. */
 function coldStartRecord(
   t: Target,
@@ -539,13 +615,15 @@ export async function coldStart(reference: string, opts: ColdStartOptions): Prom
     notes.push(msg);
     process.stderr.write(`imgscope: ${escapeText(`${reference}: ${msg}`)}\n`);
   };
-  const cold = opts.cold ? await ColdPull.prepare(docker, name, opts.platform ? { platform: opts.platform } : {}) : undefined;
-  const target = await inspectTarget(docker, name, cold);
+  const engine = await engineOf(docker);
+  const podman = engine.podman ? await podmanSetup(docker, engine, reference, name, opts, note) : undefined;
+  const cold = opts.cold ? await ColdPull.prepare(docker, name, { ...(opts.platform ? { platform: opts.platform } : {}), podman: engine.podman }) : undefined;
+  const target = await inspectTarget(docker, name, cold, podman);
   let info = target.info;
-  const readiness = chooseReadiness(reference, target.hc, opts);
+  const readiness = chooseReadiness(reference, target.hc, opts, podman ? { oci: !!target.ociPodman } : undefined);
   const { relay, pullName } = await relayFor(reference, name, cold, opts);
 
-  const t: Target = { docker, reference, name, opts, readiness, logRe, ports, cold, relay, pullName, note };
+  const t: Target = { docker, reference, name, opts, readiness, logRe, ports, cold, relay, pullName, note, podman };
   const session = new Session(t);
   const unregister = onCleanup(() => session.removeAll());
   const runs: RunPhases[] = [];
