@@ -62,18 +62,16 @@ function archiveLayer(files: ArchiveFiles, item: DockerManifestItem, i: number, 
   const blobHex = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name)?.[1];
   const digest = from?.digest ?? (blobHex ? `sha256:${blobHex}` : undefined);
   const cacheKeys = (): CacheKeys => {
-    // Cache keys: the stored blob's digest (named by the layout), or for a legacy `<id>/layer.tar`
-    // the diff_id (the digest of exactly those bytes), when verified; else the file's identity.
-    // (A streamed archive, the daemon's export, has walked every layer already: only stores.)
+    // A file on disk is looked up under its identity only: a digest it names is its own claim, and a
+    // hit under that claim would report the layer it claims instead of the bytes it holds
+    // (docs/architecture.md "Layer cache"). What a walk checked is stored under the digests too, for
+    // the sources that look up by digest (a registry, the engine's store). A streamed archive (the
+    // daemon's export) has no identity: it only stores.
     const stored = blobHex ? `sha256:${blobHex}` : undefined;
     const identity = files.identity?.(name);
     // A diff_id names the uncompressed tar: it keys only a layer stored uncompressed (then it is
     // also the blob's digest), never a compressed one (an OCI blob of that digest is a plain tar).
-    const plain = !!files.streamsLayer && !files.streamsLayer(name, false);
-    return {
-      lookup: files.streamsLayer ? [blobKey(stored ?? (plain ? diffId : undefined)), identity] : [],
-      store: (w) => [blobKey(stored), w.compression === 'none' ? blobKey(diffId) : undefined, identity],
-    };
+    return { lookup: identity ? [identity] : [], store: (w) => [identity, blobKey(stored), w.compression === 'none' ? blobKey(diffId) : undefined] };
   };
   const src: LayerSource = {
     index: i,

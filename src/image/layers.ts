@@ -108,10 +108,11 @@ export async function inOrder<T>(
 
 /**
  * A layer from the layer cache under the first of `get` that is there, else walked (errors named by
- * `what`) and stored under the first of `put` it may enter: `blob:<digest>` only when the walk
- * verified that digest against the bytes it read, `file:<identity>` (an unchanged file on disk)
- * otherwise. An archive that lies about a digest can then never poison the entry another image
- * reads (docs/architecture.md "Layer cache").
+ * `what`) and stored under each of `put` it may enter: `blob:<digest>` only when the walk verified
+ * that digest against the bytes it read, `file:<identity>` (an unchanged file on disk). An archive
+ * that lies about a digest can then never poison the entry another image reads, and a file on disk
+ * is looked up by its identity only, so a warm cache never answers for bytes it did not see
+ * (docs/architecture.md "Layer cache").
  */
 async function cachedWalk(
   cache: LayerCache | undefined,
@@ -136,8 +137,8 @@ async function cachedWalk(
   } catch (err) {
     throw withContext(what, err);
   }
-  const key = cache ? put(w).find((k) => k !== undefined && (k.startsWith('file:') || (k.startsWith('blob:') && !!w.verified?.includes(k.slice(5))))) : undefined;
-  if (key) cache!.putLayer(key, w);
+  const keys = cache ? put(w).filter((k) => k !== undefined && (k.startsWith('file:') || (k.startsWith('blob:') && !!w.verified?.includes(k.slice(5))))) : [];
+  for (const key of keys) cache!.putLayer(key!, w);
   return w;
 }
 

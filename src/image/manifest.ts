@@ -158,8 +158,11 @@ function manifestLayer(store: ManifestStore, d: Descriptor, i: number, diffId: s
       walk: () => store.walkLayer(d, i, opts, diffId),
       streams: () => store.streamsLayer?.(d, opts) ?? true,
       cacheKeys: () => {
+        // A blob file on disk (an OCI layout) is looked up by its identity only: its name is its own
+        // claim (docs/architecture.md "Layer cache"); a registry's blob, or one no longer on disk, by
+        // its digest. What a walk checked is stored under both.
         const identity = store.identity?.(d);
-        return { lookup: [blobKey(d.digest), identity], store: () => [blobKey(d.digest), identity] };
+        return { lookup: identity ? [identity] : [blobKey(d.digest)], store: () => [identity, blobKey(d.digest)] };
       },
     },
   };

@@ -65,6 +65,37 @@ describe('integrity: never accept what does not match (points 7, 8)', () => {
       expect(sha256hex(fake)).not.toBe(built.layers[0]!.diffId.slice(7));
     });
   });
+
+  it('a warm cache never answers for an archive that lies about a diff_id: its own bytes are walked', async () => {
+    await withLayerCache(tmpDir('imgscope-cache-'), async () => {
+      const genuine = path.join(tmpDir(), 'genuine.tar');
+      const built = await writeDockerArchiveLegacy(genuine, files(10, 'real'));
+      // the genuine layers enter the cache under their checked diff_id (a compressed archive is hashed)
+      writeFileSync(`${genuine}.gz`, gzipSync(readFileSync(genuine)));
+      expect((await analyzeReference(`docker-archive:${genuine}.gz`)).totals.files).toBe(10);
+      // the liar names the genuine config (so the genuine diff_id) and holds one other file
+      const liar = path.join(tmpDir(), 'liar.tar');
+      const fake = await packTar([file('evil', 5)]);
+      writeFileSync(liar, await packTar([
+        { path: 'x/layer.tar', content: fake },
+        { path: `${built.configDigest.slice(7)}.json`, content: built.config },
+        { path: 'manifest.json', content: JSON.stringify([{ Config: `${built.configDigest.slice(7)}.json`, RepoTags: ['liar:1'], Layers: ['x/layer.tar'] }]) },
+      ]));
+      const seen = await analyzeReference(`docker-archive:${liar}`);
+      expect([seen.totals.files, seen.totals.finalBytes]).toEqual([1, 5]);
+      // the same for an OCI layout whose blob file is named by the genuine layer's digest
+      const oci = path.join(tmpDir(), 'oci');
+      const plainLayer: FixtureImage = { layers: [{ ...files(10, 'real').layers[0]!, compression: 'none' }] };
+      const [layout] = await writeOciDir(oci, [{ img: plainLayer }]);
+      expect((await analyzeReference(`oci:${oci}`)).totals.files).toBe(10);
+      const blob = path.join(oci, 'blobs/sha256', layout!.layers[0]!.digest.slice(7));
+      rmSync(blob);
+      writeFileSync(blob, fake);
+      const copy = path.join(tmpDir(), 'oci-copy');
+      execFileSync('cp', ['-r', oci, copy]);
+      expect((await analyzeReference(`oci:${copy}`)).totals.files).toBe(1);
+    });
+  });
 });
 
 describe('resource bounds: never hang, never follow the attacker sizes (points 12, 14, 15)', () => {
