@@ -1,5 +1,5 @@
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import { type Duplex, Readable, type Transform } from 'node:stream';
+import { type Duplex, Readable, Transform } from 'node:stream';
 import { inputError } from '../errors.js';
 import { walkTarFile } from '../walk/seek-walker.js';
 import { ByteCounter, walkTarStream } from '../walk/stream-walker.js';
@@ -81,7 +81,8 @@ export async function walkLayerStream(
   opts: WalkOptions,
 ): Promise<WalkedBlob> {
   const counter = new ByteCounter();
-  const chain: Array<Transform | Duplex> = [counter];
+  const tail = c === 'gzip' ? new Tail(FOOTER_WINDOW) : undefined;
+  const chain: Array<Transform | Duplex> = tail ? [counter, tail] : [counter];
   const checked: string[] = [];
   const expect = (what: string, digest: string, size?: number): void => {
     chain.push(new DigestVerifier(what, digest, size));
@@ -98,7 +99,7 @@ export async function walkLayerStream(
   if (diffHash) chain.push(diffHash);
   try {
     const walk = await walkTarStream(src, opts, chain);
-    if (c === 'gzip') dropEstargzEntries(walk);
+    if (tail && hasEstargzFooter(tail.bytes())) dropEstargzEntries(walk);
     const out: WalkedBlob = { walk, compression: c, blobSize: counter.bytes };
     if (checked.length) out.verified = checked;
     if (blobHash) out.computed = { blob: blobHash.digest!, diff: (diffHash ?? blobHash).digest! };
@@ -108,13 +109,43 @@ export async function walkLayerStream(
   }
 }
 
+/** Keeps the last `n` bytes that went through. */
+class Tail extends Transform {
+  private kept = Buffer.alloc(0);
+  constructor(private readonly n: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
+    this.kept = chunk.length >= this.n ? Buffer.from(chunk.subarray(chunk.length - this.n)) : Buffer.concat([this.kept, chunk]).subarray(-this.n);
+    cb(null, chunk);
+  }
+  bytes(): Buffer {
+    return this.kept;
+  }
+}
+
+/** The estargz footer is 51 bytes (the older stargz one 47): both end a gzip blob with `STARGZ` 19 bytes before its end. */
+const FOOTER_WINDOW = 51;
+
+/**
+ * Whether a gzip blob ends with an (e)stargz footer (docs/formats.md "estargz"): an empty gzip member
+ * whose extra field holds the table of contents' offset as 16 hex digits and `STARGZ`. In the last
+ * 51 bytes that is a gzip magic at 0 (estargz) or 4 (stargz) and `STARGZ` at 32 in both.
+ */
+export function hasEstargzFooter(t: Buffer): boolean {
+  if (t.length !== FOOTER_WINDOW || t.toString('latin1', 32, 38) !== 'STARGZ') return false;
+  const at = t[0] === 0x1f && t[1] === 0x8b ? 0 : t[4] === 0x1f && t[5] === 0x8b ? 4 : -1;
+  return at >= 0 && /^[0-9a-f]{16}$/.test(t.toString('latin1', 16, 32));
+}
+
 /** What an estargz layer adds to the tar for lazy pulling (docs/formats.md "estargz"). */
 const ESTARGZ_ENTRIES = new Set(['stargz.index.json', '.prefetch.landmark', '.no.prefetch.landmark']);
 
 /**
  * An estargz layer is a gzip tar whose last entry is its table of contents, `stargz.index.json`,
- * with landmark files marking where prefetching ends. Those are the format's index, not files of the
- * image: they are taken out of the walk (and the layer says so).
+ * with landmark files marking where prefetching ends, and whose blob ends with the footer that points
+ * at it. Those are the format's index, not files of the image: they are taken out of the walk (and
+ * the layer says so).
  */
 export function dropEstargzEntries(walk: LayerWalk): void {
   const last = walk.entries[walk.entries.length - 1];

@@ -199,11 +199,25 @@ describe('estargz (point 6)', () => {
     // As estargz writes it: one gzip member per entry, the TOC last, then an empty footer member.
     const body = Buffer.concat([header({ name: '.prefetch.landmark', size: 1 }), pad(Buffer.from('f')), ...fileEntry('app/a', 100), ...fileEntry('app/b', 200)]);
     const tocPart = Buffer.concat([header({ name: 'stargz.index.json', size: toc.length }), pad(toc), END]);
-    const blob = Buffer.concat([gzipSync(body), gzipSync(tocPart), gzipSync(Buffer.alloc(0))]);
-    const w = (await walkLayerStream(Readable.from([blob]), 'gzip', {}, {})).walk;
-    expect(w.entries.map((e) => e.path)).toEqual(['app/a', 'app/b']);
-    expect(w.files).toBe(2);
-    expect(w.fileBytes).toBe(300);
+    const tocAt = gzipSync(body).length;
+    // estargz's footer: an empty gzip member whose extra field (subfield 'SG') holds the TOC offset and STARGZ
+    const footer = (legacy: boolean): Buffer => {
+      const extra = Buffer.from(`${tocAt.toString(16).padStart(16, '0')}STARGZ`);
+      const field = legacy ? extra : Buffer.concat([Buffer.from('SG'), Buffer.from([extra.length, 0]), extra]);
+      const out = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, field.length, 0]), field, Buffer.from([1, 0, 0, 0xff, 0xff]), Buffer.alloc(8)]);
+      expect(out.length).toBe(legacy ? 47 : 51);
+      return out;
+    };
+    for (const legacy of [false, true]) {
+      const blob = Buffer.concat([gzipSync(body), gzipSync(tocPart), footer(legacy)]);
+      const w = (await walkLayerStream(Readable.from([blob]), 'gzip', {}, {})).walk;
+      expect(w.entries.map((e) => e.path)).toEqual(['app/a', 'app/b']);
+      expect(w.files).toBe(2);
+      expect(w.fileBytes).toBe(300);
+    }
+    // A TOC name last but no footer: a file like any other (a 50 MiB stargz.index.json must not vanish from the totals)
+    const noFooter = (await walkLayerStream(Readable.from([Buffer.concat([gzipSync(body), gzipSync(tocPart)])]), 'gzip', {}, {})).walk;
+    expect([noFooter.files, noFooter.fileBytes]).toEqual([4, 1 + 300 + toc.length]);
     // The same names in a plain layer (no TOC at the end) are files like any other.
     const plain = (await walkLayerStream(Readable.from([gzipSync(Buffer.concat([body, END]))]), 'gzip', {}, {})).walk;
     expect(plain.files).toBe(3);
