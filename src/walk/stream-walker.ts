@@ -29,6 +29,8 @@ export class TarSink extends Writable {
   pos = 0;
   endMarker = false;
   private need: Need | undefined = 'header';
+  /** The padding due is a metadata record's (PAX, GNU long name), not a file body's. */
+  private metaPad = false;
   /** Bytes gathered for `need` (a header block, an extended header, a sparse map). */
   private acc = Buffer.alloc(512);
   private have = 0;
@@ -93,7 +95,9 @@ export class TarSink extends Writable {
   skipBody(n: number): { e: WalkedEntry; h: TarEntryHead } | undefined {
     // A body is due (its header was fed, nothing of it yet), or, for n = 0, the entry had none.
     const due = this.need === undefined && this.body > 0 && this.body === this.entry?.stored ? this.body : 0;
-    const atHeader = this.need === 'header' && this.have === 0 && this.pad === 0;
+    // Go hands a global PAX header over as an entry before its records' padding (read with the next
+    // header), and tar-split records it there: only that padding may still be due (docs/formats.md "Engine layer stores").
+    const atHeader = this.need === 'header' && this.have === 0 && (this.pad === 0 || this.metaPad);
     if (n !== due || (n === 0 && !atHeader)) throw new TarFormatError(`a body of ${n} bytes where the headers give ${due}`);
     // Handed over once: a record without an entry of its own (a global PAX header) gets nothing.
     const cur = this.current;
@@ -142,6 +146,7 @@ export class TarSink extends Writable {
     const buf = this.acc;
     switch (this.need) {
       case 'header': {
+        this.metaPad = false;
         this.headerAt = this.pos - 512;
         this.step(this.parser.header(buf, 0, this.headerAt));
         return;
@@ -153,6 +158,7 @@ export class TarSink extends Writable {
         const size = this.want;
         this.parser.meta(Buffer.from(buf.subarray(0, size)));
         this.pad = padded(size) - size;
+        this.metaPad = true;
         this.expect('header', 512);
         return;
       }

@@ -70,11 +70,21 @@ export function splitTar(tar: Buffer): { lines: Split[]; bodies: Array<{ name: B
     const flag = String.fromCharCode(h[156]!);
     seg.push(h);
     at += 512;
-    if (flag === 'x' || flag === 'L' || flag === 'g') {
+    if (flag === 'x' || flag === 'L') {
       const body = tar.subarray(at, at + size);
       if (flag === 'L') longName = cbytes(body, 0, size);
       if (flag === 'x') pax = paxPath(body);
       seg.push(tar.subarray(at, at + padded(size)));
+      at += padded(size);
+      continue;
+    }
+    if (flag === 'g') {
+      // Go's reader hands a global header over as an entry once its records are read, before their
+      // padding (read by the next call): tar-split records header and records, the entry, then the padding.
+      seg.push(tar.subarray(at, at + size));
+      flush();
+      lines.push(fileLine(cbytes(h, 0, 100), 0, lines.length));
+      seg.push(tar.subarray(at + size, at + padded(size)));
       at += padded(size);
       continue;
     }

@@ -120,6 +120,19 @@ describe('tar-split walker: entries whose store read could differ from the expor
     expect(files.map((e) => e.probe?.elf?.status ?? e.body?.toString())).toEqual(['ok', 'ok', record.toString()]);
   });
 
+  it('a global PAX header: the entry Go hands over before its padding, as tar-split records it', async () => {
+    const records = Buffer.from('29 path=evil/not-a-file-name\n');
+    const tar = Buffer.concat([header({ name: 'global', typeflag: 'g', size: records.length }), pad(records), await packTar([file('a', 5), file('b', 700)])]);
+    const { lines } = splitTar(tar);
+    // the padding of the global header's records opens the segment after its entry
+    const at = lines.findIndex((l) => l.type === 1);
+    expect(lines[at]).toMatchObject({ name: 'global', size: 0 });
+    expect(Buffer.from((lines[at + 1] as { payload: string }).payload, 'base64').subarray(0, 512 - records.length).every((b) => b === 0)).toBe(true);
+    const want = await walkBothOk(tar, opts);
+    expect(want.entries.map((e) => e.path)).toEqual(['a', 'b']);
+    expect(splitWalk(tar).walk).toEqual(want);
+  });
+
   it('whiteout and opaque markers a capture asks for are never opened: overlay keeps no file under their names', async () => {
     // `dpkg --purge` in a later layer whites out var/lib/dpkg/info/<pkg>.list, a file the capture wants
     const tar = await packTar([dir('var'), dir('var/lib'), dir('var/lib/dpkg'), dir('var/lib/dpkg/info'), whiteout('var/lib/dpkg/info/a.list'), opaque('var/lib/dpkg/info'), file('var/lib/dpkg/info/b.list', 0)]);
