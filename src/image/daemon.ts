@@ -138,7 +138,7 @@ async function inspectOrPull(docker: Docker, name: string, opts: LoadOptions): P
  * undefined when the store cannot give it: then one progress line says why, and the export reads it.
  * With --daemon-read store that reason is the error.
  */
-async function fromStore(docker: Docker, name: string, image: InspectedImage | undefined, opts: LoadOptions): Promise<OpenedImage | undefined> {
+async function fromStore(docker: Docker, name: string, image: InspectedImage | undefined, opts: LoadOptions): Promise<OpenedImage | { why: string } | undefined> {
   const mode = opts.daemonRead ?? 'auto';
   if (mode === 'export') return undefined;
   try {
@@ -150,8 +150,24 @@ async function fromStore(docker: Docker, name: string, image: InspectedImage | u
     if (!(err instanceof StoreUnavailable)) throw err;
     if (mode === 'store') throw envError(`docker-daemon:${name}: --daemon-read store: ${err.message}`, err);
     opts.onProgress?.(`docker-daemon:${name}: exporting the image: ${err.message}`);
-    return undefined;
+    return { why: err.message };
   }
+}
+
+/**
+ * An export that auto mode fell back to says why in the report's warnings (a CI log shows no
+ * progress line), and an export that then fails says it too.
+ */
+function fellBack(img: OpenedImage, why: string | undefined): OpenedImage {
+  if (!why) return img;
+  const after = img.after;
+  return {
+    ...img,
+    after: (loaded) => {
+      after?.(loaded); // first: the record the layer cache keeps is the image's, not this read's
+      loaded.warnings.push(`read by exporting the image: the engine's layer store could not be read (${why})`);
+    },
+  };
 }
 
 /**
@@ -165,27 +181,32 @@ export async function openDaemon(name: string, opts: LoadOptions): Promise<Opene
   const where = `docker-daemon:${name}`;
   const inspected = await inspectOrPull(docker, name, opts);
   const stored = await fromStore(docker, name, inspected, opts);
-  if (stored) return stored;
+  if (stored && !('why' in stored)) return stored;
+  const why = stored?.why;
   const imageId = inspected?.Id;
   const cache = opts.verifyLayers ? undefined : opts.cache;
   const recordKey = imageId ? `daemon:${imageId}:${name}` : undefined;
   if (cache && recordKey && !opts.platform) {
     const cached = fromCache(cache, recordKey, where);
-    if (cached) return cached;
+    if (cached) return fellBack(cached, why);
   }
-  let stream: NodeJS.ReadableStream;
+  const either = (e: ImgscopeError): ImgscopeError => {
+    if (why) e.message += ` (the engine's layer store could not be read either: ${why})`;
+    return e;
+  };
+  let archive: StreamedArchive;
   try {
-    stream = await docker.getImage(name).get();
+    const stream = await docker.getImage(name).get().catch((err: unknown) => Promise.reject(daemonError(`exporting ${name}`, err)));
+    archive = await StreamedArchive.consume(where, stream as unknown as import('node:stream').Readable, walkOpts(opts), opts.onProgress);
   } catch (err) {
-    throw daemonError(`exporting ${name}`, err);
+    throw err instanceof ImgscopeError ? either(err) : err;
   }
-  const archive = await StreamedArchive.consume(where, stream as unknown as import('node:stream').Readable, walkOpts(opts), opts.onProgress);
   const img = await openDockerSave(archive, undefined, opts);
   const after = (loaded: LoadedImage): void => {
     loaded.warnings.push(...archive.warnings);
     if (cache && recordKey) putRecord(cache, recordKey, loaded);
   };
-  return { ...img, after };
+  return fellBack({ ...img, after }, why);
 }
 
 /** What a daemon image was made of, so that a later analysis of the same image ID needs no export. */
