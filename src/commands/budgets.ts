@@ -7,7 +7,7 @@ import { type Command, Option } from 'commander';
 import { appendFileSync } from 'node:fs';
 import type { Analysis } from '../report/types.js';
 import { EXIT_RULE, inputError } from '../errors.js';
-import { BUDGETS, evaluate, formatFailures, hasRules, loadConfig, loadDiveConfig, type RawRules, resolveRules, type Rules } from '../gates.js';
+import { BUDGETS, evaluate, formatFailures, hasRules, isCiEnv, loadConfig, loadDiveConfig, type RawRules, resolveRules, type Rules } from '../gates.js';
 import { escapeMarkdown, escapeText } from '../util/escape.js';
 import { options } from './shared.js';
 
@@ -18,7 +18,7 @@ export function addBudgetOptions(cmd: Command): Command {
   for (const b of BUDGETS) cmd.addOption(b.repeatable ? options.repeatable(b.flags, b.help) : new Option(b.flags, b.help));
   return cmd
     .option('--config <file>', 'rules file (default: .imgscope.yml in the current directory)')
-    .option('--ci-config <file>', "dive's CI rules file (default: .dive-ci in the current directory when there is no imgscope rules file)")
+    .option('--ci-config <file>', "dive's CI rules file (default: .dive-ci in the current directory when CI=true, as dive, and there is no imgscope rules file)")
     .option('--fail-on <ids|severity>', 'fail on findings: ids (layer-order,…) and/or a severity (high: high only; medium: high and medium…)');
 }
 
@@ -43,13 +43,15 @@ export async function resolveBudgets(o: BudgetCliOptions, baselineFlag: string |
   }
   if (baselineFlag !== undefined) flags.baseline = baselineFlag;
   const config = loadConfig(o.config);
-  // dive's file: given, or .dive-ci found when no imgscope rules file is in play (dive's defaults fill it)
-  const dive = loadDiveConfig(o.ciConfig, !o.config && !config.file);
+  // dive's file: given, or .dive-ci found in CI mode (CI=true, as dive) when no imgscope rules file
+  // is in play (dive's defaults fill it); outside CI dive evaluates no rules, and neither does a local run
+  const dive = loadDiveConfig(o.ciConfig, isCiEnv(process.env.CI) && !o.config && !config.file);
   const rules = resolveRules([config, dive], flags);
   if (rules.maxGrowth !== undefined && !rules.baselineReport && !growthBase) {
     const from = flags.maxGrowth !== undefined ? '--max-growth' : `${config.file} max-growth`;
     throw inputError(`${from}: no baseline to measure growth against: give --baseline <report.json>, a saved analyze report`);
   }
+  if (o.failOn) await checkFailOn(o.failOn);
   let baseline: Analysis | undefined;
   if (rules.baselineReport) {
     const { loadReportFile } = await import('../reports.js');
@@ -57,6 +59,15 @@ export async function resolveBudgets(o: BudgetCliOptions, baselineFlag: string |
     if (!baseline) throw inputError(`${rules.baselineReport}: holds no analysis report`);
   }
   return { rules, ...(o.failOn ? { failOn: o.failOn } : {}), ...(baseline ? { baseline } : {}) };
+}
+
+/** --fail-on's value: every part a severity or a finding id the rules know (the catalog in render/sarif.ts); else exit 2 naming them. */
+async function checkFailOn(spec: string): Promise<void> {
+  const [{ SEVERITIES }, { FINDING_IDS }] = await Promise.all([import('../findings/rules.js'), import('../render/sarif.js')]);
+  const parts = spec.split(',').map((p) => p.trim()).filter(Boolean);
+  if (!parts.length) throw inputError(`--fail-on: '${spec}' names no finding id or severity (severities: ${SEVERITIES.join(', ')}; ids: ${FINDING_IDS.join(', ')})`);
+  const unknown = parts.filter((p) => !(SEVERITIES as string[]).includes(p) && !FINDING_IDS.includes(p));
+  if (unknown.length) throw inputError(`--fail-on: unknown ${unknown.map((u) => `'${u}'`).join(', ')} (severities: ${SEVERITIES.join(', ')}; finding ids: ${FINDING_IDS.join(', ')})`);
 }
 
 async function findingFailures(images: Array<{ name: string; analysis: Analysis }>, spec: string | undefined) {

@@ -53,6 +53,9 @@ const RULE_TEXT: Record<string, string> = {
   'missing-bytecode': 'Python sources ship without bytecode, compiled at every cold start',
 };
 
+/** Every finding id the rules emit (src/findings/rules.ts), in this catalog's order: what --fail-on accepts. */
+export const FINDING_IDS: readonly string[] = Object.keys(RULE_TEXT);
+
 /** GitHub's security-severity (0.1–10; over 9.0 is critical): only for findings that expose secrets. */
 const SECURITY_SEVERITY: Record<string, string> = { 'secrets-in-image': '9.1' };
 
