@@ -9,6 +9,7 @@ import type { Analysis } from '../report/types.js';
 import { EXIT_RULE, inputError } from '../errors.js';
 import { BUDGETS, evaluate, formatFailures, hasRules, isCiEnv, loadConfig, loadDiveConfig, type RawRules, resolveRules, type Rules } from '../gates.js';
 import { escapeMarkdown, escapeText } from '../util/escape.js';
+import { statOrUndefined } from '../util/files.js';
 import { options } from './shared.js';
 
 /** The budget flags as commander hands them over: strings, and lists for the repeatable ones. */
@@ -80,7 +81,9 @@ async function findingFailures(images: Array<{ name: string; analysis: Analysis 
 
 /**
  * Prints each failed rule on its own line and appends to the GitHub job summary when set: the report
- * fitted to GitHub's 1 MiB less the budget lines (render/trim.ts), which come first when they alone are long.
+ * fitted to what is left of GitHub's 1 MiB a step (the limit counts the whole file, so what earlier
+ * commands of the step wrote to it is subtracted), less the budget lines (render/trim.ts), which come
+ * first when they alone are long. With no room left, nothing is appended and stderr says so.
  */
 async function reportGates(fails: Array<{ image: string; rule: string; message: string }>, markdown: (limitBytes: number) => string): Promise<number> {
   const lines = formatFailures(fails);
@@ -89,8 +92,13 @@ async function reportGates(fails: Array<{ image: string; rule: string; message: 
   if (summary) {
     const { STEP_SUMMARY_LIMIT, truncateMarkdown } = await import('../render/trim.js');
     const why = "1 MiB (GitHub's job summary limit)";
-    const gate = truncateMarkdown(lines.length ? `\n### Budgets: ${lines.length} failed\n\n${lines.map((l) => `- ${escapeMarkdown(l)}`).join('\n')}\n` : '', STEP_SUMMARY_LIMIT / 4, why);
-    const room = STEP_SUMMARY_LIMIT - Buffer.byteLength(gate) - 2;
+    const left = STEP_SUMMARY_LIMIT - (statOrUndefined(summary)?.size ?? 0);
+    if (left < SUMMARY_MIN_ROOM) {
+      process.stderr.write(`imgscope: GITHUB_STEP_SUMMARY (${escapeText(summary)}) already holds ${STEP_SUMMARY_LIMIT - left} bytes of GitHub's 1 MiB; nothing added to it\n`);
+      return lines.length ? EXIT_RULE : 0;
+    }
+    const gate = truncateMarkdown(lines.length ? `\n### Budgets: ${lines.length} failed\n\n${lines.map((l) => `- ${escapeMarkdown(l)}`).join('\n')}\n` : '', Math.floor(left / 4), why);
+    const room = left - Buffer.byteLength(gate) - 2;
     try {
       appendFileSync(summary, `${truncateMarkdown(markdown(room), room, why)}${gate}\n`);
     } catch (err) {
@@ -99,6 +107,9 @@ async function reportGates(fails: Array<{ image: string; rule: string; message: 
   }
   return lines.length ? EXIT_RULE : 0;
 }
+
+/** Below this many bytes left in the step's summary, no report is squeezed in (it would be its cut notes alone). */
+const SUMMARY_MIN_ROOM = 1024;
 
 /**
  * After the report is written: every budget and --fail-on checked on every image, each failure on
