@@ -213,4 +213,17 @@ describe('the GitHub Action script', () => {
     const withScripts = Object.entries(lock.packages).filter(([, v]) => v.hasInstallScript).map(([k]) => k.replace(/^.*node_modules\//, ''));
     for (const name of withScripts) expect(['ssh2', 'cpu-features', 'protobufjs'], name).toContain(name);
   });
+
+  it("the README's workflow uploads SARIF also after a failed budget, from a fixed path, with the permissions upload-sarif needs", () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const block = /```yaml\n(name: image\n[\s\S]*?)```/.exec(readme)![1]!;
+    const wf = parse(block) as { permissions: Record<string, string>; jobs: Record<string, { steps: Array<{ id?: string; uses?: string; if?: string; with?: Record<string, string> }> }> };
+    expect(wf.permissions).toMatchObject({ 'security-events': 'write', actions: 'read', contents: 'read' });
+    const steps = Object.values(wf.jobs)[0]!.steps;
+    const ours = steps.find((x) => x.id === 'imgscope')!;
+    const upload = steps.find((x) => x.uses?.startsWith('github/codeql-action/upload-sarif'))!;
+    expect(upload.if).toMatch(/always\(\)/);
+    expect(upload.with!.sarif_file).not.toMatch(/steps\./);
+    expect(upload.with!.sarif_file).toBe(ours.with!['sarif-file']);
+  });
 });
