@@ -294,6 +294,7 @@ export function loadConfig(explicit: string | undefined, cwd = process.cwd()): C
   const body = readRulesFile(file, explicit !== undefined ? `--config ${file}` : file);
   if (!body) return { file, raw: {} };
   const raw: RawRules = {};
+  const plainValue = (n: unknown): unknown => (yaml().isNode(n) ? n.toJS(body.doc) : n);
   for (const pair of body.items) {
     const k = String(isScalar(pair.key) ? pair.key.value : pair.key);
     const key = CONFIG_KEYS[k];
@@ -304,15 +305,19 @@ export function loadConfig(explicit: string | undefined, cwd = process.cwd()): C
 }
 
 const isScalar = (n: unknown): n is { value: unknown; source?: string } => yaml().isScalar(n);
-/** A YAML node as plain data (a mapping as an object), as yaml's parse() would give it. */
-const plainValue = (n: unknown): unknown => (yaml().isNode(n) ? n.toJSON() : n);
+
+/** A rules file's mapping: its entries as YAML nodes, and the document (for aliases). */
+interface RulesBody {
+  doc: import('yaml').Document;
+  items: Array<{ key: unknown; value: unknown }>;
+}
 
 /**
  * A YAML rules file's mapping node: the `rules:` mapping when there is one, else the top level;
  * undefined when empty. Read only as a regular file of at most RULES_FILE_MAX bytes (util/files.ts);
  * `shown` names it in errors.
  */
-function readRulesFile(file: string, shown: string): { items: Array<{ key: unknown; value: unknown }> } | undefined {
+function readRulesFile(file: string, shown: string): RulesBody | undefined {
   const text = readSmallFile(file, shown, RULES_FILE_MAX);
   const y = yaml();
   const doc = y.parseDocument(text);
@@ -324,7 +329,7 @@ function readRulesFile(file: string, shown: string): { items: Array<{ key: unkno
   const body = rules === undefined ? top : rules;
   if (body === null || (isScalar(body) && body.value === null)) return undefined;
   if (!y.isMap(body)) throw inputError(`${file}: expected a mapping of rules`);
-  return body as unknown as { items: Array<{ key: unknown; value: unknown }> };
+  return { doc, items: body.items as RulesBody['items'] };
 }
 
 /** dive's truthy(): what turns CI mode on from the CI variable (cmd/dive/cli/internal/options/ci.go). */
@@ -335,10 +340,12 @@ export const isCiEnv = (v: string | undefined): boolean => v === 'true' || v ===
  * `1e3` stays "1e3" and `0x10` "0x10" (which dive then refuses), never the number a YAML 1.2 reader
  * makes of it; a null (`key:` with nothing, `~`) leaves dive's default in place (undefined here).
  */
-function diveValue(node: unknown): string | undefined {
-  if (node === null || node === undefined) return undefined;
-  if (isScalar(node)) return node.value === null ? undefined : (node.source ?? String(node.value));
-  return JSON.stringify(plainValue(node)); // a list or a mapping: dive cannot read it into a string, nor can this
+function diveValue(node: unknown, doc: RulesBody['doc']): string | undefined {
+  const y = yaml();
+  const n = y.isAlias(node) ? node.resolve(doc) : node;
+  if (n === null || n === undefined) return undefined;
+  if (isScalar(n)) return n.value === null ? undefined : (n.source ?? String(n.value));
+  return JSON.stringify(y.isNode(n) ? n.toJS(doc) : n); // a list or a mapping: dive cannot read it into a string, nor can this
 }
 
 /**
@@ -354,9 +361,10 @@ export function loadDiveConfig(explicit: string | undefined, useDefault: boolean
   if (!file) return { raw: {} };
   if (!existsSync(file)) throw inputError(`--ci-config ${file}: no such file`);
   const raw: RawRules = { ...DIVE_DEFAULTS };
-  for (const pair of readRulesFile(file, explicit !== undefined ? `--ci-config ${file}` : file)?.items ?? []) {
+  const body = readRulesFile(file, explicit !== undefined ? `--ci-config ${file}` : file);
+  for (const pair of body?.items ?? []) {
     const key = diveKey(String(isScalar(pair.key) ? pair.key.value : pair.key));
-    const v = diveValue(pair.value);
+    const v = diveValue(pair.value, body!.doc);
     if (key && v !== undefined) raw[key] = v;
   }
   return { file, raw };

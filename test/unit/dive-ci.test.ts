@@ -207,6 +207,9 @@ describe("dive's CI rules", () => {
     }
     const hex = await gate(workdir({ '.dive-ci': 'lowest-efficiency-threshold: 0x1p-1\n' }), tar);
     expect(hex.fails).toEqual(diveFails(n, { eff: 0.5, user: 0.1 }));
+    // an alias reads as the value it names
+    const alias = await gate(workdir({ '.dive-ci': 'x: &t 1\nlowest-efficiency-threshold: *t\nhighest-user-wasted-percent: *t\n' }), tar);
+    expect(alias.fails, alias.stderr).toEqual(diveFails(n, { eff: 1, user: 1 }));
   });
 
   it('a .dive-ci in the working directory is read only in CI mode (CI=true, as dive) or when named by --ci-config', async () => {
