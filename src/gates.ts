@@ -322,6 +322,11 @@ function readRulesFile(file: string, shown: string): RulesBody | undefined {
   const y = yaml();
   const doc = y.parseDocument(text);
   if (doc.errors.length) throw inputError(`${file}: ${doc.errors[0]!.message.split('\n')[0]}`, doc.errors[0]);
+  try {
+    doc.toJS(); // what only resolving finds: an alias to no anchor, an alias bomb past yaml's limit
+  } catch (err) {
+    throw inputError(`${file}: ${(err as Error).message.split('\n')[0]}`, err);
+  }
   const top = doc.contents;
   if (top === null || (isScalar(top) && top.value === null)) return undefined;
   if (!y.isMap(top)) throw inputError(`${file}: expected a mapping of rules`);

@@ -222,6 +222,11 @@ describe('bad flag values: exit 2 with one line naming the flag and the value, b
     const cwd2 = tmpDir();
     mkdirSync(path.join(cwd2, '.dive-ci'), { recursive: true });
     await flagFailure(['analyze', missing], /^imgscope: .*\/\.dive-ci: is a directory, not a regular file$/, { cwd: cwd2, env: { CI: 'true' } });
+    // an alias to no anchor: named like any other YAML error
+    const cwd3 = tmpDir();
+    mkdirSync(cwd3, { recursive: true });
+    writeFileSync(path.join(cwd3, '.imgscope.yml'), 'max-size: *nowhere\n');
+    await flagFailure(['analyze', missing], /^imgscope: .*\/\.imgscope\.yml: .*alias.*nowhere/i, { cwd: cwd3 });
   });
 
   it('compare: --names, --baseline and --runs are checked against the inputs before any is read', async () => {
