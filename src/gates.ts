@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { KINDS } from './catalog/kinds.js';
 import type { Analysis, Kind } from './report/types.js';
 import { inputError } from './errors.js';
+import { readSmallFile } from './util/files.js';
 import { formatBytes } from './util/format.js';
 import { DIVE_CI_FILE, DIVE_DEFAULTS, diveKey, goParseFloat, humanizeParseBytes, isDiveDisabled } from './ci/dive.js';
 
@@ -117,9 +118,13 @@ const B = (n: number): string => `${formatBytes(n)} (${n} B)`;
 const kindBytes = (a: Analysis, k: Kind): number => a.kinds.find((r) => r.kind === k)?.bytes ?? 0;
 const budget = <F extends keyof Limits>(b: Budget<F>): Budget => b as unknown as Budget;
 
-/** A dive ratio (lowestEfficiency, highestUserWastedPercent): Go's float syntax, 0 to 1, as dive checks it. */
+/**
+ * A dive ratio (lowestEfficiency, highestUserWastedPercent): Go's float syntax on the value as it is,
+ * refused below 0 or over 1, as dive checks it (NaN is neither, so dive, and this, accept it: a rule
+ * that then never fails).
+ */
 function diveRatio(v: unknown, what: string): number {
-  const f = goParseFloat(String(v).trim());
+  const f = goParseFloat(String(v));
   if (f === undefined || f < 0 || f > 1) throw inputError(`${what}: '${String(v)}' is not a ratio between 0 and 1 (dive's range; 'disabled' turns the rule off)`);
   return f;
 }
@@ -276,6 +281,9 @@ function yaml(): typeof import('yaml') {
   return createRequire(import.meta.url)('yaml') as typeof import('yaml');
 }
 
+/** The most a rules file may hold: a few lines in practice; anything bigger is not one. */
+export const RULES_FILE_MAX = 1024 * 1024;
+
 /**
  * Rules from a config file: `--config FILE`, else `.imgscope.yml` (or `.yaml`) in the current
  * directory, found like dive's `.dive-ci`. Keys are the flag names, at the top level or under `rules:`.
@@ -283,38 +291,74 @@ function yaml(): typeof import('yaml') {
 export function loadConfig(explicit: string | undefined, cwd = process.cwd()): ConfigRules {
   const file = explicit ?? CONFIG_NAMES.map((n) => path.join(cwd, n)).find((p) => existsSync(p));
   if (!file) return { raw: {} };
-  const body = readRulesFile(file);
+  const body = readRulesFile(file, explicit !== undefined ? `--config ${file}` : file);
   if (!body) return { file, raw: {} };
   const raw: RawRules = {};
-  for (const [k, v] of Object.entries(body)) {
+  const plainValue = (n: unknown): unknown => (yaml().isNode(n) ? n.toJS(body.doc) : n);
+  for (const pair of body.items) {
+    const k = String(isScalar(pair.key) ? pair.key.value : pair.key);
     const key = CONFIG_KEYS[k];
     if (!key) throw inputError(`${file}: unknown rule '${k}' (rules: ${Object.keys(CONFIG_KEYS).join(', ')})`);
-    (raw as Record<string, unknown>)[key] = v;
+    (raw as Record<string, unknown>)[key] = plainValue(pair.value);
   }
   return { file, raw };
 }
 
-/** A YAML rules file's mapping: the `rules:` mapping when there is one, else the top level; undefined when empty. */
-function readRulesFile(file: string): Record<string, unknown> | undefined {
-  let doc: unknown;
+const isScalar = (n: unknown): n is { value: unknown; source?: string } => yaml().isScalar(n);
+
+/** A rules file's mapping: its entries as YAML nodes, and the document (for aliases). */
+interface RulesBody {
+  doc: import('yaml').Document;
+  items: Array<{ key: unknown; value: unknown }>;
+}
+
+/**
+ * A YAML rules file's mapping node: the `rules:` mapping when there is one, else the top level;
+ * undefined when empty. Read only as a regular file of at most RULES_FILE_MAX bytes (util/files.ts);
+ * `shown` names it in errors.
+ */
+function readRulesFile(file: string, shown: string): RulesBody | undefined {
+  const text = readSmallFile(file, shown, RULES_FILE_MAX);
+  const y = yaml();
+  const doc = y.parseDocument(text);
+  if (doc.errors.length) throw inputError(`${file}: ${doc.errors[0]!.message.split('\n')[0]}`, doc.errors[0]);
   try {
-    doc = yaml().parse(readFileSync(file, 'utf8'));
+    doc.toJS(); // what only resolving finds: an alias to no anchor, an alias bomb past yaml's limit
   } catch (err) {
     throw inputError(`${file}: ${(err as Error).message.split('\n')[0]}`, err);
   }
-  if (doc === null || doc === undefined) return undefined;
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw inputError(`${file}: expected a mapping of rules`);
-  const body = (doc as Record<string, unknown>).rules ?? doc;
-  if (body === null) return undefined;
-  if (typeof body !== 'object' || Array.isArray(body)) throw inputError(`${file}: expected a mapping of rules`);
-  return body as Record<string, unknown>;
+  const top = doc.contents;
+  if (top === null || (isScalar(top) && top.value === null)) return undefined;
+  if (!y.isMap(top)) throw inputError(`${file}: expected a mapping of rules`);
+  const rules = top.get('rules', true);
+  const body = rules === undefined ? top : rules;
+  if (body === null || (isScalar(body) && body.value === null)) return undefined;
+  if (!y.isMap(body)) throw inputError(`${file}: expected a mapping of rules`);
+  return { doc, items: body.items as RulesBody['items'] };
+}
+
+/** dive's truthy(): what turns CI mode on from the CI variable (cmd/dive/cli/internal/options/ci.go). */
+export const isCiEnv = (v: string | undefined): boolean => v === 'true' || v === '1' || v === 'yes';
+
+/**
+ * A `.dive-ci` value as dive 0.13 holds it (yaml.v3 into a string field): a scalar's own text, so
+ * `1e3` stays "1e3" and `0x10` "0x10" (which dive then refuses), never the number a YAML 1.2 reader
+ * makes of it; a null (`key:` with nothing, `~`) leaves dive's default in place (undefined here).
+ */
+function diveValue(node: unknown, doc: RulesBody['doc']): string | undefined {
+  const y = yaml();
+  const n = y.isAlias(node) ? node.resolve(doc) : node;
+  if (n === null || n === undefined) return undefined;
+  if (isScalar(n)) return n.value === null ? undefined : (n.source ?? String(n.value));
+  return JSON.stringify(y.isNode(n) ? n.toJS(doc) : n); // a list or a mapping: dive cannot read it into a string, nor can this
 }
 
 /**
  * dive's CI rules file, read as dive reads it: `--ci-config FILE`, else `.dive-ci` in the current
- * directory when `useDefault` (no imgscope config file in play). Keys under `rules:` (dive's README,
- * viper) or at the top level (dive 0.13), in any of dive's spellings (src/ci/dive.ts); other keys are
- * ignored, as dive ignores them. A rule the file leaves out takes dive's default, as in dive.
+ * directory when `useDefault` (CI mode, and no imgscope config file in play). Keys under `rules:`
+ * (dive's README, viper) or at the top level (dive 0.13), in any of dive's spellings (src/ci/dive.ts);
+ * other keys are ignored, as dive ignores them. A rule the file leaves out or leaves empty takes
+ * dive's default, as in dive.
  */
 export function loadDiveConfig(explicit: string | undefined, useDefault: boolean, cwd = process.cwd()): ConfigRules {
   const fallback = path.join(cwd, DIVE_CI_FILE);
@@ -322,9 +366,11 @@ export function loadDiveConfig(explicit: string | undefined, useDefault: boolean
   if (!file) return { raw: {} };
   if (!existsSync(file)) throw inputError(`--ci-config ${file}: no such file`);
   const raw: RawRules = { ...DIVE_DEFAULTS };
-  for (const [k, v] of Object.entries(readRulesFile(file) ?? {})) {
-    const key = diveKey(k);
-    if (key) raw[key] = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : (v as string | number);
+  const body = readRulesFile(file, explicit !== undefined ? `--ci-config ${file}` : file);
+  for (const pair of body?.items ?? []) {
+    const key = diveKey(String(isScalar(pair.key) ? pair.key.value : pair.key));
+    const v = diveValue(pair.value, body!.doc);
+    if (key && v !== undefined) raw[key] = v;
   }
   return { file, raw };
 }

@@ -16,7 +16,8 @@ import { execa } from 'execa';
 import { EXIT_INPUT, EXIT_RULE, ImgscopeError, inputError } from '../errors.js';
 import { BUDGETS } from '../gates.js';
 import { loadReportFile } from '../reports.js';
-import { renderSarif } from '../render/sarif.js';
+import { readDockerfile } from '../dockerfile/read.js';
+import { renderSarif, sourceRoot } from '../render/sarif.js';
 import { analysesMarkdown, COMMENT_LIMIT } from '../render/trim.js';
 import { escapeText } from '../util/escape.js';
 
@@ -45,6 +46,8 @@ export interface ActionPlan {
   comment?: string;
   summary: boolean;
   top: string;
+  /** Why ./Dockerfile, found by default, was left out (shown as a ::warning:: annotation). */
+  warnings: string[];
 }
 
 /** `budgets`: one `name=value` a line (blank lines and # comments skipped), each a budget's flag. */
@@ -76,12 +79,35 @@ export function planAction(env: Env, cwd: string): ActionPlan {
   opt('platform', '--platform');
   opt('top', '--top');
   // --dockerfile: the input, else ./Dockerfile when the workspace has one (never a file that is not there)
-  const dockerfile = getInput(env, 'dockerfile') || (existsSync(path.join(cwd, 'Dockerfile')) ? 'Dockerfile' : '');
+  const { dockerfile, warnings } = pickDockerfile(env, cwd);
   if (dockerfile) args.push('--dockerfile', dockerfile);
   const sarif = getInput(env, 'sarif-file');
   const comment = getInput(env, 'comment-file');
   const top = getInput(env, 'top') || '15';
-  return { args, report, summary: boolInput(env, 'summary', true), top, ...(sarif ? { sarif } : {}), ...(comment ? { comment } : {}) };
+  return { args, report, summary: boolInput(env, 'summary', true), top, warnings, ...(sarif ? { sarif } : {}), ...(comment ? { comment } : {}) };
+}
+
+/**
+ * The Dockerfile to pass: the input as given (a bad one fails the step, as the user named it), else
+ * ./Dockerfile when the workspace has one and it reads as a Dockerfile; one that does not is left
+ * out with a warning, since the user never asked for it.
+ */
+function pickDockerfile(env: Env, cwd: string): { dockerfile: string; warnings: string[] } {
+  const given = getInput(env, 'dockerfile');
+  if (given) return { dockerfile: given, warnings: [] };
+  if (!existsSync(path.join(cwd, 'Dockerfile'))) return { dockerfile: '', warnings: [] };
+  try {
+    readDockerfile(path.join(cwd, 'Dockerfile'));
+    return { dockerfile: 'Dockerfile', warnings: [] };
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    return { dockerfile: '', warnings: [`./Dockerfile was found but not used (${why}); findings are not put on Dockerfile lines. Set the dockerfile input to name the right one.`] };
+  }
+}
+
+/** A workflow command's message, escaped as the runner reads it (% \r \n), on one line. */
+export function workflowCommand(command: 'warning' | 'error', message: string): string {
+  return `::${command}::${escapeText(message).replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`;
 }
 
 /** Step outputs in the runner's file format: `name<<DELIMITER`, the value, the delimiter (safe for any value). */
@@ -97,6 +123,7 @@ export function formatOutputs(outputs: Record<string, string>): string {
 /** Runs the action with this environment; returns the exit code. */
 export async function runAction(env: Env = process.env, cwd = process.cwd()): Promise<number> {
   const plan = planAction(env, cwd);
+  for (const w of plan.warnings) process.stdout.write(workflowCommand('warning', w));
   const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
   const childEnv: Env = { ...env };
   if (!plan.summary) delete childEnv.GITHUB_STEP_SUMMARY;
@@ -106,7 +133,7 @@ export async function runAction(env: Env = process.env, cwd = process.cwd()): Pr
   const { analyses } = loadReportFile(plan.report);
   const outputs: Record<string, string> = { report: plan.report, verdict: code === 0 ? 'pass' : 'fail' };
   if (plan.sarif) {
-    writeFileSync(path.resolve(cwd, plan.sarif), renderSarif(analyses));
+    writeFileSync(path.resolve(cwd, plan.sarif), renderSarif(analyses, { root: sourceRoot(env, cwd), cwd }));
     outputs['sarif-file'] = plan.sarif;
   }
   if (plan.comment) {

@@ -35,10 +35,33 @@ export function isDiveDisabled(v: unknown): boolean {
   return s === '' || s === 'disabled' || s === 'off' || s === 'false';
 }
 
-/** Go's strconv.ParseFloat for the decimal forms a config holds (no hex floats, no inf/nan); undefined when Go refuses it. */
+/** Go's special values (strconv's special()): [+-]inf, [+-]infinity and nan, any case; no sign on nan. */
+const GO_SPECIAL = /^(?:([+-]?)(inf|infinity)|(nan))$/i;
+const GO_DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+/** A hexadecimal float: 0x mantissa, then a p exponent, which Go requires; '_' only between digits or after the prefix. */
+const GO_HEX = /^([+-]?)0[xX]((?:_?[0-9a-fA-F])*)(?:\.((?:[0-9a-fA-F](?:_?[0-9a-fA-F])*)?))?[pP]([+-]?\d(?:_?\d)*)$/;
+
+/**
+ * Go's strconv.ParseFloat(s, 64), which dive runs on the value as it is (untrimmed): decimal and
+ * hexadecimal floats (a hex mantissa needs a p exponent; underscores only with the 0x prefix), "inf",
+ * "infinity" and "nan" in any case (NaN is accepted: dive's range check lets it through); a value
+ * out of float64's range (1e400) is an error (ErrRange). Undefined where Go returns an error.
+ */
 export function goParseFloat(s: string): number | undefined {
-  if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(s)) return undefined;
-  return Number(s);
+  const sp = GO_SPECIAL.exec(s);
+  if (sp) return sp[3] ? Number.NaN : sp[1] === '-' ? -Infinity : Infinity;
+  let v: number;
+  if (GO_DECIMAL.test(s)) v = Number(s);
+  else {
+    const h = GO_HEX.exec(s);
+    if (!h || (!h[2] && !h[3])) return undefined;
+    const int = h[2]!.replace(/_/g, '');
+    const frac = (h[3] ?? '').replace(/_/g, '');
+    const digits = int + frac;
+    v = (digits ? Number.parseInt(digits, 16) : 0) * 2 ** (Number(h[4]!.replace(/_/g, '')) - 4 * frac.length);
+    if (h[1] === '-') v = -v;
+  }
+  return Number.isFinite(v) ? v : undefined;
 }
 
 // go-humanize's bytesSizeTable: SI names are powers of 1000 (k, kb, m, mb…), IEC names powers of 1024
@@ -56,12 +79,15 @@ SI.forEach((p, i) => {
 /**
  * go-humanize's ParseBytes, as dive reads highestWastedBytes: the leading digits, dots and commas
  * (commas dropped) as a Go float, then the rest trimmed and lower-cased as a unit name; the product
- * truncated to an integer. "20MB" = 20,000,000, "20 MiB" = 20,971,520, "1k" = 1000. Undefined when dive would refuse it.
+ * truncated to an integer, refused from 2^64 up ("too large"). "20MB" = 20,000,000, "20 MiB" =
+ * 20,971,520, "1k" = 1000; "1e3" and "0x10" are refused (e3 and x10 are no unit). Undefined when dive
+ * would refuse it.
  */
 export function humanizeParseBytes(s: string): number | undefined {
   const m = /^[0-9.,]*/.exec(s)![0];
   const f = goParseFloat(m.replace(/,/g, ''));
   const mult = HUMANIZE[s.slice(m.length).trim().toLowerCase()];
   if (f === undefined || mult === undefined) return undefined;
-  return Math.floor(f * mult);
+  const n = f * mult;
+  return n >= 2 ** 64 ? undefined : Math.floor(n);
 }

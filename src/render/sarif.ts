@@ -3,15 +3,23 @@
  * rule per finding id, one result per finding. Every figure comes from the report.
  *
  * Locations: a finding that carries `location` (the Dockerfile line that made its layer) points there;
- * any other points at line 1 of the Dockerfile the run mapped (or `Dockerfile`), since code scanning
- * shows a result only with a file and a start line. The image reference is always in the message and a
- * logical location. Partial fingerprints hash the rule id, the image-independent evidence (paths,
- * packages, versions) and the Dockerfile, never byte counts or layer numbers, so a rebuild keeps an
- * alert's identity.
+ * an image-level one (runs as root, no HEALTHCHECK, the driver the CUDA runtime needs) at the target
+ * stage's FROM line when the report's layers give it; any other at line 1 of the Dockerfile given to
+ * --dockerfile (or `Dockerfile` when none was), since code scanning shows a result only with a file
+ * and a start line. URIs are relative to the repository root (`%SRCROOT%`: $GITHUB_WORKSPACE, else
+ * the git top level, else the working directory), which is where code scanning resolves them; a file
+ * outside it gets no physical location. The image reference is always in the message and a logical
+ * location. Partial fingerprints hash the rule id, the image's repository, the image-independent
+ * evidence (paths, packages, versions) and the Dockerfile, never tags, digests, byte counts or layer
+ * numbers, so a rebuild keeps an alert's identity and two images in one run keep theirs apart.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Analysis, Finding, Severity } from '../report/types.js';
+import { escapeMarkdown } from '../util/escape.js';
 import { formatBytes } from '../util/format.js';
 import { evidenceLines } from './evidence.js';
 import { formatSaving } from './analyze.js';
@@ -53,6 +61,9 @@ const RULE_TEXT: Record<string, string> = {
   'missing-bytecode': 'Python sources ship without bytecode, compiled at every cold start',
 };
 
+/** Every finding id the rules emit (src/findings/rules.ts), in this catalog's order: what --fail-on accepts. */
+export const FINDING_IDS: readonly string[] = Object.keys(RULE_TEXT);
+
 /** GitHub's security-severity (0.1–10; over 9.0 is critical): only for findings that expose secrets. */
 const SECURITY_SEVERITY: Record<string, string> = { 'secrets-in-image': '9.1' };
 
@@ -60,21 +71,62 @@ const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { high: 'error', m
 
 const plain = (i: Inline): string => (typeof i === 'string' ? i : i.map((s) => (typeof s === 'string' ? s : 'code' in s ? s.code : 'badge' in s ? s.badge : s.text)).join(''));
 
-/** A repository-relative URI for a file path: relative paths as they are (POSIX, no ./), absolute ones relative to `cwd` when inside it. */
-export function fileUri(file: string, cwd = process.cwd()): string {
-  let p = file;
-  if (path.isAbsolute(p)) {
-    const rel = path.relative(cwd, p);
-    if (rel.startsWith('..') || path.isAbsolute(rel)) return `file://${encodeURI(p.split(path.sep).join('/'))}`;
-    p = rel;
+/** The root SARIF URIs are relative to: $GITHUB_WORKSPACE when set, else the git top level of `cwd`, else `cwd`. */
+export function sourceRoot(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): string {
+  if (env.GITHUB_WORKSPACE) return realOr(path.resolve(cwd, env.GITHUB_WORKSPACE));
+  try {
+    const top = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim();
+    if (top) return realOr(top);
+  } catch {
+    // not in a git work tree, or no git: the working directory
   }
-  return encodeURI(p.split(path.sep).join('/').replace(/^(\.\/)+/, ''));
+  return realOr(cwd);
 }
 
-function fingerprint(f: Finding, loc: DockerfileLocation | undefined): string {
+const realOr = (p: string): string => {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+};
+
+/** Where URIs resolve from: the root, and the directory the report's relative paths are relative to. */
+export interface UriBase {
+  root: string;
+  cwd: string;
+}
+
+/**
+ * A `%SRCROOT%`-relative URI for a file path (relative paths from `base.cwd`), each segment
+ * percent-encoded (`#`, `?`, `%` and spaces included); undefined for a file outside the root.
+ */
+export function fileUri(file: string, base: UriBase): string | undefined {
+  const abs = path.resolve(base.cwd, file);
+  // the file's real path where it exists (a symlinked working directory), else its directory's
+  const real = realOr(abs) !== abs ? realOr(abs) : path.join(realOr(path.dirname(abs)), path.basename(abs));
+  const rel = path.relative(base.root, real);
+  if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  return rel.split(path.sep).map(encodeURIComponent).join('/');
+}
+
+/** The image's repository, without tag or digest: its first tag's, else the reference's (an archive or layout: the file's name). */
+export function imageRepository(a: Analysis): string {
+  const strip = (n: string): string => n.replace(/@sha256:[0-9a-f]+$/i, '').replace(/:[^:/]+$/, '');
+  const tag = a.image.tags?.[0];
+  if (tag) return strip(tag);
+  const ref = a.image.reference;
+  const t = a.image.transport;
+  const rest = ref.startsWith(`${t}:`) ? ref.slice(t.length + 1).replace(/^\/\//, '') : ref;
+  if (/archive|^oci$/.test(t)) return path.basename(rest.replace(/:[^:/]*$/, '')).replace(/\.(tar(\.\w+)?|tgz)$/, '');
+  return strip(rest);
+}
+
+function fingerprint(f: Finding, repo: string, loc: DockerfileLocation | undefined): string {
   const e = f.evidence;
   const parts = [
     f.id,
+    `image:${repo}`,
     ...[...new Set((e.items ?? []).map((i) => i.path))].sort(),
     ...[...(e.paths ?? [])].sort(),
     ...[...(e.packages ?? [])].sort(),
@@ -84,8 +136,29 @@ function fingerprint(f: Finding, loc: DockerfileLocation | undefined): string {
   return createHash('sha256').update(parts.join('\0')).digest('hex');
 }
 
-function physical(file: string, startLine: number, endLine?: number) {
-  return { artifactLocation: { uri: fileUri(file) }, region: { startLine, ...(endLine && endLine > startLine ? { endLine } : {}) } };
+function physical(base: UriBase, file: string, startLine: number, endLine?: number) {
+  const uri = fileUri(file, base);
+  if (uri === undefined) return undefined;
+  return { artifactLocation: { uri, uriBaseId: '%SRCROOT%' }, region: { startLine, ...(endLine && endLine > startLine ? { endLine } : {}) } };
+}
+
+/** Findings about the image as a whole: they belong on the FROM line of the stage the image was built to. */
+const IMAGE_LEVEL = new Set(['runs-as-root', 'no-healthcheck', 'cuda-driver-requirement']);
+
+/** Where a finding without a Dockerfile line of its own points: the file given to --dockerfile (else `Dockerfile`), and the target stage's FROM line when the report has it. */
+interface Fallback {
+  file: string;
+  fromLine?: number;
+}
+
+function fallbackOf(a: Analysis): Fallback {
+  type Steps = Array<{ dockerfile?: DockerfileLocation & { stage?: string | null; instruction?: string } }>;
+  const match = (a as Analysis & { dockerfile?: { file: string; stage?: string } }).dockerfile;
+  const steps = [...(a.layers as Steps), ...((a.history ?? []) as Steps)];
+  const file = match?.file ?? steps.find((s) => s.dockerfile)?.dockerfile?.file ?? 'Dockerfile';
+  // a base-image step of the target stage maps to that stage's FROM
+  const from = match?.stage !== undefined ? steps.find((s) => s.dockerfile?.instruction === 'FROM' && s.dockerfile.stage === match.stage && s.dockerfile.file === file) : undefined;
+  return { file, ...(from ? { fromLine: from.dockerfile!.line } : {}) };
 }
 
 function rule(f: Finding) {
@@ -95,13 +168,27 @@ function rule(f: Finding) {
     id: f.id,
     shortDescription: { text: short },
     fullDescription: { text: `${short}. Found by imgscope in the image's layers; the fix names what to change in the Dockerfile or the build.` },
-    help: { text: `Fix: ${f.fix}`, markdown: `**${short}**\n\n**Fix:** ${f.fix}\n\nSee the imgscope report (\`imgscope analyze IMAGE\`) for the evidence and the bytes each fix saves.` },
+    help: { text: `Fix: ${f.fix}`, markdown: `**${escapeMarkdown(short)}**\n\n**Fix:** ${escapeMarkdown(f.fix)}\n\nSee the imgscope report (\`imgscope analyze IMAGE\`) for the evidence and the bytes each fix saves.` },
     defaultConfiguration: { level: LEVEL[f.severity] },
     properties: { tags: sec ? ['security', 'container-image'] : ['container-image', 'image-size'], ...(sec ? { 'security-severity': sec } : {}) },
   };
 }
 
-function result(a: Analysis, f: Located, ruleIndex: number, fallbackFile: string) {
+interface Context {
+  base: UriBase;
+  repo: string;
+  fallback: Fallback;
+}
+
+/** The finding's own Dockerfile line; else, for an image-level finding, the target stage's FROM; else line 1 of the fallback file (none outside the root). */
+function findingLocation(f: Located, c: Context) {
+  const own = f.location ? physical(c.base, f.location.file, f.location.line, f.location.endLine) : undefined;
+  if (own) return own;
+  const line = IMAGE_LEVEL.has(f.id) && c.fallback.fromLine ? c.fallback.fromLine : 1;
+  return physical(c.base, c.fallback.file, line);
+}
+
+function result(a: Analysis, f: Located, ruleIndex: number, c: Context) {
   const loc = f.location;
   const lines = evidenceLines(f).map(plain);
   const saving = formatSaving(f);
@@ -110,7 +197,12 @@ function result(a: Analysis, f: Located, ruleIndex: number, fallbackFile: string
   const layers = a.layers as LayerWithDockerfile[];
   const related = [...new Set((f.evidence.layers ?? []).concat((f.evidence.items ?? []).flatMap((i) => (i.layer === undefined ? [] : [i.layer]))))]
     .map((i) => layers[i]?.dockerfile)
-    .filter((d): d is NonNullable<LayerWithDockerfile['dockerfile']> => !!d && !(loc && d.file === loc.file && d.line === loc.line));
+    .filter((d): d is NonNullable<LayerWithDockerfile['dockerfile']> => !!d && !(loc && d.file === loc.file && d.line === loc.line))
+    .flatMap((d) => {
+      const where = physical(c.base, d.file, d.line, d.endLine);
+      return where ? [{ physicalLocation: where, message: { text: d.instruction ?? `${d.file}:${d.line}` } }] : [];
+    });
+  const where = findingLocation(f, c);
   return {
     ruleId: f.id,
     ruleIndex,
@@ -118,12 +210,12 @@ function result(a: Analysis, f: Located, ruleIndex: number, fallbackFile: string
     message: { text },
     locations: [
       {
-        physicalLocation: loc ? physical(loc.file, loc.line, loc.endLine) : physical(fallbackFile, 1),
+        ...(where ? { physicalLocation: where } : {}),
         logicalLocations: [{ name: a.image.reference, fullyQualifiedName: `${a.image.reference}@${a.image.manifestDigest ?? a.image.configDigest}`, kind: 'module' }],
       },
     ],
-    ...(related.length ? { relatedLocations: related.map((d, id) => ({ id, physicalLocation: physical(d.file, d.line, d.endLine), message: { text: d.instruction ?? `${d.file}:${d.line}` } })) } : {}),
-    partialFingerprints: { 'imgscopeFinding/v1': fingerprint(f, loc) },
+    ...(related.length ? { relatedLocations: related.map((r, id) => ({ id, ...r })) } : {}),
+    partialFingerprints: { 'imgscopeFinding/v1': fingerprint(f, c.repo, loc) },
     properties: {
       image: a.image.reference,
       severity: f.severity,
@@ -134,25 +226,51 @@ function result(a: Analysis, f: Located, ruleIndex: number, fallbackFile: string
   };
 }
 
-/** The SARIF log of one or more analyses: one run, the rules every finding id names, a result per finding. */
-export function renderSarif(analyses: Analysis[]): string {
+/** The package's repository or homepage (package.json), for tool.driver.informationUri; undefined when it names none. */
+function informationUri(): string | undefined {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { homepage?: string; repository?: string | { url?: string } };
+    const repo = typeof pkg.repository === 'string' ? pkg.repository : pkg.repository?.url;
+    const uri = pkg.homepage ?? repo?.replace(/^git\+/, '').replace(/\.git$/, '');
+    return uri && /^https?:\/\//.test(uri) ? uri : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The SARIF log of one or more analyses: one run, the rules every finding id names, a result per
+ * finding. `base` says where URIs are relative to (default: sourceRoot() and the working directory).
+ */
+export function renderSarif(analyses: Analysis[], base: UriBase = { root: sourceRoot(), cwd: process.cwd() }): string {
   const rules: ReturnType<typeof rule>[] = [];
   const index = new Map<string, number>();
+  const repos = [...new Set(analyses.map(imageRepository))];
   const results = analyses.flatMap((a) => {
-    const fallback = (a.layers as LayerWithDockerfile[]).find((l) => l.dockerfile)?.dockerfile?.file ?? 'Dockerfile';
+    const c: Context = { base, repo: imageRepository(a), fallback: fallbackOf(a) };
     return (a.findings as Located[]).map((f) => {
       if (!index.has(f.id)) {
         index.set(f.id, rules.length);
         rules.push(rule(f));
       }
-      return result(a, f, index.get(f.id)!, fallback);
+      return result(a, f, index.get(f.id)!, c);
     });
   });
   const version = analyses[0]?.tool.version ?? '0.0.0';
+  const info = informationUri();
+  const root = pathToFileURL(base.root).href;
   const log = {
     $schema: SARIF_SCHEMA_URI,
     version: '2.1.0',
-    runs: [{ tool: { driver: { name: 'imgscope', version, semanticVersion: version, rules } }, results, columnKind: 'unicodeCodePoints' }],
+    runs: [
+      {
+        tool: { driver: { name: 'imgscope', version, semanticVersion: version, ...(info ? { informationUri: info } : {}), rules } },
+        automationDetails: { id: `imgscope/${repos.join('+')}/` },
+        originalUriBaseIds: { '%SRCROOT%': { uri: root.endsWith('/') ? root : `${root}/` } },
+        results,
+        columnKind: 'unicodeCodePoints',
+      },
+    ],
   };
   return JSON.stringify(log, null, 2) + '\n';
 }

@@ -2,7 +2,7 @@
  * The GitHub Action's script, run as a runner runs it: INPUT_* and GITHUB_* variables, a real image.
  * It writes the job summary, the SARIF file and the step outputs, and exits 1 on a failed budget.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -109,6 +109,13 @@ describe('the GitHub Action script', () => {
     writeFileSync(path.join(ws, 'Dockerfile'), 'FROM scratch\n');
     expect(planAction({ INPUT_IMAGE: 'x' }, ws).args.join(' ')).toContain('--dockerfile Dockerfile');
     expect(planAction({ INPUT_IMAGE: 'x', INPUT_DOCKERFILE: 'build/Dockerfile.gpu' }, ws).args.join(' ')).toContain('--dockerfile build/Dockerfile.gpu');
+    // a default ./Dockerfile that does not read as one is left out with a warning; a named one is passed as given
+    writeFileSync(path.join(ws, 'Dockerfile'), 'RUN echo no FROM here\n');
+    const bad = planAction({ INPUT_IMAGE: 'x' }, ws);
+    expect(bad.args).not.toContain('--dockerfile');
+    expect(bad.warnings).toHaveLength(1);
+    expect(bad.warnings[0]).toMatch(/^\.\/Dockerfile was found but not used \(.*Dockerfile.*\)/);
+    expect(planAction({ INPUT_IMAGE: 'x', INPUT_DOCKERFILE: 'Dockerfile' }, ws).args.join(' ')).toContain('--dockerfile Dockerfile');
     const plan = planAction({ INPUT_IMAGE: 'img', 'INPUT_FAIL-ON': 'high', INPUT_CI_CONFIG: '.dive-ci', INPUT_BUDGETS: 'max-owner=pip:torch=2GB' }, ws);
     expect(plan.args).toEqual(expect.arrayContaining(['--fail-on', 'high', '--ci-config', '.dive-ci', '--max-owner', 'pip:torch=2GB']));
   });
@@ -141,4 +148,82 @@ describe('the GitHub Action script', () => {
     checkSarif(readFileSync(path.join(r.ws, 'out.sarif'), 'utf8'));
     expect(readFileSync(r.files.summary, 'utf8')).toContain('## imgscope: <code>docker-daemon:imgscope-test/pyapp:1</code>');
   }, 120_000);
+
+  it('a default ./Dockerfile that fails to parse: a ::warning:: and the run goes on without it', async () => {
+    const tar = await wastefulImage();
+    const r = runner({ image: `docker-archive:${tar}`, 'sarif-file': 'imgscope.sarif' });
+    writeFileSync(path.join(r.ws, 'Dockerfile'), 'RUN echo no FROM here\n');
+    const res = await r.run();
+    expect(res.exitCode, res.stderr).toBe(0);
+    const warnings = res.stdout.split('\n').filter((l) => l.startsWith('::warning::'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('./Dockerfile was found but not used');
+    expect(outputs(r.files.output).verdict).toBe('pass');
+    // SARIF still written, its locations on the default Dockerfile name (no file was mapped)
+    checkSarif(readFileSync(path.join(r.ws, 'imgscope.sarif'), 'utf8'));
+    // a directory named Dockerfile: the same
+    const d = runner({ image: `docker-archive:${tar}` });
+    mkdirSync(path.join(d.ws, 'Dockerfile'), { recursive: true });
+    const dres = await d.run();
+    expect(dres.exitCode, dres.stderr).toBe(0);
+    expect(dres.stdout).toMatch(/^::warning::\.\/Dockerfile was found but not used \(.*not a regular file\)/m);
+  });
+
+  it("action.yml keeps the job's Node: setup-node only with node-version; the build checks node >= 20 and installs dev dependencies without install scripts", async () => {
+    const action = parse(readFileSync(path.join(ROOT, 'action.yml'), 'utf8')) as {
+      inputs: Record<string, { default?: string }>;
+      runs: { steps: Array<{ name?: string; uses?: string; if?: string; run?: string; with?: Record<string, string> }> };
+    };
+    expect(action.inputs['node-version']!.default).toBe('');
+    for (const s of action.runs.steps.filter((x) => x.uses?.startsWith('actions/setup-node'))) {
+      expect(s.if).toBe("inputs.node-version != ''");
+      expect(s.with!['node-version']).toBe('${{ inputs.node-version }}');
+    }
+    const build = action.runs.steps.find((x) => x.run?.includes('npm ci'))!;
+    // run the build step with stand-ins for node and npm on PATH: what it would run, and its refusal of an old node
+    const bin = tmpDir('imgscope-fakebin-');
+    mkdirSync(bin, { recursive: true });
+    const log = path.join(bin, 'calls');
+    const fake = (name: string, body: string) => {
+      writeFileSync(path.join(bin, name), `#!/bin/sh\n${body}\n`);
+      chmodSync(path.join(bin, name), 0o755);
+    };
+    fake('npm', `echo "npm $*" >> ${log}`);
+    const actionPath = tmpDir('imgscope-action-path-');
+    mkdirSync(actionPath, { recursive: true });
+    const step = (major: string) => {
+      fake('node', `case "$1" in -p) echo ${major};; --version) echo v${major}.0.0;; esac`);
+      writeFileSync(log, '');
+      return execa('bash', ['-e', '-c', build.run!], { reject: false, env: { PATH: `${bin}:/usr/bin:/bin`, GITHUB_ACTION_PATH: actionPath, NODE_ENV: 'production' }, extendEnv: false });
+    };
+    const old = await step('18');
+    expect(old.exitCode).toBe(1);
+    expect(old.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^::error::imgscope needs Node\.js 20 or later, and this runner's node is v18\.0\.0: set the action's node-version input/)]);
+    expect(readFileSync(log, 'utf8')).toBe('');
+    const ok = await step('20');
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    const calls = readFileSync(log, 'utf8').trim().split('\n');
+    expect(calls[0]!.split(' ')).toEqual(expect.arrayContaining(['npm', 'ci', '--include=dev', '--ignore-scripts']));
+    expect(calls[1]).toBe('npm run build');
+  });
+
+  it('every install script in the lockfile belongs to something imgscope loads without it', () => {
+    // what --ignore-scripts skips: ssh2's optional native crypto (it falls back to node's), cpu-features (optional), protobufjs (a version warning)
+    const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean }> };
+    const withScripts = Object.entries(lock.packages).filter(([, v]) => v.hasInstallScript).map(([k]) => k.replace(/^.*node_modules\//, ''));
+    for (const name of withScripts) expect(['ssh2', 'cpu-features', 'protobufjs'], name).toContain(name);
+  });
+
+  it("the README's workflow uploads SARIF also after a failed budget, from a fixed path, with the permissions upload-sarif needs", () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const block = /```yaml\n(name: image\n[\s\S]*?)```/.exec(readme)![1]!;
+    const wf = parse(block) as { permissions: Record<string, string>; jobs: Record<string, { steps: Array<{ id?: string; uses?: string; if?: string; with?: Record<string, string> }> }> };
+    expect(wf.permissions).toMatchObject({ 'security-events': 'write', actions: 'read', contents: 'read' });
+    const steps = Object.values(wf.jobs)[0]!.steps;
+    const ours = steps.find((x) => x.id === 'imgscope')!;
+    const upload = steps.find((x) => x.uses?.startsWith('github/codeql-action/upload-sarif'))!;
+    expect(upload.if).toMatch(/always\(\)/);
+    expect(upload.with!.sarif_file).not.toMatch(/steps\./);
+    expect(upload.with!.sarif_file).toBe(ours.with!['sarif-file']);
+  });
 });

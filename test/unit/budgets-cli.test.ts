@@ -33,4 +33,26 @@ describe('analyze budgets', () => {
     expect(lines[1]).toMatch(new RegExp(`^imgscope: FAIL max-growth: oci:.*: image size grew ${(((bigBytes - baseBytes) / baseBytes) * 100).toFixed(2)}% `));
     expect(readFileSync(summary, 'utf8')).toContain('### Budgets: 2 failed');
   });
+
+  it('--fail-on with an unknown finding id is exit 2, one line listing the ids the rules know (read from their source)', async () => {
+    const img = path.join(tmpDir(), 'img');
+    await writeOciDir(img, [{ img: image([1000]) }]);
+    // the ids every rule can emit, read from src/findings/rules.ts itself
+    const src = readFileSync(new URL('../../src/findings/rules.ts', import.meta.url), 'utf8');
+    const ids = [...new Set([...src.matchAll(/\bid: '([a-z0-9-]+)'/g)].map((m) => m[1]!))];
+    expect(ids.length).toBeGreaterThan(10);
+    for (const bad of ['bogus', 'layer-wast', 'high,layer-wast']) {
+      const r = await run(['analyze', `oci:${img}`, '-q', '--fail-on', bad], { GITHUB_STEP_SUMMARY: '' });
+      expect(r.exitCode, bad).toBe(2);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^imgscope: --fail-on: unknown 'layer-wast'|^imgscope: --fail-on: unknown 'bogus'/);
+      for (const id of ids) expect(lines[0]).toContain(id);
+      expect(r.stdout).toBe('');
+    }
+    // every real id and severity is accepted (this image has none of those findings: exit 0)
+    const ok = await run(['analyze', `oci:${img}`, '-q', '-f', 'json', '--fail-on', ids.filter((i) => i !== 'runs-as-root' && i !== 'no-healthcheck' && i !== 'base-not-pinned').join(',')], { GITHUB_STEP_SUMMARY: '' });
+    expect(ok.stderr).toBe('');
+    expect(ok.exitCode).toBe(0);
+  });
 });

@@ -75,9 +75,9 @@ async function archive(layers: L[]): Promise<string> {
   return p;
 }
 
-/** Runs analyze in `cwd`, returns the exit code and the rules that failed (FAIL lines). */
-async function gate(cwd: string, tar: string, args: string[] = []) {
-  const r = await execa('node', [CLI, 'analyze', `docker-archive:${tar}`, '-q', '-f', 'json', '-o', path.join(cwd, 'r.json'), ...args], { cwd, reject: false, env: { GITHUB_STEP_SUMMARY: '' } });
+/** Runs analyze in `cwd` (in CI mode, CI=true, unless `env` says otherwise), returns the exit code and the rules that failed (FAIL lines). */
+async function gate(cwd: string, tar: string, args: string[] = [], env: Record<string, string> = { CI: 'true' }) {
+  const r = await execa('node', [CLI, 'analyze', `docker-archive:${tar}`, '-q', '-f', 'json', '-o', path.join(cwd, 'r.json'), ...args], { cwd, reject: false, env: { GITHUB_STEP_SUMMARY: '', ...env } });
   const fails = r.stderr.split('\n').flatMap((l) => /^imgscope: FAIL ([a-z-]+):/.exec(l)?.[1] ?? []);
   return { code: r.exitCode, fails, stderr: r.stderr };
 }
@@ -145,7 +145,7 @@ describe("dive's CI rules", () => {
 
   it("a value dive refuses is exit 2 before any image is read, naming the file and the rule", async () => {
     const d = workdir({ '.dive-ci': 'rules:\n  lowestEfficiency: 1.5\n' });
-    const r = await execa('node', [CLI, 'analyze', 'docker-archive:/nonexistent.tar', '-q'], { cwd: d, reject: false });
+    const r = await execa('node', [CLI, 'analyze', 'docker-archive:/nonexistent.tar', '-q'], { cwd: d, reject: false, env: { CI: 'true' } });
     expect(r.exitCode).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/\.dive-ci lowest-efficiency: '1\.5' is not a ratio between 0 and 1/);
@@ -169,7 +169,63 @@ describe("dive's CI rules", () => {
     expect(goParseFloat('.5')).toBe(0.5);
     expect(goParseFloat('5.')).toBe(5);
     expect(goParseFloat('20%')).toBeUndefined();
+    // Go's ParseFloat: nan and inf in any case, hex floats only with a p exponent, '_' only after 0x, no overflow, no trimming
+    expect(goParseFloat('nan')).toBeNaN();
+    expect(goParseFloat('NaN')).toBeNaN();
+    expect(goParseFloat('+Inf')).toBe(Infinity);
+    expect(goParseFloat('-infinity')).toBe(-Infinity);
+    expect(goParseFloat('0x1p-2')).toBe(0.25);
+    expect(goParseFloat('0x1.8p1')).toBe(3);
+    expect(goParseFloat('0x_1p0')).toBe(1);
+    for (const bad of ['0x10', '1_0', '-nan', '1e400', ' 0.9', '0.9 ', '.', '1..2', 'infinit']) expect(goParseFloat(bad), bad).toBeUndefined();
+    // ParseBytes: the number is digits, dots and commas only (1e3, 0x10: e3 and x10 are no unit); 2^64 and up is "too large"
+    expect(humanizeParseBytes('15 EiB')).toBe(15 * 2 ** 60);
+    for (const bad of ['0x10', '16 EiB', '20EB', '18446744073709551616', 'nan', 'inf']) expect(humanizeParseBytes(bad), bad).toBeUndefined();
     for (const v of ['disabled', 'off', 'OFF', ' Disabled ', '', 'false', false, null]) expect(isDiveDisabled(v), String(v)).toBe(true);
     for (const v of ['0', '0.9', 0]) expect(isDiveDisabled(v), String(v)).toBe(false);
+  });
+
+  it("a rule left empty takes dive's default; values are the YAML text dive reads (1e3 and 0x10 refused, nan accepted)", async () => {
+    const tar = await archive(WASTEFUL);
+    const n = diveNumbers(WASTEFUL);
+    // `lowestEfficiency:` with nothing (and `~`): yaml.v3 leaves dive's default (0.9) in place
+    for (const empty of ['', ' ~']) {
+      const r = await gate(workdir({ '.dive-ci': `rules:\n  lowestEfficiency:${empty}\n  highestUserWastedPercent: 1\n` }), tar);
+      expect(r.fails, r.stderr).toEqual(diveFails(n, { eff: 0.9, user: 1 }));
+      expect(r.fails).toContain('lowest-efficiency');
+    }
+    // nan passes dive's range check and then never fails
+    const nan = await gate(workdir({ '.dive-ci': 'rules:\n  lowestEfficiency: nan\n  highestUserWastedPercent: NaN\n' }), tar);
+    expect(nan.fails, nan.stderr).toEqual([]);
+    expect(nan.code).toBe(0);
+    // a YAML number's text, not its value: dive refuses 1e3 and 0x10; a size past 2^64 is too large
+    for (const v of ['1e3', '0x10', '20 EiB']) {
+      const r = await gate(workdir({ '.dive-ci': `rules:\n  highestWastedBytes: ${v}\n` }), tar);
+      expect(r.code, v).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(`highest-wasted-bytes: '${v}' is not a size dive reads`);
+    }
+    const hex = await gate(workdir({ '.dive-ci': 'lowest-efficiency-threshold: 0x1p-1\n' }), tar);
+    expect(hex.fails).toEqual(diveFails(n, { eff: 0.5, user: 0.1 }));
+    // an alias reads as the value it names
+    const alias = await gate(workdir({ '.dive-ci': 'x: &t 1\nlowest-efficiency-threshold: *t\nhighest-user-wasted-percent: *t\n' }), tar);
+    expect(alias.fails, alias.stderr).toEqual(diveFails(n, { eff: 1, user: 1 }));
+  });
+
+  it('a .dive-ci in the working directory is read only in CI mode (CI=true, as dive) or when named by --ci-config', async () => {
+    const tar = await archive(WASTEFUL);
+    const n = diveNumbers(WASTEFUL);
+    const want = diveFails(n, { eff: 0.95, bytes: 20e6, user: 0.2 });
+    expect(want.length).toBeGreaterThan(0);
+    for (const ci of ['', 'false', '0']) {
+      const local = await gate(workdir({ '.dive-ci': README_DIVE_CI }), tar, [], { CI: ci });
+      expect(local.fails, `CI=${ci}`).toEqual([]);
+      expect(local.code).toBe(0);
+    }
+    for (const ci of ['true', '1', 'yes']) expect((await gate(workdir({ '.dive-ci': README_DIVE_CI }), tar, [], { CI: ci })).fails, `CI=${ci}`).toEqual(want);
+    const d = workdir({ '.dive-ci': README_DIVE_CI });
+    const named = await gate(d, tar, ['--ci-config', path.join(d, '.dive-ci')], { CI: '' });
+    expect(named.fails).toEqual(want);
+    expect(named.code).toBe(1);
   });
 });

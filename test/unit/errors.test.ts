@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -199,6 +200,33 @@ describe('bad flag values: exit 2 with one line naming the flag and the value, b
     writeFileSync(path.join(dir, '.imgscope.yml'), 'max-size: 1GB\nmax-growth: 5%\n');
     await flagFailure(['analyze', missing, '--max-waste', 'heaps'], /^imgscope: --max-waste: invalid size 'heaps'/, { cwd: dir });
     await flagFailure(['analyze', missing], /^imgscope: .*\.imgscope\.yml max-growth: no baseline/, { cwd: dir });
+  });
+
+  it('a rules file (--config, --ci-config, .imgscope.yml, .dive-ci) that is a FIFO, a directory or over 1 MiB: one line naming it, exit 2', async () => {
+    const dir = tmpDir();
+    const fifo = path.join(dir, 'fifo.yml');
+    execFileSync('mkfifo', [fifo]);
+    const big = path.join(dir, 'big.yml');
+    writeFileSync(big, `# ${'x'.repeat(1024 * 1024)}\n`);
+    mkdirSync(path.join(dir, 'folder'));
+    for (const flag of ['--config', '--ci-config']) {
+      await flagFailure(['analyze', missing, flag, fifo], new RegExp(`^imgscope: ${flag} ${fifo}: is a FIFO, not a regular file$`));
+      await flagFailure(['analyze', missing, flag, path.join(dir, 'folder')], new RegExp(`^imgscope: ${flag} ${dir}/folder: is a directory, not a regular file$`));
+      await flagFailure(['analyze', missing, flag, big], new RegExp(`^imgscope: ${flag} ${big}: ${statSync(big).size} bytes, over the 1048576-byte limit`));
+    }
+    // the defaults found in the working directory: .imgscope.yml, and .dive-ci in CI mode
+    const cwd = tmpDir();
+    mkdirSync(cwd, { recursive: true });
+    execFileSync('mkfifo', [path.join(cwd, '.imgscope.yml')]);
+    await flagFailure(['analyze', missing], /^imgscope: .*\/\.imgscope\.yml: is a FIFO, not a regular file$/, { cwd });
+    const cwd2 = tmpDir();
+    mkdirSync(path.join(cwd2, '.dive-ci'), { recursive: true });
+    await flagFailure(['analyze', missing], /^imgscope: .*\/\.dive-ci: is a directory, not a regular file$/, { cwd: cwd2, env: { CI: 'true' } });
+    // an alias to no anchor: named like any other YAML error
+    const cwd3 = tmpDir();
+    mkdirSync(cwd3, { recursive: true });
+    writeFileSync(path.join(cwd3, '.imgscope.yml'), 'max-size: *nowhere\n');
+    await flagFailure(['analyze', missing], /^imgscope: .*\/\.imgscope\.yml: .*alias.*nowhere/i, { cwd: cwd3 });
   });
 
   it('compare: --names, --baseline and --runs are checked against the inputs before any is read', async () => {

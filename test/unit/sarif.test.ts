@@ -3,12 +3,14 @@
  * one layer and deleted in the next is an error-level result at the Dockerfile line of its layer
  * (when the report carries it); fingerprints survive a rebuild that changes sizes and layer numbers.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { renderSarif } from '../../src/render/sarif.js';
-import type { Analysis } from '../../src/report/types.js';
-import { run } from '../helpers/cli.js';
+import { fileUri, imageRepository, renderSarif, sourceRoot } from '../../src/render/sarif.js';
+import type { Analysis, Finding } from '../../src/report/types.js';
+import { CLI, run } from '../helpers/cli.js';
 import { dockerAvailable } from '../helpers/docker.js';
 import { type FixtureImage, tmpDir, writeDockerArchiveLegacy } from '../helpers/images.js';
 import { checkSarif } from '../helpers/sarif.js';
@@ -27,11 +29,14 @@ function leaky(pad = 0): FixtureImage {
   return { layers };
 }
 
-async function archive(img: FixtureImage): Promise<string> {
+async function archive(img: FixtureImage, tags?: string[]): Promise<string> {
   const p = path.join(tmpDir(), 'img.tar');
-  await writeDockerArchiveLegacy(p, img);
+  await writeDockerArchiveLegacy(p, img, tags);
   return p;
 }
+
+/** URIs relative to a root of the test's own, whatever the environment holds (GITHUB_WORKSPACE, the checkout). */
+const BASE = { root: '/work-root', cwd: '/work-root' };
 
 async function analyzeJson(tar: string): Promise<Analysis> {
   const r = await run(['analyze', `docker-archive:${tar}`, '-f', 'json', '-q']);
@@ -42,7 +47,9 @@ async function analyzeJson(tar: string): Promise<Analysis> {
 describe('SARIF', () => {
   it('one valid result per finding: ruleId, rule metadata, level, security-severity for the secret, savings in properties', async () => {
     const tar = await archive(leaky());
-    const r = await run(['analyze', `docker-archive:${tar}`, '--format', 'sarif', '-q']);
+    const ws = tmpDir();
+    mkdirSync(ws, { recursive: true });
+    const r = await execa('node', [CLI, 'analyze', `docker-archive:${tar}`, '--format', 'sarif', '-q'], { cwd: ws, reject: false, env: { GITHUB_WORKSPACE: ws } });
     expect(r.exitCode, r.stderr).toBe(0);
     const log = checkSarif(r.stdout);
     const a = await analyzeJson(tar);
@@ -67,8 +74,8 @@ describe('SARIF', () => {
       expect(res.level).toBe({ high: 'error', medium: 'warning', low: 'note', info: 'note' }[f.severity]);
       expect(res.properties.savingBytes).toBe(f.savingBytes);
       expect(res.message.text).toContain(a.image.reference);
-      // no Dockerfile known: line 1 of the default Dockerfile, the image as the logical location
-      expect(res.locations[0].physicalLocation).toEqual({ artifactLocation: { uri: 'Dockerfile' }, region: { startLine: 1 } });
+      // no Dockerfile known: line 1 of the default Dockerfile, relative to the workspace root; the image as the logical location
+      expect(res.locations[0].physicalLocation).toEqual({ artifactLocation: { uri: 'Dockerfile', uriBaseId: '%SRCROOT%' }, region: { startLine: 1 } });
       expect(res.locations[0].logicalLocations[0].name).toBe(a.image.reference);
     }
     // the big file deleted in the next layer: waste that the layer-waste result saves, in bytes
@@ -82,18 +89,18 @@ describe('SARIF', () => {
     const df = (line: number, endLine: number, instruction: string) => ({ file: 'Dockerfile', line, endLine, stage: '0', instruction });
     const layers = a.layers.map((l, i) => ({ ...l, dockerfile: [df(1, 1, 'FROM base'), df(3, 4, 'COPY ctx/ /'), df(5, 5, 'RUN rm -rf …')][i] }));
     const findings = a.findings.map((f) => (f.id === 'secrets-in-image' ? { ...f, location: { file: 'Dockerfile', line: 3, endLine: 4 } } : f));
-    const log = checkSarif(renderSarif([{ ...a, layers, findings } as Analysis]));
+    const log = checkSarif(renderSarif([{ ...a, layers, findings } as Analysis], BASE));
     const res = log.runs[0]!.results.find((x) => x.ruleId === 'secrets-in-image')!;
     expect(res.level).toBe('error');
-    expect(res.locations[0].physicalLocation).toEqual({ artifactLocation: { uri: 'Dockerfile' }, region: { startLine: 3, endLine: 4 } });
+    expect(res.locations[0].physicalLocation).toEqual({ artifactLocation: { uri: 'Dockerfile', uriBaseId: '%SRCROOT%' }, region: { startLine: 3, endLine: 4 } });
     // a finding without a location points at line 1 of the Dockerfile the layers were mapped to
     const other = log.runs[0]!.results.find((x) => x.ruleId !== 'secrets-in-image')!;
     expect(other.locations[0].physicalLocation.region).toEqual({ startLine: 1 });
   });
 
   it('partial fingerprints stay when sizes and layer numbers change, and differ between rules', async () => {
-    const one = checkSarif(renderSarif([await analyzeJson(await archive(leaky()))]));
-    const two = checkSarif(renderSarif([await analyzeJson(await archive(leaky(777)))]));
+    const one = checkSarif(renderSarif([await analyzeJson(await archive(leaky()))], BASE));
+    const two = checkSarif(renderSarif([await analyzeJson(await archive(leaky(777)))], BASE));
     const fp = (log: typeof one, id: string) => log.runs[0]!.results.find((x) => x.ruleId === id)!.partialFingerprints['imgscopeFinding/v1'] as string;
     for (const id of ['secrets-in-image', 'layer-waste']) {
       expect(fp(one, id)).toMatch(/^[0-9a-f]{64}$/);
@@ -111,4 +118,103 @@ describe('SARIF', () => {
       expect(log.runs[0]!.results.every((x) => log.runs[0]!.tool.driver.rules[x.ruleIndex]!.id === x.ruleId)).toBe(true);
     }
   }, 240_000);
+
+  it('--dockerfile that matches nothing: results on line 1 of that file, relative to the workspace, never a Dockerfile not named', async () => {
+    const tar = await archive(leaky());
+    const ws = realpathSync(tmpDir());
+    mkdirSync(path.join(ws, 'sub'), { recursive: true });
+    writeFileSync(path.join(ws, 'sub', 'Other.Dockerfile'), 'FROM scratch\nRUN echo something else entirely\n');
+    writeFileSync(path.join(ws, 'Dockerfile'), 'FROM scratch\n');
+    const r = await execa('node', [CLI, 'analyze', `docker-archive:${tar}`, '--format', 'sarif', '-q', '--dockerfile', 'sub/Other.Dockerfile'], { cwd: ws, reject: false, env: { GITHUB_WORKSPACE: ws } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const log = checkSarif(r.stdout) as unknown as { runs: Array<{ results: Array<Record<string, any>>; originalUriBaseIds: Record<string, { uri: string }> }> };
+    expect(log.runs[0]!.originalUriBaseIds['%SRCROOT%']!.uri).toBe(`file://${ws}/`);
+    const uris = new Set(log.runs[0]!.results.map((x) => x.locations[0].physicalLocation?.artifactLocation.uri));
+    expect([...uris]).toEqual(['sub/Other.Dockerfile']);
+  });
+
+  it('URIs: relative to $GITHUB_WORKSPACE, else the git top level, else the working directory; each segment encoded; none outside the root', () => {
+    const ws = realpathSync(tmpDir());
+    mkdirSync(path.join(ws, 'a', 'b'), { recursive: true });
+    expect(sourceRoot({ GITHUB_WORKSPACE: ws }, path.join(ws, 'a'))).toBe(ws);
+    execFileSync('git', ['init', '-q', ws]);
+    expect(sourceRoot({}, path.join(ws, 'a', 'b'))).toBe(ws);
+    const plain = realpathSync(tmpDir());
+    mkdirSync(plain, { recursive: true });
+    // a temp directory is in no git work tree (unless TMPDIR lies inside one): the working directory
+    let inGit = true;
+    try {
+      execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: plain, stdio: 'ignore' });
+    } catch {
+      inGit = false;
+    }
+    if (!inGit) expect(sourceRoot({}, plain)).toBe(plain);
+    const base = { root: ws, cwd: path.join(ws, 'a') };
+    expect(fileUri('Dockerfile', base)).toBe('a/Dockerfile');
+    expect(fileUri('b/x#1?.Dockerfile', base)).toBe(`a/b/${encodeURIComponent('x#1?.Dockerfile')}`);
+    expect(fileUri('b/100% sure.Dockerfile', base)).toBe('a/b/100%25%20sure.Dockerfile');
+    expect(fileUri(path.join(ws, 'a', 'Dockerfile'), base)).toBe('a/Dockerfile');
+    expect(fileUri('../../outside/Dockerfile', base)).toBeUndefined();
+    expect(fileUri('/etc/Dockerfile', base)).toBeUndefined();
+  });
+
+  it('a Dockerfile outside the root gets no physical location; the image stays the logical one', async () => {
+    const a = await analyzeJson(await archive(leaky()));
+    const withDf = { ...a, dockerfile: { file: '/elsewhere/Dockerfile', matched: 0, unmatched: [] } } as Analysis;
+    const log = checkSarif(renderSarif([withDf], BASE));
+    for (const res of log.runs[0]!.results) {
+      expect(res.locations[0].physicalLocation).toBeUndefined();
+      expect(res.locations[0].logicalLocations[0].name).toBe(a.image.reference);
+    }
+  });
+
+  it('image-level findings point at the target stage FROM line when the report gives it, else line 1', async () => {
+    const a = await analyzeJson(await archive(leaky()));
+    const extra = (id: string): Finding => ({ id, severity: 'low', title: id, savingBytes: null, evidence: {}, fix: 'x' }) as Finding;
+    const findings = [...a.findings.filter((f) => !['runs-as-root', 'no-healthcheck', 'layer-waste'].includes(f.id)), extra('runs-as-root'), extra('no-healthcheck'), { ...a.findings.find((f) => f.id === 'layer-waste')! }];
+    const df = (line: number, stage: string, instruction: string) => ({ file: 'Dockerfile', line, endLine: line, stage, instruction });
+    // two stages: the build stage's FROM on line 1, the final stage's on line 7; the base layer came with the final stage's FROM
+    const layers = a.layers.map((l, i) => ({ ...l, dockerfile: [df(7, 'final', 'FROM'), undefined, undefined][i] }));
+    const mapped = { ...a, layers, findings, dockerfile: { file: 'Dockerfile', stage: 'final', matched: 1, unmatched: [] } } as unknown as Analysis;
+    const at = (log: ReturnType<typeof checkSarif>, id: string) => log.runs[0]!.results.find((x) => x.ruleId === id)!.locations[0].physicalLocation.region.startLine as number;
+    const log = checkSarif(renderSarif([mapped], BASE));
+    expect(at(log, 'runs-as-root')).toBe(7);
+    expect(at(log, 'no-healthcheck')).toBe(7);
+    expect(at(log, 'layer-waste')).toBe(1); // not image-level, no line of its own
+    // the FROM of another stage is not the target's: line 1
+    const other = { ...mapped, layers: a.layers.map((l, i) => ({ ...l, dockerfile: [df(1, 'build', 'FROM'), undefined, undefined][i] })) } as unknown as Analysis;
+    expect(at(checkSarif(renderSarif([other], BASE)), 'runs-as-root')).toBe(1);
+  });
+
+  it('help Markdown escapes the fix; fingerprints keep two images apart but not two tags; informationUri only from package.json; automationDetails per repository', async () => {
+    const a = await analyzeJson(await archive(leaky(), ['registry.example/team/app:1.0']));
+    const evil = '<img src=x onerror=alert(1)> [click](https://evil.example) | `code` *bold* $x$';
+    const findings = a.findings.map((f) => ({ ...f, fix: `${f.fix} ${evil}` }));
+    const log = checkSarif(renderSarif([{ ...a, findings }], BASE));
+    for (const rl of log.runs[0]!.tool.driver.rules) {
+      expect(rl.help.markdown).not.toContain('<img');
+      expect(rl.help.markdown).not.toContain('[click](');
+      expect(rl.help.markdown).toContain('&lt;img src=x onerror=alert(1)&gt; \\[click\\](https://evil.example) \\| \\`code\\` \\*bold\\*');
+      expect(rl.help.text).toContain(evil); // plain text stays as it is
+    }
+    expect(imageRepository(a)).toBe('registry.example/team/app');
+    const runObj = log.runs[0] as unknown as { automationDetails: { id: string }; tool: { driver: { informationUri?: string } } };
+    expect(runObj.automationDetails.id).toBe('imgscope/registry.example/team/app/');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    const info = pkg.homepage ?? (typeof pkg.repository === 'string' ? pkg.repository : pkg.repository?.url);
+    if (info) expect(runObj.tool.driver.informationUri).toBeDefined();
+    else expect(runObj.tool.driver.informationUri).toBeUndefined();
+    // the same image under another repository: other fingerprints; under another tag of the same: the same
+    const fps = async (tags: string[]) => {
+      const b = await analyzeJson(await archive(leaky(), tags));
+      return checkSarif(renderSarif([b], BASE)).runs[0]!.results.map((x) => x.partialFingerprints['imgscopeFinding/v1'] as string);
+    };
+    const [app1, app2, other] = [await fps(['team/app:1.0']), await fps(['team/app:2.0']), await fps(['team/worker:1.0'])];
+    expect(app2).toEqual(app1);
+    for (let i = 0; i < app1.length; i++) expect(other[i]).not.toBe(app1[i]);
+    // two images in one run: every result keeps its own fingerprint
+    const both = checkSarif(renderSarif([await analyzeJson(await archive(leaky(), ['team/app:1.0'])), await analyzeJson(await archive(leaky(), ['team/worker:1.0']))], BASE));
+    const all = both.runs[0]!.results.map((x) => x.partialFingerprints['imgscopeFinding/v1']);
+    expect(new Set(all).size).toBe(all.length);
+  });
 });

@@ -3,7 +3,7 @@
  * a PR comment). The longest table is cut first, each cut says how many rows it left out, and what
  * was not cut is there whole.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analysesMarkdown, COMMENT_LIMIT, STEP_SUMMARY_LIMIT, truncateMarkdown } from '../../src/render/trim.js';
@@ -87,4 +87,39 @@ describe('Markdown within GitHub limits', () => {
     expect(rowsOf(s, '| <code>pip:pkg-')).toBe(n);
     expect(s).not.toContain('Cut:');
   }, 60_000);
+
+  it("the job summary fits what is left of the step's 1 MiB after what the file already holds", async () => {
+    const tar = path.join(tmpDir(), 'small.tar');
+    const entries = Array.from({ length: 80 }, (_, i) => [
+      text(`${SP}/pkg_${i}-1.0.dist-info/RECORD`, `pkg_${i}/__init__.py,,100\npkg_${i}-1.0.dist-info/RECORD,,\n`),
+      file(`${SP}/pkg_${i}/__init__.py`, 100),
+    ]).flat();
+    await writeDockerArchiveLegacy(tar, { layers: [{ entries }] });
+    // the summary this image gets in an empty file
+    const fresh = path.join(tmpDir(), 'fresh.md');
+    writeFileSync(fresh, '');
+    expect((await run(['analyze', `docker-archive:${tar}`, '-q', '-f', 'json', '--top', '1000'], { GITHUB_STEP_SUMMARY: fresh })).exitCode).toBe(0);
+    const full = bytes(readFileSync(fresh, 'utf8'));
+    expect(full).toBeGreaterThan(5000);
+    // an earlier command of the step left all but 2,500 bytes of the limit taken
+    const summary = path.join(tmpDir(), 'summary.md');
+    const before = 'x'.repeat(99) + '\n';
+    writeFileSync(summary, before.repeat(Math.floor((STEP_SUMMARY_LIMIT - 2500) / 100)));
+    const held = statSync(summary).size;
+    const r = await run(['analyze', `docker-archive:${tar}`, '-q', '-f', 'json', '--top', '1000'], { GITHUB_STEP_SUMMARY: summary });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(statSync(summary).size).toBeLessThanOrEqual(STEP_SUMMARY_LIMIT);
+    const added = readFileSync(summary, 'utf8').slice(held);
+    expect(added).toContain('Cut:');
+    // a second run in the same step still stays under the limit
+    const r2 = await run(['analyze', `docker-archive:${tar}`, '-q', '-f', 'json'], { GITHUB_STEP_SUMMARY: summary });
+    expect(r2.exitCode).toBe(0);
+    expect(statSync(summary).size).toBeLessThanOrEqual(STEP_SUMMARY_LIMIT);
+    // a file already at the limit gets nothing more, and stderr says why
+    writeFileSync(summary, 'y'.repeat(STEP_SUMMARY_LIMIT));
+    const r3 = await run(['analyze', `docker-archive:${tar}`, '-q', '-f', 'json'], { GITHUB_STEP_SUMMARY: summary });
+    expect(r3.exitCode).toBe(0);
+    expect(statSync(summary).size).toBe(STEP_SUMMARY_LIMIT);
+    expect(r3.stderr).toMatch(/^imgscope: GITHUB_STEP_SUMMARY \(.*\) already holds 1048576 bytes of GitHub's 1 MiB; nothing added to it$/);
+  });
 });
