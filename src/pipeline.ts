@@ -6,6 +6,8 @@
 import { assignOwners } from './attribute/owners.js';
 import { type AnalyzeOptions, analyzeImage } from './analysis.js';
 import { wantsBody } from './catalog/metadata.js';
+import { baseSteps } from './dockerfile/base.js';
+import { type LayerPaths, layerPaths } from './dockerfile/layer-paths.js';
 import { locate, type LayerLookup } from './dockerfile/locate.js';
 import type { Dockerfile } from './dockerfile/parse.js';
 import { withContext } from './errors.js';
@@ -20,6 +22,10 @@ import type { Analysis } from './report/types.js';
 export interface DockerfileOptions {
   /** --dockerfile: history steps, layers and findings get the lines that made them (docs/dockerfile.md). */
   dockerfile?: Dockerfile;
+  /** With `dockerfile`: each layer's paths (dockerfile/layer-paths.ts), taken while its entries were alive. */
+  layerPaths?: Array<LayerPaths | undefined>;
+  /** With `dockerfile`: the base images' history lengths, per root stage (dockerfile/base.ts). */
+  baseSteps?: Map<number, number>;
 }
 
 interface CacheOptions {
@@ -39,7 +45,10 @@ export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOption
   const owners = assignOwners(fs, files);
   const analysis = analyzeImage(img, fs, files, owners, opts);
   analysis.findings = computeFindings(analysis);
-  if (opts.dockerfile) locate(analysis, opts.dockerfile, layerLookup(files, owners.owners));
+  if (opts.dockerfile) {
+    const paths = opts.layerPaths ?? (merged ? undefined : img.layers.map((l) => layerPaths(l.walk.entries)));
+    locate(analysis, opts.dockerfile, layerLookup(files, owners.owners), { ...(paths ? { layerPaths: paths } : {}), ...(opts.baseSteps ? { baseSteps: opts.baseSteps } : {}) });
+  }
   return analysis;
 }
 
@@ -78,17 +87,20 @@ export async function analyzeReference(
     const fs = new MergedFs();
     const { noCache, ...loadOpts } = opts;
     const cache = LayerCache.open({ disabled: !!noCache });
+    const paths: Array<LayerPaths | undefined> = [];
     const img = await loadImage(ref, {
       ...loadOpts,
       ...(cache ? { cache } : {}),
       capture: wantsBody,
       probe: wantsProbe,
-      onLayer: (_i, layer) => {
+      onLayer: (i, layer) => {
+        if (opts.dockerfile) paths[i] = layerPaths(layer.walk.entries);
         fs.applyLayer(layer.walk);
         layer.walk.entries = [];
       },
     });
-    const a = analyze(img, fs, opts);
+    const base = opts.dockerfile ? await baseSteps(opts.dockerfile, img.transport, img.config) : undefined;
+    const a = analyze(img, fs, { ...opts, ...(opts.dockerfile ? { layerPaths: paths } : {}), ...(base ? { baseSteps: base } : {}) });
     await cache?.flush();
     return a;
   } catch (err) {

@@ -130,7 +130,9 @@ const BUILDKIT_FINAL: Rec[] = [
 
 function expectLines(text: string, recs: Rec[], stageFrom: number, stage: string): void {
   const df = parseDockerfile(text, 'Dockerfile');
-  const m = matchHistory(df, recs.map((r) => r[0]));
+  // the base image's length, as the daemon's history of the FROM image tells it (dockerfile/base.ts)
+  const base = recs.findIndex((r) => r[1] !== '');
+  const m = matchHistory(df, recs.map((r) => r[0]), { baseSteps: () => base });
   expect(m.target?.name ?? String(m.target?.index)).toBe(stage);
   const got = m.steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind === 'base' ? -s.stage.from.line : 0));
   const fromLine = stage === 'build' ? lineOf(text, 'AS build') : stageFrom;
@@ -223,7 +225,7 @@ describe('history matched to Dockerfile lines', () => {
       ['CMD ["x"]', 'CMD'],
     ];
     const df = parseDockerfile(text, 'Dockerfile');
-    const m = matchHistory(df, recs.map((r) => r[0]));
+    const m = matchHistory(df, recs.map((r) => r[0]), { baseSteps: (root) => (root.name === 'base' ? 1 : undefined) });
     expect(m.target?.name).toBe('app');
     expect(m.steps.map((st) => (st.kind === 'instruction' ? [st.stage.name, st.ins.line] : [st.kind, st.kind === 'base' ? st.stage.from.line : 0]))).toEqual([
       ['base', lineOf(text, 'FROM debian AS base')],
