@@ -6,7 +6,7 @@
 import { assignOwners } from './attribute/owners.js';
 import { type AnalyzeOptions, analyzeImage } from './analysis.js';
 import { wantsBody } from './catalog/metadata.js';
-import { baseSteps } from './dockerfile/base.js';
+import { type BaseEvidence, baseSteps } from './dockerfile/base.js';
 import { type LayerPaths, layerPaths } from './dockerfile/layer-paths.js';
 import { locate, type LayerLookup } from './dockerfile/locate.js';
 import type { Dockerfile } from './dockerfile/parse.js';
@@ -24,8 +24,8 @@ export interface DockerfileOptions {
   dockerfile?: Dockerfile;
   /** With `dockerfile`: each layer's paths (dockerfile/layer-paths.ts), taken while its entries were alive. */
   layerPaths?: Array<LayerPaths | undefined>;
-  /** With `dockerfile`: the base images' history lengths, per root stage (dockerfile/base.ts). */
-  baseSteps?: Map<number, number>;
+  /** With `dockerfile`: what the source tells of the base images' history lengths (dockerfile/base.ts). */
+  baseSteps?: BaseEvidence;
 }
 
 interface CacheOptions {
@@ -47,7 +47,7 @@ export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOption
   analysis.findings = computeFindings(analysis);
   if (opts.dockerfile) {
     const paths = opts.layerPaths ?? (merged ? undefined : img.layers.map((l) => layerPaths(l.walk.entries)));
-    locate(analysis, opts.dockerfile, layerLookup(files, owners.owners), { ...(paths ? { layerPaths: paths } : {}), ...(opts.baseSteps ? { baseSteps: opts.baseSteps } : {}) });
+    locate(analysis, opts.dockerfile, layerLookup(files, owners.owners), { ...(paths ? { layerPaths: paths } : {}), ...(opts.baseSteps ? { baseSteps: opts.baseSteps.known, baseCandidates: opts.baseSteps.candidates } : {}) });
   }
   return analysis;
 }

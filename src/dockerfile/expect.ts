@@ -143,16 +143,15 @@ function copyContent(ins: Instruction, kind: string, srcs: string[], dest: strin
     abs !== undefined ? d === '' || p === d || p.startsWith(`${d}/`) : rel === '' || p === d || p.startsWith(`${d}/`) || p.includes(`/${d}/`) || p.endsWith(`/${d}`);
   const destDir = abs ?? rel!;
   if (!layer) return WEAK;
-  const allUnder = layer.under === undefined || at(layer.under, destDir);
-  if (!allUnder) return NO;
+  // a directory or several sources land under DEST (a single file is checked by its path below)
+  if (kind !== 'file' && layer.under !== undefined && !at(layer.under, destDir)) return NO;
   if (kind === 'dir') return WEAK;
   const names = srcs.map((s) => s.replace(/\/+$/, '').split('/').pop() ?? '');
   const remote = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) || /^git@/.test(s);
   if (ins.keyword === 'ADD' && srcs.some((s) => remote(s) || ARCHIVE.test(s))) return WEAK;
-  const child = (p: string, name: string): boolean => {
-    const re = new RegExp(`(^|/)${destDir ? `${destDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/` : ''}${globRe(name)}$`);
-    return abs !== undefined ? new RegExp(`^${destDir ? `${destDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/` : ''}${globRe(name)}$`).test(p) : re.test(p);
-  };
+  // `p` is DEST/NAME (with an unknown working directory, ends so)
+  const child = (p: string, name: string): boolean =>
+    new RegExp(`${abs !== undefined ? '^' : '(?:^|/)'}${destDir ? `${escapeRe(destDir)}/` : ''}${globRe(name)}$`).test(p);
   if (kind === 'file') {
     const src = srcs[0]!;
     if (src.endsWith('/') || names[0] === '.' || names[0] === '..' || names[0] === '') return NO;

@@ -54,6 +54,8 @@ export interface LocateEvidence {
   layerPaths?: ReadonlyArray<LayerPaths | undefined>;
   /** Per root stage index: how many leading history entries are its FROM image (dockerfile/base.ts). */
   baseSteps?: ReadonlyMap<number, number>;
+  /** Lengths of images the history starts with, for a FROM image not known (dockerfile/base.ts). */
+  baseCandidates?: readonly number[];
 }
 
 /** Matches the history to `df` and writes the locations into `a` (in place); returns the match. */
@@ -64,6 +66,7 @@ export function locate(a: Analysis, df: Dockerfile, lookup?: LayerLookup, ev: Lo
     {
       layers: a.history.map((h) => (h.layer === null ? undefined : ev.layerPaths?.[h.layer])),
       baseSteps: (root) => ev.baseSteps?.get(root.index),
+      ...(ev.baseCandidates ? { baseCandidates: ev.baseCandidates } : {}),
     },
   );
   if (m.ambiguous) {

@@ -32,6 +32,11 @@ export interface MatchEvidence {
   layers?: ReadonlyArray<LayerPaths | undefined>;
   /** How many leading history entries are the image its FROM names (a chain's root stage), when known. */
   baseSteps?: (root: Stage) => number | undefined;
+  /**
+   * Where the FROM image is not known: lengths of images the history starts with (dockerfile/base.ts).
+   * One is taken only when the chain then pairs every later entry and every instruction.
+   */
+  baseCandidates?: readonly number[];
 }
 
 interface Step {
@@ -131,20 +136,45 @@ interface Aligned {
   unpaired: number;
 }
 
+/** The pairs of `steps` with the entries from `lo` on (indices into `recs`), weak pairs anchored. */
+function pairsFrom(steps: Step[], recs: Recorded[], lo: number | undefined, ev: MatchEvidence): { pairs: Array<[number, number]>; v: Grid<Verdict> } {
+  const from = lo ?? 0;
+  const own = recs.slice(from);
+  const v = steps.map((s) => own.map((r, j) => recordedBy(s.ins, s.st, r, ev.layers?.[from + j])));
+  const forced = forcedPairs(v, steps.length, own.length);
+  // a weak pair (a COPY the layer cannot confirm) stands only beside an exact one, or as the chain's
+  // first step right after a known base image
+  const exact = new Set(forced.filter(([i, j]) => v[i]![j] === EXACT).map(([i, j]) => `${i},${j}`));
+  if (lo !== undefined) exact.add('-1,-1');
+  const pairs = forced.filter(([i, j]) => v[i]![j] !== WEAK || exact.has(`${i - 1},${j - 1}`) || exact.has(`${i + 1},${j + 1}`));
+  return { pairs: pairs.map(([i, j]) => [i, from + j] as [number, number]), v };
+}
+
+/** A base length taken from the candidates: the one after which every entry and instruction pairs. */
+function fromCandidates(steps: Step[], recs: Recorded[], ev: MatchEvidence): { lo: number; pairs: Array<[number, number]> } | undefined {
+  const needed = steps.filter((s) => !OPTIONAL.has(s.ins.keyword)).length;
+  for (const k of ev.baseCandidates ?? []) {
+    if (k > recs.length) continue;
+    const { pairs } = pairsFrom(steps, recs, k, ev);
+    if (pairs.length === recs.length - k && pairs.length >= needed) return { lo: k, pairs };
+  }
+  return undefined;
+}
+
 function align(steps: Step[], recs: Recorded[], root: Stage, ev: MatchEvidence): Aligned {
   const out: StepMatch[] = recs.map(() => ({ kind: 'unmatched' }));
   const base = ev.baseSteps?.(root);
-  const lo = base !== undefined && base <= recs.length ? base : undefined;
-  const own = recs.slice(lo ?? 0);
-  const v = steps.map((s) => own.map((r, j) => recordedBy(s.ins, s.st, r, ev.layers?.[(lo ?? 0) + j])));
-  let pairs = forcedPairs(v, steps.length, own.length);
-  // a weak pair (a COPY the layer cannot confirm) stands only beside an exact one, or as the chain's
-  // first step right after a known base image
-  const exact = new Set(pairs.filter(([i, j]) => v[i]![j] === EXACT).map(([i, j]) => `${i},${j}`));
-  if (lo !== undefined) exact.add('-1,-1');
-  pairs = pairs.filter(([i, j]) => v[i]![j] !== WEAK || exact.has(`${i - 1},${j - 1}`) || exact.has(`${i + 1},${j + 1}`));
-  if (lo === undefined) pairs = trustedFromEnd(pairs, steps, own);
-  for (const [i, j] of pairs) out[(lo ?? 0) + j] = { kind: 'instruction', stage: steps[i]!.stage, ins: steps[i]!.ins };
+  let lo: number | undefined;
+  let pairs: Array<[number, number]>;
+  if (base !== undefined && base <= recs.length) {
+    lo = base;
+    pairs = pairsFrom(steps, recs, lo, ev).pairs;
+  } else {
+    const c = fromCandidates(steps, recs, ev);
+    lo = c?.lo;
+    pairs = c?.pairs ?? trustedFromEnd(pairsFrom(steps, recs, undefined, ev).pairs, steps, recs);
+  }
+  for (const [i, j] of pairs) out[j] = { kind: 'instruction', stage: steps[i]!.stage, ins: steps[i]!.ins };
   if (lo !== undefined && pairs.length > 0) for (let k = 0; k < lo; k++) out[k] = { kind: 'base', stage: root };
   return { steps: out, matched: pairs.length, unpaired: steps.length - pairs.length };
 }

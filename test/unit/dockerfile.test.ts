@@ -348,6 +348,15 @@ describe('classic COPY records checked on the layer (review 15, 2)', () => {
     expect(lines(df1.replace('COPY requirements.txt', 'COPY main.py'))[2]).toBe('unmatched');
   });
 
+  it('a single file copied to a new name, and a glob source, check on the path the layer holds', () => {
+    const text = 'FROM x\nWORKDIR /app\nCOPY app.py /app/main.py\nCOPY conf/*.yml ./\nCMD ["x"]\n';
+    const h = ['', '/bin/sh -c #(nop) WORKDIR /app', `/bin/sh -c #(nop) COPY file:${'1'.repeat(64)} in /app/main.py `, `/bin/sh -c #(nop) COPY file:${'2'.repeat(64)} in ./ `, '/bin/sh -c #(nop)  CMD ["x"]'];
+    const at = (p: string) => ({ count: 1, paths: [p], under: p.slice(0, p.lastIndexOf('/')) });
+    const run = (l2: string, l3: string) => matchHistory(parseDockerfile(text, 'Dockerfile'), h, { layers: [undefined, undefined, at(l2), at(l3), undefined], baseSteps: () => 1 }).steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind));
+    expect(run('app/main.py', 'app/a.yml')).toEqual(['base', 2, lineOf(text, 'COPY app.py'), lineOf(text, 'COPY conf'), lineOf(text, 'CMD')]);
+    expect(run('app/app.py', 'app/a.json')).toEqual(['base', 2, 'unmatched', 'unmatched', lineOf(text, 'CMD')]);
+  });
+
   it("another project's Dockerfile with the same destinations matches nothing (c)", () => {
     const other = 'FROM node:20\nWORKDIR /app\nCOPY package.json /app/\nRUN npm ci\nCOPY . /app/\n';
     // node:20 is not the image's base: no base length is known
