@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { expectSchemaValid } from '../helpers/report.js';
 import { makeAnalysis } from '../helpers/analysis.js';
 import { locate } from '../../src/dockerfile/locate.js';
-import { matchHistory } from '../../src/dockerfile/match.js';
+import { type MatchEvidence, matchHistory } from '../../src/dockerfile/match.js';
 import { instructionsOf, parseDockerfile } from '../../src/dockerfile/parse.js';
 
 /** 1-based number of the line that contains `marker` (exactly one must). */
@@ -332,7 +332,7 @@ describe('classic COPY records checked on the layer (review 15, 2)', () => {
   const ctx = ['requirements.txt', 'main.py', 'config.yml', '.env', 'Dockerfile'];
   const summary = (paths: string[]) => ({ count: paths.length, paths, under: paths.map((p) => p.slice(0, p.lastIndexOf('/'))).reduce((a, b) => (a === b ? a : '')) });
   const layers = [summary(['etc/os-release']), undefined, summary(['app/requirements.txt']), summary(['app/built.txt']), summary(ctx.map((f) => `app/${f}`))];
-  const lines = (text: string, ev = { layers, baseSteps: () => 1 }) => matchHistory(parseDockerfile(text, 'Dockerfile'), history, ev).steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind));
+  const lines = (text: string, ev: MatchEvidence = { layers, baseSteps: () => 1 }) => matchHistory(parseDockerfile(text, 'Dockerfile'), history, ev).steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind));
 
   it('the right Dockerfile: every step on its line', () => {
     expect(lines(df1)).toEqual(['base', 2, 3, 4, 5]);
