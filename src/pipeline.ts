@@ -8,7 +8,8 @@ import { type AnalyzeOptions, analyzeImage } from './analysis.js';
 import { wantsBody } from './catalog/metadata.js';
 import { type BaseEvidence, baseSteps } from './dockerfile/base.js';
 import { type LayerPaths, layerPaths } from './dockerfile/layer-paths.js';
-import { locate, type LayerLookup } from './dockerfile/locate.js';
+import { type LayerLookup, type LocateEvidence, locate } from './dockerfile/locate.js';
+import { contextProbe } from './dockerfile/read.js';
 import type { Dockerfile } from './dockerfile/parse.js';
 import { withContext } from './errors.js';
 import { computeFindings } from './findings/rules.js';
@@ -45,11 +46,18 @@ export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOption
   const owners = assignOwners(fs, files);
   const analysis = analyzeImage(img, fs, files, owners, opts);
   analysis.findings = computeFindings(analysis);
-  if (opts.dockerfile) {
-    const paths = opts.layerPaths ?? (merged ? undefined : img.layers.map((l) => layerPaths(l.walk.entries)));
-    locate(analysis, opts.dockerfile, layerLookup(files, owners.owners), { ...(paths ? { layerPaths: paths } : {}), ...(opts.baseSteps ? { baseSteps: opts.baseSteps.known, baseCandidates: opts.baseSteps.candidates } : {}) });
-  }
+  if (opts.dockerfile) locate(analysis, opts.dockerfile, layerLookup(files, owners.owners), locateEvidence(img, !!merged, opts));
   return analysis;
+}
+
+/** What --dockerfile matching may use beyond the report (docs/dockerfile.md "Matching"). */
+function locateEvidence(img: LoadedImage, merged: boolean, opts: DockerfileOptions): LocateEvidence {
+  const paths = opts.layerPaths ?? (merged ? undefined : img.layers.map((l) => layerPaths(l.walk.entries)));
+  return {
+    ...(paths ? { layerPaths: paths } : {}),
+    ...(opts.baseSteps ? { baseSteps: opts.baseSteps.known, baseCandidates: opts.baseSteps.candidates } : {}),
+    ...(opts.dockerfile ? { context: contextProbe(opts.dockerfile.file) } : {}),
+  };
 }
 
 /**

@@ -135,7 +135,25 @@ const ARCHIVE = /\.(tar|tgz|tbz2?|txz|tar\.(gz|bz2|xz|zst))$/i;
  * leaves exactly DEST/basename(SRC) (or DEST itself), a directory (`dir:`) and several sources
  * (`multi:`) leave paths under DEST only. Without the layer's paths nothing but the kind is checked.
  */
-function copyContent(ins: Instruction, kind: string, srcs: string[], dest: string, st: ChainState, layer: LayerPaths | undefined): Verdict {
+/** Whether a path (relative to the build context, the Dockerfile's directory) exists there; undefined: not known. */
+export type ContextProbe = (rel: string) => boolean;
+
+/**
+ * A `dir:` COPY confirmed by the build context: every file of its layer (at most LIST_MAX) is in the
+ * source directory under the same relative path. Only for a plain context source (no `--from`, no glob).
+ */
+function fromContext(ins: Instruction, src: string, destDir: string, layer: LayerPaths, context: ContextProbe): boolean {
+  if (ins.keyword !== 'COPY' || ins.flags.from !== undefined || /[*?[]/.test(src) || !layer.paths || layer.count === 0) return false;
+  const dir = cleanPath(`/${src}`).slice(1);
+  if (dir.split('/').includes('..')) return false;
+  return layer.paths.every((p) => {
+    if (destDir !== '' && !p.startsWith(`${destDir}/`)) return false;
+    const rel = destDir === '' ? p : p.slice(destDir.length + 1);
+    return context(dir ? `${dir}/${rel}` : rel);
+  });
+}
+
+function copyContent(ins: Instruction, kind: string, srcs: string[], dest: string, st: ChainState, layer: LayerPaths | undefined, context?: ContextProbe): Verdict {
   // the destination as a root-relative directory, or (unknown working directory) a relative tail
   const abs = dest.startsWith('/') ? cleanPath(dest).slice(1) : st.dir !== undefined ? cleanPath(`${st.dir}/${dest}`).slice(1) : undefined;
   const rel = abs === undefined ? cleanPath(dest).replace(/^\.$/, '') : undefined;
@@ -145,7 +163,7 @@ function copyContent(ins: Instruction, kind: string, srcs: string[], dest: strin
   if (!layer) return WEAK;
   // a directory or several sources land under DEST (a single file is checked by its path below)
   if (kind !== 'file' && layer.under !== undefined && !at(layer.under, destDir)) return NO;
-  if (kind === 'dir') return WEAK;
+  if (kind === 'dir') return context && abs !== undefined && fromContext(ins, srcs[0]!, destDir, layer, context) ? EXACT : WEAK;
   const names = srcs.map((s) => s.replace(/\/+$/, '').split('/').pop() ?? '');
   const remote = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) || /^git@/.test(s);
   if (ins.keyword === 'ADD' && srcs.some((s) => remote(s) || ARCHIVE.test(s))) return WEAK;
@@ -165,7 +183,7 @@ function copyContent(ins: Instruction, kind: string, srcs: string[], dest: strin
   return WEAK;
 }
 
-function testCopy(ins: Instruction, st: ChainState, body: string, layer: LayerPaths | undefined): Verdict {
+function testCopy(ins: Instruction, st: ChainState, body: string, layer: LayerPaths | undefined, context?: ContextProbe): Verdict {
   const args = copyArgs(ins);
   if (args.length < 2) return NO;
   const dest = args[args.length - 1]!;
@@ -175,7 +193,7 @@ function testCopy(ins: Instruction, st: ChainState, body: string, layer: LayerPa
     if (!full(wild(dest), recorded)) return NO;
     const srcs = args.slice(0, -1);
     if (classic[1] === 'multi' ? srcs.length < 2 : srcs.length !== 1) return NO;
-    return copyContent(ins, classic[1]!, srcs, recorded, st, layer);
+    return copyContent(ins, classic[1]!, srcs, recorded, st, layer, context);
   }
   const recorded = body.split(' ').filter((t) => !t.startsWith('--')).join(' ');
   return full(args.map(wild).join(' '), recorded) ? EXACT : NO;
@@ -237,11 +255,12 @@ const TESTS: Record<string, Test> = {
 
 /**
  * Whether `rec` is what the builder records for `ins` in state `st`: EXACT, WEAK (a classic COPY whose
- * hashed sources the layer's paths cannot confirm), or NO. `layer`: the paths of the layer `rec` made.
+ * hashed sources the layer's paths cannot confirm), or NO. `layer`: the paths of the layer `rec` made;
+ * `context`: the build context, which can confirm a `dir:` COPY.
  */
-export function recordedBy(ins: Instruction, st: ChainState, rec: Recorded, layer?: LayerPaths): Verdict {
+export function recordedBy(ins: Instruction, st: ChainState, rec: Recorded, layer?: LayerPaths, context?: ContextProbe): Verdict {
   if (rec.keyword !== ins.keyword) return NO;
-  if (ins.keyword === 'COPY' || ins.keyword === 'ADD') return testCopy(ins, st, rec.body, layer);
+  if (ins.keyword === 'COPY' || ins.keyword === 'ADD') return testCopy(ins, st, rec.body, layer, context);
   const t = TESTS[ins.keyword];
   return t && t(ins, st, rec.body) ? EXACT : NO;
 }

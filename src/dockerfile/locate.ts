@@ -56,6 +56,8 @@ export interface LocateEvidence {
   baseSteps?: ReadonlyMap<number, number>;
   /** Lengths of images the history starts with, for a FROM image not known (dockerfile/base.ts). */
   baseCandidates?: readonly number[];
+  /** Whether a path exists in the build context (dockerfile/read.ts contextProbe). */
+  context?: (rel: string) => boolean;
 }
 
 /** Matches the history to `df` and writes the locations into `a` (in place); returns the match. */
@@ -67,6 +69,7 @@ export function locate(a: Analysis, df: Dockerfile, lookup?: LayerLookup, ev: Lo
       layers: a.history.map((h) => (h.layer === null ? undefined : ev.layerPaths?.[h.layer])),
       baseSteps: (root) => ev.baseSteps?.get(root.index),
       ...(ev.baseCandidates ? { baseCandidates: ev.baseCandidates } : {}),
+      ...(ev.context ? { context: ev.context } : {}),
     },
   );
   if (m.ambiguous) {

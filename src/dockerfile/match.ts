@@ -8,7 +8,7 @@
  * image's own history, when the source holds it.
  */
 import type { LayerPaths } from './layer-paths.js';
-import { advance, type ChainState, EXACT, initialState, OPTIONAL, type Recorded, readRecorded, recordedBy, type Verdict, WEAK } from './expect.js';
+import { advance, type ChainState, type ContextProbe, EXACT, initialState, OPTIONAL, type Recorded, readRecorded, recordedBy, type Verdict, WEAK } from './expect.js';
 import { type Dockerfile, type Instruction, type Stage, stageChain } from './parse.js';
 
 export type StepMatch =
@@ -37,6 +37,8 @@ export interface MatchEvidence {
    * One is taken only when the chain then pairs every later entry and every instruction.
    */
   baseCandidates?: readonly number[];
+  /** Whether a path exists in the build context (the Dockerfile's directory): confirms a classic `dir:` COPY. */
+  context?: ContextProbe;
 }
 
 interface Step {
@@ -140,7 +142,7 @@ interface Aligned {
 function pairsFrom(steps: Step[], recs: Recorded[], lo: number | undefined, ev: MatchEvidence): { pairs: Array<[number, number]>; v: Grid<Verdict> } {
   const from = lo ?? 0;
   const own = recs.slice(from);
-  const v = steps.map((s) => own.map((r, j) => recordedBy(s.ins, s.st, r, ev.layers?.[from + j])));
+  const v = steps.map((s) => own.map((r, j) => recordedBy(s.ins, s.st, r, ev.layers?.[from + j], ev.context)));
   const forced = forcedPairs(v, steps.length, own.length);
   // a weak pair (a COPY the layer cannot confirm) stands only beside an exact one, or as the chain's
   // first step right after a known base image

@@ -244,6 +244,7 @@ const CASES: Case[] = [
 
 describe.skipIf(!available || !readable)('never a wrong line: Dockerfiles edited after the build (review 15)', () => {
   const built: string[] = [];
+  const contexts = new Map<string, string>();
   let baseLength = 0;
 
   beforeAll(async () => {
@@ -251,6 +252,7 @@ describe.skipIf(!available || !readable)('never a wrong line: Dockerfiles edited
     baseLength = (await docker('history', '-q', BASE)).trim().split('\n').length;
     for (const c of CASES) {
       const ctx = tmpDir('imgscope-dfx-');
+      contexts.set(c.name, ctx);
       writeFileSync(path.join(ctx, 'Dockerfile'), c.dockerfile);
       for (const [f, body] of Object.entries(c.files ?? {})) writeFileSync(path.join(ctx, f), body);
       await execa('docker', ['build', '-q', '--force-rm', ...(c.target ? ['--target', c.target] : []), '-t', dfTag(c.name), ctx], { env: { DOCKER_BUILDKIT: '0' } });
@@ -262,9 +264,9 @@ describe.skipIf(!available || !readable)('never a wrong line: Dockerfiles edited
     if (built.length) await execa('docker', ['rmi', ...built], { reject: false });
   });
 
-  /** Analyses `name`'s image with `text` as its Dockerfile (written to a temporary file). */
-  async function withDockerfile(name: string, text: string): Promise<{ a: Analysis; history: string[]; lineOf: (s: string) => number }> {
-    const f = path.join(tmpDir('imgscope-dfx-edit-'), 'Dockerfile');
+  /** Analyses `name`'s image with `text` as its Dockerfile (written to a temporary file, or into its build context). */
+  async function withDockerfile(name: string, text: string, inContext = false): Promise<{ a: Analysis; history: string[]; lineOf: (s: string) => number }> {
+    const f = path.join(inContext ? contexts.get(name)! : tmpDir('imgscope-dfx-edit-'), inContext ? 'Dockerfile.edited' : 'Dockerfile');
     writeFileSync(f, text);
     const a = await analyze(dfTag(name), f);
     const { history } = await engineImage(dfTag(name));
@@ -313,6 +315,13 @@ describe.skipIf(!available || !readable)('never a wrong line: Dockerfiles edited
     // and the right Dockerfile: the secret on the directory COPY's line
     const right = await withDockerfile('copy', text);
     expect(secretFinding(right.a)!.location?.line).toBe(right.lineOf(copyDot));
+    // the RUN before it edited: away from its build context the directory COPY is unmatched; beside
+    // it (the Dockerfile in the context directory) the context's files confirm it
+    const edited = text.replace('echo built', 'echo rebuilt');
+    const away = await withDockerfile('copy', edited);
+    expect(secretFinding(away.a)!.location).toBeUndefined();
+    const beside = await withDockerfile('copy', edited, true);
+    expect(secretFinding(beside.a)!.location?.line).toBe(beside.lineOf(copyDot));
   }, 120_000);
 
   it('3: repeated instruction text after an insertion: each step on the line that made it', async () => {

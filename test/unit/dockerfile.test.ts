@@ -357,6 +357,20 @@ describe('classic COPY records checked on the layer (review 15, 2)', () => {
     expect(run('app/app.py', 'app/a.json')).toEqual(['base', 2, 'unmatched', 'unmatched', lineOf(text, 'CMD')]);
   });
 
+  it('a directory COPY beside an edited step: confirmed only by the build context holding its files', () => {
+    const edited = df1.replace('echo built', 'echo rebuilt');
+    const copyDot = lineOf(df1, 'COPY . /app/');
+    // no neighbour checks exactly and nothing confirms which directory was copied: unmatched
+    expect(lines(edited)[4]).toBe('unmatched');
+    // the context (the Dockerfile's directory) holds every file of the layer under the source
+    const ctxHas = (files: string[]) => (rel: string) => files.includes(rel);
+    expect(lines(edited, { layers, baseSteps: () => 1, context: ctxHas(ctx) })[4]).toBe(copyDot);
+    // a context that lacks one of them does not confirm it
+    expect(lines(edited, { layers, baseSteps: () => 1, context: ctxHas(ctx.slice(1)) })[4]).toBe('unmatched');
+    // and a COPY of another directory is not confirmed by files at the context's top
+    expect(lines(edited.replace('COPY . /app/', 'COPY src/ /app/'), { layers, baseSteps: () => 1, context: ctxHas(ctx) })[4]).toBe('unmatched');
+  });
+
   it("another project's Dockerfile with the same destinations matches nothing (c)", () => {
     const other = 'FROM node:20\nWORKDIR /app\nCOPY package.json /app/\nRUN npm ci\nCOPY . /app/\n';
     // node:20 is not the image's base: no base length is known
