@@ -293,6 +293,17 @@ describe('history matched to Dockerfile lines', () => {
     expect(matchHistory(removed, ['', '/bin/sh -c a', '/bin/sh -c c', '/bin/sh -c b']).steps.map((s) => s.kind)).toEqual(['unmatched', 'unmatched', 'unmatched', 'instruction']);
   });
 
+  it('a FROM image not known (a build argument): a candidate base length is taken only with a perfect pairing', () => {
+    const text = 'ARG BASE=python:3.11\nFROM ${BASE}\nRUN echo b > /b\nRUN echo c > /c\n';
+    const df = parseDockerfile(text, 'Dockerfile');
+    const kinds = (h: string[], c: number[]) => matchHistory(df, h, { baseCandidates: c }).steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind));
+    const own = ['/bin/sh -c echo b > /b', '/bin/sh -c echo c > /c'];
+    // the tagged images the history starts with are 1 and 2 entries long: 2 leaves exactly the Dockerfile's steps
+    expect(kinds(['', '/bin/sh -c #(nop)  CMD ["bash"]', ...own], [1, 2])).toEqual(['base', 'base', lineOf(text, 'echo b'), lineOf(text, 'echo c')]);
+    // an instruction removed since the build: no candidate leaves a perfect pairing, so no base is taken
+    expect(kinds(['', '/bin/sh -c echo secret > /s', ...own], [1])).toEqual(['unmatched', 'unmatched', lineOf(text, 'echo b'), lineOf(text, 'echo c')]);
+  });
+
   it('repeated text after an insertion: pairs only where every best alignment agrees (review 15, 3)', () => {
     const built = ['a', 'b', 'a', 'b', 'c'].map((x) => `RUN echo ${x} >> /log`);
     const text = `FROM imgscope/debian-base:bookworm\n${[...built, 'RUN echo x >> /log', 'RUN echo y >> /log'].join('\n')}\n`;
