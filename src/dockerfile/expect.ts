@@ -130,16 +130,11 @@ const cleanPath = (s: string): string =>
 
 const ARCHIVE = /\.(tar|tgz|tbz2?|txz|tar\.(gz|bz2|xz|zst))$/i;
 
-/**
- * A classic `COPY <kind>:<hash> in DEST` record checked on the layer it made: a single file (`file:`)
- * leaves exactly DEST/basename(SRC) (or DEST itself), a directory (`dir:`) and several sources
- * (`multi:`) leave paths under DEST only. Without the layer's paths nothing but the kind is checked.
- */
-/** Whether a path (relative to the build context, the Dockerfile's directory) exists there; undefined: not known. */
+/** Whether a path (relative to the build context, taken to be the Dockerfile's directory) exists there. */
 export type ContextProbe = (rel: string) => boolean;
 
 /**
- * A `dir:` COPY confirmed by the build context: every file of its layer (at most LIST_MAX) is in the
+ * A `dir:` COPY confirmed by the build context: every file of its layer (when it lists them: at most 256) is in the
  * source directory under the same relative path. Only for a plain context source (no `--from`, no glob).
  */
 function fromContext(ins: Instruction, src: string, destDir: string, layer: LayerPaths, context: ContextProbe): boolean {
@@ -153,6 +148,11 @@ function fromContext(ins: Instruction, src: string, destDir: string, layer: Laye
   });
 }
 
+/**
+ * A classic `COPY <kind>:<hash> in DEST` record checked on the layer it made: a single file (`file:`)
+ * leaves exactly DEST/basename(SRC) (or DEST itself), a directory (`dir:`) and several sources
+ * (`multi:`) leave paths under DEST only. Without the layer's paths nothing but the kind is checked.
+ */
 function copyContent(ins: Instruction, kind: string, srcs: string[], dest: string, st: ChainState, layer: LayerPaths | undefined, context?: ContextProbe): Verdict {
   // the destination as a root-relative directory, or (unknown working directory) a relative tail
   const abs = dest.startsWith('/') ? cleanPath(dest).slice(1) : st.dir !== undefined ? cleanPath(`${st.dir}/${dest}`).slice(1) : undefined;
@@ -166,7 +166,9 @@ function copyContent(ins: Instruction, kind: string, srcs: string[], dest: strin
   if (kind === 'dir') return context && abs !== undefined && fromContext(ins, srcs[0]!, destDir, layer, context) ? EXACT : WEAK;
   const names = srcs.map((s) => s.replace(/\/+$/, '').split('/').pop() ?? '');
   const remote = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) || /^git@/.test(s);
-  if (ins.keyword === 'ADD' && srcs.some((s) => remote(s) || ARCHIVE.test(s))) return WEAK;
+  // ADD fetches a URL (named by the server) and unpacks a local archive (its own paths) under DEST
+  if (ins.keyword === 'ADD' && srcs.some(remote)) return WEAK;
+  if (ins.keyword === 'ADD' && srcs.some((s) => ARCHIVE.test(s))) return layer.under === undefined || at(layer.under, destDir) ? WEAK : NO;
   // `p` is DEST/NAME (with an unknown working directory, ends so)
   const child = (p: string, name: string): boolean =>
     new RegExp(`${abs !== undefined ? '^' : '(?:^|/)'}${destDir ? `${escapeRe(destDir)}/` : ''}${globRe(name)}$`).test(p);
