@@ -6,7 +6,10 @@
 import { assignOwners } from './attribute/owners.js';
 import { type AnalyzeOptions, analyzeImage } from './analysis.js';
 import { wantsBody } from './catalog/metadata.js';
-import { locate, type LayerLookup } from './dockerfile/locate.js';
+import { type BaseEvidence, baseSteps } from './dockerfile/base.js';
+import { type LayerPaths, layerPaths } from './dockerfile/layer-paths.js';
+import { type LayerLookup, type LocateEvidence, locate } from './dockerfile/locate.js';
+import { contextProbe } from './dockerfile/read.js';
 import type { Dockerfile } from './dockerfile/parse.js';
 import { withContext } from './errors.js';
 import { computeFindings } from './findings/rules.js';
@@ -20,6 +23,10 @@ import type { Analysis } from './report/types.js';
 export interface DockerfileOptions {
   /** --dockerfile: history steps, layers and findings get the lines that made them (docs/dockerfile.md). */
   dockerfile?: Dockerfile;
+  /** With `dockerfile`: each layer's paths (dockerfile/layer-paths.ts), taken while its entries were alive. */
+  layerPaths?: Array<LayerPaths | undefined>;
+  /** With `dockerfile`: what the source tells of the base images' history lengths (dockerfile/base.ts). */
+  baseSteps?: BaseEvidence;
 }
 
 interface CacheOptions {
@@ -39,8 +46,18 @@ export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOption
   const owners = assignOwners(fs, files);
   const analysis = analyzeImage(img, fs, files, owners, opts);
   analysis.findings = computeFindings(analysis);
-  if (opts.dockerfile) locate(analysis, opts.dockerfile, layerLookup(files, owners.owners));
+  if (opts.dockerfile) locate(analysis, opts.dockerfile, layerLookup(files, owners.owners), locateEvidence(img, !!merged, opts));
   return analysis;
+}
+
+/** What --dockerfile matching may use beyond the report (docs/dockerfile.md "Matching"). */
+function locateEvidence(img: LoadedImage, merged: boolean, opts: DockerfileOptions): LocateEvidence {
+  const paths = opts.layerPaths ?? (merged ? undefined : img.layers.map((l) => layerPaths(l.walk.entries)));
+  return {
+    ...(paths ? { layerPaths: paths } : {}),
+    ...(opts.baseSteps ? { baseSteps: opts.baseSteps.known, baseCandidates: opts.baseSteps.candidates } : {}),
+    ...(opts.dockerfile ? { context: contextProbe(opts.dockerfile.file) } : {}),
+  };
 }
 
 /**
@@ -78,17 +95,20 @@ export async function analyzeReference(
     const fs = new MergedFs();
     const { noCache, ...loadOpts } = opts;
     const cache = LayerCache.open({ disabled: !!noCache });
+    const paths: Array<LayerPaths | undefined> = [];
     const img = await loadImage(ref, {
       ...loadOpts,
       ...(cache ? { cache } : {}),
       capture: wantsBody,
       probe: wantsProbe,
-      onLayer: (_i, layer) => {
+      onLayer: (i, layer) => {
+        if (opts.dockerfile) paths[i] = layerPaths(layer.walk.entries);
         fs.applyLayer(layer.walk);
         layer.walk.entries = [];
       },
     });
-    const a = analyze(img, fs, opts);
+    const base = opts.dockerfile ? await baseSteps(opts.dockerfile, img.transport, img.config) : undefined;
+    const a = analyze(img, fs, { ...opts, ...(opts.dockerfile ? { layerPaths: paths } : {}), ...(base ? { baseSteps: base } : {}) });
     await cache?.flush();
     return a;
   } catch (err) {

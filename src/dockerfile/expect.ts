@@ -5,6 +5,7 @@
  * BuildKit's (`RUN |1 A=b /bin/sh -c cmd # buildkit`, `COPY src /dest # buildkit`, `WORKDIR /app`).
  * A test says yes only on text it can check; variables the builder expands are wildcards.
  */
+import type { LayerPaths } from './layer-paths.js';
 import type { Instruction } from './parse.js';
 
 /** A history entry split into its instruction keyword and the rest, whitespace collapsed. */
@@ -86,6 +87,8 @@ export interface ChainState {
   shell: string[];
   /** A regex source for the working directory (unknown parts are wildcards). */
   workdir: string;
+  /** The working directory as a plain absolute path, when the Dockerfile alone tells it. */
+  dir?: string;
 }
 
 export const initialState = (escape: string): ChainState => ({ escape, shell: ['/bin/sh', '-c'], workdir: '.*?' });
@@ -94,7 +97,7 @@ export const initialState = (escape: string): ChainState => ({ escape, shell: ['
 function runCommand(ins: Instruction, shell: string[]): string[] {
   if (ins.json) return ins.json;
   const h = ins.heredocs;
-  if (h.length && /^<<-?\s*["']?[A-Za-z_][A-Za-z0-9_]*["']?$/.test(ins.text.trim())) {
+  if (h.length && /^\d*<<-?(["']?)[^\s<"']+\1$/.test(ins.text.trim())) {
     const data = h[0]!.body;
     return data.startsWith('#!') ? [`/dev/pipes/${h[0]!.name}`] : [...shell, data];
   }
@@ -111,14 +114,91 @@ function copyArgs(ins: Instruction): string[] {
   return a;
 }
 
-function testCopy(ins: Instruction, body: string): boolean {
+/** How well a recorded entry checks under an instruction: not at all, only weakly, or exactly. */
+export type Verdict = 0 | 1 | 2;
+export const NO: Verdict = 0;
+/** The text allows it but does not tell it from other instructions of its kind (a classic `dir:` COPY). */
+export const WEAK: Verdict = 1;
+export const EXACT: Verdict = 2;
+
+/** Go's filepath.Match pattern as a regex source (`*`, `?`, `[…]` within one path segment). */
+const globRe = (g: string): string =>
+  g.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\[!/g, '[^');
+
+const cleanPath = (s: string): string =>
+  s.replace(/\/+/g, '/').replace(/\/\.(?=\/|$)/g, '').replace(/^\.\//, '').replace(/(.)\/$/, '$1');
+
+const ARCHIVE = /\.(tar|tgz|tbz2?|txz|tar\.(gz|bz2|xz|zst))$/i;
+
+/** Whether a path (relative to the build context, taken to be the Dockerfile's directory) exists there. */
+export type ContextProbe = (rel: string) => boolean;
+
+/**
+ * A `dir:` COPY confirmed by the build context: every file of its layer (when it lists them: at most 256) is in the
+ * source directory under the same relative path. Only for a plain context source (no `--from`, no glob).
+ */
+function fromContext(ins: Instruction, src: string, destDir: string, layer: LayerPaths, context: ContextProbe): boolean {
+  if (ins.keyword !== 'COPY' || ins.flags.from !== undefined || /[*?[]/.test(src) || !layer.paths || layer.count === 0) return false;
+  const dir = cleanPath(`/${src}`).slice(1);
+  if (dir.split('/').includes('..')) return false;
+  return layer.paths.every((p) => {
+    if (destDir !== '' && !p.startsWith(`${destDir}/`)) return false;
+    const rel = destDir === '' ? p : p.slice(destDir.length + 1);
+    return context(dir ? `${dir}/${rel}` : rel);
+  });
+}
+
+/**
+ * A classic `COPY <kind>:<hash> in DEST` record checked on the layer it made: a single file (`file:`)
+ * leaves exactly DEST/basename(SRC) (or DEST itself), a directory (`dir:`) and several sources
+ * (`multi:`) leave paths under DEST only. Without the layer's paths nothing but the kind is checked.
+ */
+function copyContent(ins: Instruction, kind: string, srcs: string[], dest: string, st: ChainState, layer: LayerPaths | undefined, context?: ContextProbe): Verdict {
+  // the destination as a root-relative directory, or (unknown working directory) a relative tail
+  const abs = dest.startsWith('/') ? cleanPath(dest).slice(1) : st.dir !== undefined ? cleanPath(`${st.dir}/${dest}`).slice(1) : undefined;
+  const rel = abs === undefined ? cleanPath(dest).replace(/^\.$/, '') : undefined;
+  const at = (p: string, d: string): boolean =>
+    abs !== undefined ? d === '' || p === d || p.startsWith(`${d}/`) : rel === '' || p === d || p.startsWith(`${d}/`) || p.includes(`/${d}/`) || p.endsWith(`/${d}`);
+  const destDir = abs ?? rel!;
+  if (!layer) return WEAK;
+  // a directory or several sources land under DEST (a single file is checked by its path below)
+  if (kind !== 'file' && layer.under !== undefined && !at(layer.under, destDir)) return NO;
+  if (kind === 'dir') return context && abs !== undefined && fromContext(ins, srcs[0]!, destDir, layer, context) ? EXACT : WEAK;
+  const names = srcs.map((s) => s.replace(/\/+$/, '').split('/').pop() ?? '');
+  const remote = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) || /^git@/.test(s);
+  // ADD fetches a URL (named by the server) and unpacks a local archive (its own paths) under DEST
+  if (ins.keyword === 'ADD' && srcs.some(remote)) return WEAK;
+  if (ins.keyword === 'ADD' && srcs.some((s) => ARCHIVE.test(s))) return layer.under === undefined || at(layer.under, destDir) ? WEAK : NO;
+  // `p` is DEST/NAME (with an unknown working directory, ends so)
+  const child = (p: string, name: string): boolean =>
+    new RegExp(`${abs !== undefined ? '^' : '(?:^|/)'}${destDir ? `${escapeRe(destDir)}/` : ''}${globRe(name)}$`).test(p);
+  if (kind === 'file') {
+    const src = srcs[0]!;
+    if (src.endsWith('/') || names[0] === '.' || names[0] === '..' || names[0] === '') return NO;
+    if (layer.count !== 1 || !layer.paths) return NO;
+    const p = layer.paths[0]!;
+    const renamed = !dest.endsWith('/') && (abs !== undefined ? p === abs : p === rel || p.endsWith(`/${rel}`));
+    return child(p, names[0]!) || renamed ? EXACT : NO;
+  }
+  // multi: every plain source's name directly under DEST confirms it; a directory source's would not be there
+  if (layer.paths && names.every((n) => n !== '.' && n !== '' && layer.paths!.some((p) => child(p, n)))) return EXACT;
+  return WEAK;
+}
+
+function testCopy(ins: Instruction, st: ChainState, body: string, layer: LayerPaths | undefined, context?: ContextProbe): Verdict {
   const args = copyArgs(ins);
-  if (args.length < 2) return false;
+  if (args.length < 2) return NO;
   const dest = args[args.length - 1]!;
   const classic = /^(?:--chown=\S*?)?([a-z]+):[0-9a-f]{16,} in (.*)$/.exec(body);
-  if (classic) return full(wild(dest), classic[2]!.trim()) && (args.length === 2 || classic[1] === 'multi');
+  if (classic) {
+    const recorded = classic[2]!.trim();
+    if (!full(wild(dest), recorded)) return NO;
+    const srcs = args.slice(0, -1);
+    if (classic[1] === 'multi' ? srcs.length < 2 : srcs.length !== 1) return NO;
+    return copyContent(ins, classic[1]!, srcs, recorded, st, layer, context);
+  }
   const recorded = body.split(' ').filter((t) => !t.startsWith('--')).join(' ');
-  return full(args.map(wild).join(' '), recorded);
+  return full(args.map(wild).join(' '), recorded) ? EXACT : NO;
 }
 
 function testWorkdir(ins: Instruction, st: ChainState, body: string): boolean {
@@ -153,8 +233,6 @@ const listForm = (ins: Instruction, st: ChainState): string[] => ins.json ?? [..
 
 const TESTS: Record<string, Test> = {
   RUN: testRun,
-  COPY: (ins, _st, body) => testCopy(ins, body),
-  ADD: (ins, _st, body) => testCopy(ins, body),
   WORKDIR: testWorkdir,
   ENV: (ins, st, body) => full(pairs(ins, st.escape).map(wild).join(' '), body),
   LABEL: (ins, st, body) => full(pairs(ins, st.escape).map(wild).join(' '), body),
@@ -177,17 +255,28 @@ const TESTS: Record<string, Test> = {
   },
 };
 
-/** Whether `rec` is what the builder records for `ins` in state `st`. */
-export function recordedBy(ins: Instruction, st: ChainState, rec: Recorded): boolean {
-  if (rec.keyword !== ins.keyword) return false;
+/**
+ * Whether `rec` is what the builder records for `ins` in state `st`: EXACT, WEAK (a classic COPY whose
+ * hashed sources the layer's paths cannot confirm), or NO. `layer`: the paths of the layer `rec` made;
+ * `context`: the build context, which can confirm a `dir:` COPY.
+ */
+export function recordedBy(ins: Instruction, st: ChainState, rec: Recorded, layer?: LayerPaths, context?: ContextProbe): Verdict {
+  if (rec.keyword !== ins.keyword) return NO;
+  if (ins.keyword === 'COPY' || ins.keyword === 'ADD') return testCopy(ins, st, rec.body, layer, context);
   const t = TESTS[ins.keyword];
-  return !!t && t(ins, st, rec.body);
+  return t && t(ins, st, rec.body) ? EXACT : NO;
 }
 
 /** The state after `ins` (SHELL and WORKDIR change what later records look like). */
 export function advance(ins: Instruction, st: ChainState): ChainState {
   if (ins.keyword === 'SHELL' && ins.json) return { ...st, shell: ins.json };
-  if (ins.keyword === 'WORKDIR') return { ...st, workdir: workdirAfter(ins, st) };
+  if (ins.keyword === 'WORKDIR') {
+    const p = norm(ins.text);
+    const plain = !p.includes('$') && !p.includes('..');
+    const dir = plain && p.startsWith('/') ? p : plain && st.dir !== undefined ? `${st.dir}/${p}` : undefined;
+    const { dir: _old, ...rest } = st;
+    return { ...rest, workdir: workdirAfter(ins, st), ...(dir !== undefined ? { dir: cleanPath(dir) || '/' } : {}) };
+  }
   return st;
 }
 

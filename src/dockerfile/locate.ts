@@ -4,6 +4,7 @@
  * says which steps matched nothing.
  */
 import type { Analysis, DockerfileLocation, DockerfileStep, Finding } from '../report/types.js';
+import type { LayerPaths } from './layer-paths.js';
 import { type HistoryMatch, matchHistory, type StepMatch } from './match.js';
 import { type Dockerfile, stageLabel } from './parse.js';
 
@@ -47,9 +48,33 @@ function findingStep(a: Analysis, f: Finding, lookup: LayerLookup | undefined): 
   return layer === undefined ? undefined : a.layers[layer]?.dockerfile;
 }
 
+/** What the pipeline knows beyond the report: each layer's paths, the base images' history lengths. */
+export interface LocateEvidence {
+  /** Per layer (index into `layers`). */
+  layerPaths?: ReadonlyArray<LayerPaths | undefined>;
+  /** Per root stage index: how many leading history entries are its FROM image (dockerfile/base.ts). */
+  baseSteps?: ReadonlyMap<number, number>;
+  /** Lengths of images the history starts with, for a FROM image not known (dockerfile/base.ts). */
+  baseCandidates?: readonly number[];
+  /** Whether a path exists in the build context (dockerfile/read.ts contextProbe). */
+  context?: (rel: string) => boolean;
+}
+
 /** Matches the history to `df` and writes the locations into `a` (in place); returns the match. */
-export function locate(a: Analysis, df: Dockerfile, lookup?: LayerLookup): HistoryMatch {
-  const m = matchHistory(df, a.history.map((h) => h.createdBy));
+export function locate(a: Analysis, df: Dockerfile, lookup?: LayerLookup, ev: LocateEvidence = {}): HistoryMatch {
+  const m = matchHistory(
+    df,
+    a.history.map((h) => h.createdBy),
+    {
+      layers: a.history.map((h) => (h.layer === null ? undefined : ev.layerPaths?.[h.layer])),
+      baseSteps: (root) => ev.baseSteps?.get(root.index),
+      ...(ev.baseCandidates ? { baseCandidates: ev.baseCandidates } : {}),
+      ...(ev.context ? { context: ev.context } : {}),
+    },
+  );
+  if (m.ambiguous) {
+    a.warnings.push(`--dockerfile ${df.file}: ambiguous: stages ${m.ambiguous.map(stageLabel).join(' and ')} pair with the history equally well on different lines; no step is matched`);
+  }
   const unmatched: Array<{ step: number; createdBy: string }> = [];
   a.history.forEach((h, j) => {
     const d = stepOf(df, m.steps[j]!);

@@ -1,13 +1,14 @@
 /**
  * History entries matched to the Dockerfile instructions that made them (docs/dockerfile.md
- * "Matching"). Every instruction but FROM leaves exactly one entry (BuildKit leaves none for ONBUILD),
- * in order, so the entries of a stage chain are the last ones of the history: they are paired from the
- * end, each pair checked on its recorded text. An entry whose text does not check under an instruction
- * of the same keyword is left unmatched (the Dockerfile changed since the build); a keyword that differs
- * ends the pairing, and everything before it stays unmatched. When every instruction of the chain is
- * paired and checked, the entries before them came with the base image its first FROM names.
+ * "Matching"). Every instruction but FROM leaves one entry (BuildKit leaves none for ONBUILD), in order,
+ * so a stage chain's instructions and the image's own entries are aligned as two sequences: a pair is
+ * one whose recorded text checks under the instruction, the alignment keeps the most pairs, and a pair
+ * is given only when every such alignment holds it (an edit that leaves two readings leaves both
+ * unmatched). The entries that came with the base image are told apart only with evidence: the base
+ * image's own history, when the source holds it.
  */
-import { advance, type ChainState, initialState, OPTIONAL, type Recorded, readRecorded, recordedBy } from './expect.js';
+import type { LayerPaths } from './layer-paths.js';
+import { advance, type ChainState, type ContextProbe, EXACT, initialState, OPTIONAL, type Recorded, readRecorded, recordedBy, type Verdict, WEAK } from './expect.js';
 import { type Dockerfile, type Instruction, type Stage, stageChain } from './parse.js';
 
 export type StepMatch =
@@ -21,6 +22,23 @@ export interface HistoryMatch {
   /** One per history entry. */
   steps: StepMatch[];
   matched: number;
+  /** Stages whose chains pair equally well but with different lines: then nothing is matched. */
+  ambiguous?: Stage[];
+}
+
+/** What the image tells beyond the history's text. */
+export interface MatchEvidence {
+  /** Per history entry: the paths of the layer it made (undefined for an empty layer or when unknown). */
+  layers?: ReadonlyArray<LayerPaths | undefined>;
+  /** How many leading history entries are the image its FROM names (a chain's root stage), when known. */
+  baseSteps?: (root: Stage) => number | undefined;
+  /**
+   * Where the FROM image is not known: lengths of images the history starts with (dockerfile/base.ts).
+   * One is taken only when the chain then pairs every later entry and every instruction.
+   */
+  baseCandidates?: readonly number[];
+  /** Whether a path exists in the build context (the Dockerfile's directory): confirms a classic `dir:` COPY. */
+  context?: ContextProbe;
 }
 
 interface Step {
@@ -41,49 +59,156 @@ function chainSteps(df: Dockerfile, chain: Stage[]): Step[] {
   return out;
 }
 
-function align(steps: Step[], recs: Recorded[], root: Stage): { steps: StepMatch[]; matched: number } {
-  const out: StepMatch[] = recs.map(() => ({ kind: 'unmatched' }));
-  let i = steps.length - 1;
-  let j = recs.length - 1;
-  let matched = 0;
-  let edited = 0;
-  while (i >= 0 && j >= 0) {
-    const s = steps[i]!;
-    const r = recs[j]!;
-    if (recordedBy(s.ins, s.st, r)) {
-      out[j] = { kind: 'instruction', stage: s.stage, ins: s.ins };
-      matched++;
-      i--;
-      j--;
-    } else if (OPTIONAL.has(s.ins.keyword)) {
-      i--;
-    } else if (r.keyword === s.ins.keyword) {
-      i--; // the same instruction with other text: neither is claimed
-      j--;
-      edited++;
-    } else {
-      return { steps: out, matched };
+type Grid<T> = T[][];
+const grid = <T>(n: number, m: number, v: T): Grid<T> => Array.from({ length: n + 1 }, () => new Array<T>(m + 1).fill(v));
+
+/**
+ * The pairs every maximum alignment of `steps` with `recs` holds (pairs only where `v` > 0). `best`
+ * and `ways` count the longest alignments of prefixes (and of suffixes, from the end); a pair is in
+ * all of them when the ones through it are all there are.
+ */
+function forcedPairs(v: Grid<Verdict>, n: number, m: number): Array<[number, number]> {
+  const F = grid(n, m, 0);
+  const cF = grid(n, m, 1n);
+  for (let i = 1; i <= n; i++) {
+    for (let j = 1; j <= m; j++) {
+      const diag = v[i - 1]![j - 1]! > 0 ? F[i - 1]![j - 1]! + 1 : -1;
+      const best = Math.max(F[i - 1]![j]!, F[i]![j - 1]!, diag);
+      F[i]![j] = best;
+      let ways = 0n;
+      if (F[i - 1]![j] === best) ways += cF[i - 1]![j]!;
+      if (F[i]![j - 1] === best) ways += cF[i]![j - 1]!;
+      if (F[i - 1]![j - 1] === best) ways -= cF[i - 1]![j - 1]!; // counted in both
+      if (diag === best) ways += cF[i - 1]![j - 1]!;
+      cF[i]![j] = ways;
     }
   }
-  while (i >= 0 && OPTIONAL.has(steps[i]!.ins.keyword)) i--;
-  // the base image's steps are told apart only when every instruction checked: after an edit, the
-  // entries left could as well be the Dockerfile's own
-  if (i < 0 && edited === 0) for (let k = 0; k <= j; k++) out[k] = { kind: 'base', stage: root };
-  return { steps: out, matched };
+  const G = grid(n, m, 0);
+  const cG = grid(n, m, 1n);
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      const diag = v[i]![j]! > 0 ? G[i + 1]![j + 1]! + 1 : -1;
+      const best = Math.max(G[i + 1]![j]!, G[i]![j + 1]!, diag);
+      G[i]![j] = best;
+      let ways = 0n;
+      if (G[i + 1]![j] === best) ways += cG[i + 1]![j]!;
+      if (G[i]![j + 1] === best) ways += cG[i]![j + 1]!;
+      if (G[i + 1]![j + 1] === best) ways -= cG[i + 1]![j + 1]!;
+      if (diag === best) ways += cG[i + 1]![j + 1]!;
+      cG[i]![j] = ways;
+    }
+  }
+  const opt = F[n]![m]!;
+  const total = cF[n]![m]!;
+  const out: Array<[number, number]> = [];
+  if (opt === 0) return out;
+  for (let j = 0; j < m; j++) {
+    for (let i = 0; i < n; i++) {
+      if (v[i]![j]! > 0 && F[i]![j]! + 1 + G[i + 1]![j + 1]! === opt && cF[i]![j]! * cG[i + 1]![j + 1]! === total) out.push([i, j]);
+    }
+  }
+  return out;
 }
+
+/**
+ * Without the base image's length, the entries before the Dockerfile's own could be anyone's: the
+ * last entry must pair (the image ends with this Dockerfile's step), and going back, a gap holding
+ * entries that no instruction explains one for one (same keywords: an edit) ends the trust: a removed
+ * instruction and the base image look alike.
+ */
+function trustedFromEnd(pairs: Array<[number, number]>, steps: Step[], recs: Recorded[]): Array<[number, number]> {
+  const last = pairs[pairs.length - 1];
+  if (!last || last[1] !== recs.length - 1) return [];
+  let k = pairs.length - 1;
+  for (; k > 0; k--) {
+    const [i1, j1] = pairs[k - 1]!;
+    const [i2, j2] = pairs[k]!;
+    if (j2 - j1 === 1) continue;
+    const ins = steps.slice(i1 + 1, i2).filter((s) => !OPTIONAL.has(s.ins.keyword));
+    const gap = recs.slice(j1 + 1, j2);
+    if (ins.length !== gap.length || gap.some((r, x) => r.keyword !== ins[x]!.ins.keyword)) break;
+  }
+  return pairs.slice(k);
+}
+
+interface Aligned {
+  steps: StepMatch[];
+  matched: number;
+  /** Chain instructions left unpaired. */
+  unpaired: number;
+}
+
+/** The pairs of `steps` with the entries from `lo` on (indices into `recs`), weak pairs anchored. */
+function pairsFrom(steps: Step[], recs: Recorded[], lo: number | undefined, ev: MatchEvidence): { pairs: Array<[number, number]>; v: Grid<Verdict> } {
+  const from = lo ?? 0;
+  const own = recs.slice(from);
+  const v = steps.map((s) => own.map((r, j) => recordedBy(s.ins, s.st, r, ev.layers?.[from + j], ev.context)));
+  const forced = forcedPairs(v, steps.length, own.length);
+  // a weak pair (a COPY the layer cannot confirm) stands only beside an exact one, or as the chain's
+  // first step right after a known base image
+  const exact = new Set(forced.filter(([i, j]) => v[i]![j] === EXACT).map(([i, j]) => `${i},${j}`));
+  if (lo !== undefined) exact.add('-1,-1');
+  const pairs = forced.filter(([i, j]) => v[i]![j] !== WEAK || exact.has(`${i - 1},${j - 1}`) || exact.has(`${i + 1},${j + 1}`));
+  return { pairs: pairs.map(([i, j]) => [i, from + j] as [number, number]), v };
+}
+
+/** A base length taken from the candidates: the one after which every entry and instruction pairs. */
+function fromCandidates(steps: Step[], recs: Recorded[], ev: MatchEvidence): { lo: number; pairs: Array<[number, number]> } | undefined {
+  const needed = steps.filter((s) => !OPTIONAL.has(s.ins.keyword)).length;
+  for (const k of ev.baseCandidates ?? []) {
+    if (k > recs.length) continue;
+    const { pairs } = pairsFrom(steps, recs, k, ev);
+    if (pairs.length === recs.length - k && pairs.length >= needed) return { lo: k, pairs };
+  }
+  return undefined;
+}
+
+function align(steps: Step[], recs: Recorded[], root: Stage, ev: MatchEvidence): Aligned {
+  const out: StepMatch[] = recs.map(() => ({ kind: 'unmatched' }));
+  const base = ev.baseSteps?.(root);
+  let lo: number | undefined;
+  let pairs: Array<[number, number]>;
+  if (base !== undefined && base <= recs.length) {
+    lo = base;
+    pairs = pairsFrom(steps, recs, lo, ev).pairs;
+  } else {
+    const c = fromCandidates(steps, recs, ev);
+    lo = c?.lo;
+    pairs = c?.pairs ?? trustedFromEnd(pairsFrom(steps, recs, undefined, ev).pairs, steps, recs);
+  }
+  for (const [i, j] of pairs) out[j] = { kind: 'instruction', stage: steps[i]!.stage, ins: steps[i]!.ins };
+  if (lo !== undefined && pairs.length > 0) for (let k = 0; k < lo; k++) out[k] = { kind: 'base', stage: root };
+  return { steps: out, matched: pairs.length, unpaired: steps.length - pairs.length };
+}
+
+const sameLines = (a: StepMatch[], b: StepMatch[]): boolean =>
+  a.every((s, j) => {
+    const t = b[j]!;
+    if (s.kind !== t.kind) return false;
+    if (s.kind === 'instruction') return s.ins === (t as typeof s).ins;
+    if (s.kind === 'base') return s.stage.from === (t as typeof s).stage.from;
+    return true;
+  });
 
 /**
  * Matches an image's history (`created_by` of each entry, oldest first) to the Dockerfile. Every stage
  * is tried as the build target (a `--target` build holds only its chain); the one pairing the most
- * entries wins, the later stage on a tie (the default target is the last).
+ * entries wins. Stages that tie with different lines leave every entry unmatched and are named in
+ * `ambiguous`; with the same lines, the chain leaving fewest instructions unpaired is the target.
  */
-export function matchHistory(df: Dockerfile, createdBy: readonly string[]): HistoryMatch {
+export function matchHistory(df: Dockerfile, createdBy: readonly string[], ev: MatchEvidence = {}): HistoryMatch {
   const recs = createdBy.map(readRecorded);
-  let best: HistoryMatch = { steps: recs.map(() => ({ kind: 'unmatched' })), matched: 0 };
-  for (const target of df.stages) {
+  const none: HistoryMatch = { steps: recs.map(() => ({ kind: 'unmatched' })), matched: 0 };
+  const tried = df.stages.map((target) => {
     const chain = stageChain(df, target);
-    const r = align(chainSteps(df, chain), recs, chain[0]!);
-    if (r.matched > 0 && r.matched >= best.matched) best = { target, ...r };
-  }
-  return best;
+    return { target, ...align(chainSteps(df, chain), recs, chain[0]!, ev) };
+  });
+  const most = Math.max(0, ...tried.map((t) => t.matched));
+  if (most === 0) return none;
+  const top = tried.filter((t) => t.matched === most);
+  if (top.some((t) => !sameLines(t.steps, top[0]!.steps))) return { ...none, ambiguous: top.map((t) => t.target) };
+  // the same lines from several chains (one stage FROM another): the chain with fewest left over
+  const fewest = Math.min(...top.map((t) => t.unpaired));
+  const pick = top.filter((t) => t.unpaired === fewest).pop()!;
+  return { target: pick.target, steps: pick.steps, matched: pick.matched };
 }

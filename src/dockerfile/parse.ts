@@ -46,7 +46,8 @@ export interface Dockerfile {
 
 const HEREDOC_KEYWORDS = new Set(['RUN', 'COPY', 'ADD']);
 const JSON_KEYWORDS = new Set(['RUN', 'CMD', 'ENTRYPOINT', 'SHELL', 'VOLUME', 'COPY', 'ADD']);
-const HEREDOC = /<<(-?)\s*(["']?)([A-Za-z_][A-Za-z0-9_]*)\2/g;
+/** A shell word that opens a heredoc, as BuildKit's parser reads one (`reHeredoc`): optional fd digits, `<<`, optional `-`. */
+const HEREDOC_WORD = /^(\d*)<<(-?)([^<]*)$/;
 
 /** The escape character from the parser directives at the top (`# escape=\`` or the default `\`). */
 function readEscape(lines: string[]): string {
@@ -94,13 +95,55 @@ function joinLines(lines: string[], start: number, escape: string): Logical & { 
   return { text, line: start + 1, endLine: last + 1, next: i };
 }
 
-/** Heredoc markers on the instruction line and their bodies from the lines after it. */
-function readHeredocs(text: string, lines: string[], next: number): { heredocs: Heredoc[]; next: number } {
+/**
+ * The line's shell words with quotes and escapes kept (BuildKit's lexer with RawQuotes and RawEscapes):
+ * split on whitespace outside quotes.
+ */
+function rawWords(text: string, escape: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === escape && quote !== "'" && i + 1 < text.length) {
+      cur += c + text[++i]!;
+    } else if (quote) {
+      cur += c;
+      if (c === quote) quote = '';
+    } else if (c === '"' || c === "'") {
+      cur += c;
+      quote = c;
+    } else if (/\s/.test(c)) {
+      if (cur) out.push(cur);
+      cur = '';
+    } else {
+      cur += c;
+    }
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
+/** The heredoc a word opens (BuildKit's parseHeredoc): the delimiter must be one word, quotes removed. */
+function heredocOf(word: string, escape: string): { name: string; chomp: boolean } | undefined {
+  const m = HEREDOC_WORD.exec(word);
+  if (!m || m[3] === '') return undefined;
+  const rest = rawWords(m[3]!, escape);
+  if (rest.length !== 1) return undefined;
+  const name = rest[0]!.replace(/^"(.*)"$|^'(.*)'$/s, (_a, d?: string, q?: string) => d ?? q ?? '');
+  return name ? { name, chomp: m[2] === '-' } : undefined;
+}
+
+/** The heredocs a RUN/COPY/ADD line opens: each shell word that starts with `<<` (BuildKit's heredocsFromLine). */
+function heredocMarks(text: string, escape: string): Array<{ name: string; chomp: boolean }> {
+  return rawWords(text, escape).flatMap((w) => heredocOf(w, escape) ?? []);
+}
+
+/** Heredoc bodies from the lines after the instruction, one per marker. */
+function readHeredocs(marks: Array<{ name: string; chomp: boolean }>, lines: string[], next: number): { heredocs: Heredoc[]; next: number } {
   const heredocs: Heredoc[] = [];
   let i = next;
-  for (const m of text.matchAll(HEREDOC)) {
-    const chomp = m[1] === '-';
-    const name = m[3]!;
+  for (const { name, chomp } of marks) {
     const body: string[] = [];
     for (; i < lines.length; i++) {
       let l = lines[i]!.replace(/\r$/, '');
@@ -160,8 +203,11 @@ export function instructionsOf(source: string): { escape: string; instructions: 
     const keyword = /^\S+/.exec(logical.text)![0].toUpperCase();
     let next = logical.next;
     let heredocs: Heredoc[] = [];
-    if (HEREDOC_KEYWORDS.has(keyword) && logical.text.match(HEREDOC)) {
-      ({ heredocs, next } = readHeredocs(logical.text, lines, logical.next));
+    // BuildKit only: the legacy builder reads no heredocs (docs/dockerfile.md "Parsing"); an exec-form
+    // (JSON) instruction has none either
+    const marks = HEREDOC_KEYWORDS.has(keyword) && !parseJson(logical.text.replace(/^\S+\s*/, '')) ? heredocMarks(logical.text.replace(/^\S+/, ''), escape) : [];
+    if (marks.length) {
+      ({ heredocs, next } = readHeredocs(marks, lines, logical.next));
       logical.endLine = next;
     }
     out.push(toInstruction(logical, heredocs));
@@ -209,7 +255,7 @@ export function stageChain(df: Dockerfile, target: Stage): Stage[] {
 }
 
 /** `${NAME}` / `$NAME` in a FROM replaced by the global ARG defaults (what a plain build uses). */
-function expandGlobal(df: Dockerfile, word: string): string {
+export function expandGlobal(df: Dockerfile, word: string): string {
   const defaults = new Map<string, string>();
   for (const a of df.globalArgs) {
     for (const m of a.text.matchAll(/([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?/g)) if (m[2] !== undefined) defaults.set(m[1]!, m[2].replace(/^["']|["']$/g, ''));

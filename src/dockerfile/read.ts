@@ -1,5 +1,6 @@
 /** Reads the Dockerfile given to --dockerfile, before any image is read: a bad one is exit 2 at once. */
-import { readFileSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { inputError } from '../errors.js';
 import { type Dockerfile, parseDockerfile } from './parse.js';
 
@@ -21,4 +22,23 @@ export function readDockerfile(file: string): Dockerfile {
   } catch (err) {
     throw inputError(`--dockerfile ${file}: ${(err as Error).message}`, err);
   }
+}
+
+/**
+ * Whether a path exists in the build context, taken to be the Dockerfile's directory (what `docker
+ * build DIR` with DIR/Dockerfile uses). It only ever confirms a classic `dir:` COPY (docs/dockerfile.md
+ * "What the builders record"): a context elsewhere leaves that COPY as weakly checked as before.
+ */
+export function contextProbe(dockerfile: string): (rel: string) => boolean {
+  const dir = path.resolve(path.dirname(dockerfile));
+  return (rel) => {
+    const p = path.resolve(dir, rel);
+    if (p !== dir && !p.startsWith(dir + path.sep)) return false;
+    try {
+      lstatSync(p);
+      return true;
+    } catch {
+      return false;
+    }
+  };
 }

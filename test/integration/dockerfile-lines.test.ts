@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis } from '../../src/report/types.js';
-import { buildFixture, docker, dockerAvailable, ensureBase, requireDocker, ROOT } from '../helpers/docker.js';
+import { BASE_IMAGE as BASE, buildFixture, docker, dockerAvailable, ensureBase, requireDocker, ROOT } from '../helpers/docker.js';
 import { tmpDir } from '../helpers/images.js';
 import { checkReport } from '../helpers/report.js';
 
@@ -212,5 +212,132 @@ describe.skipIf(!available || !readable)('findings on Dockerfile lines (sample i
     const text = readFileSync(path.join(ROOT, 'test/fixtures/pyapp/Dockerfile'), 'utf8').split('\n');
     const waste = a.findings.find((f) => f.id === 'layer-waste')!;
     expect(text[waste.location!.line - 1]).toMatch(/^RUN head -c .* > \/opt\/scratch\.dat/);
+  }, 120_000);
+});
+
+/**
+ * Review 15's wrong lines, each on a real legacy-builder image: built from one Dockerfile, analysed
+ * with an edited one. What is right is computed from the texts and the engine's history: the line of
+ * each instruction from the Dockerfile text (scan), the base image's length from `docker history` of
+ * the base, the step of each instruction by its text in the engine's history.
+ */
+const SECRET = 'RUN mkdir -p /root/.aws && echo "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" > /root/.aws/credentials';
+const dfTag = (n: string): string => `imgscope-test/df-${n}:1`;
+
+interface Case {
+  name: string;
+  dockerfile: string;
+  files?: Record<string, string>;
+  target?: string;
+}
+
+const CASES: Case[] = [
+  { name: 'removed', dockerfile: `FROM ${BASE}\n${SECRET}\nRUN echo b > /b\nRUN echo c > /c\n` },
+  {
+    name: 'copy',
+    dockerfile: `FROM ${BASE}\nWORKDIR /app\nCOPY requirements.txt /app/\nRUN echo built > /app/built.txt\nCOPY . /app/\n`,
+    files: { 'requirements.txt': 'flask==3\n', 'main.py': 'print(1)\n', 'config.yml': 'a: 1\n', '.env': 'AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n' },
+  },
+  { name: 'repeat', dockerfile: `FROM ${BASE}\n${['a', 'b', 'a', 'b', 'c'].map((x) => `RUN echo ${x} >> /log`).join('\n')}\n` },
+  { name: 'target', dockerfile: `FROM ${BASE} AS builder\n${SECRET}\nRUN echo a > /a\n\nFROM ${BASE}\n${SECRET}\nRUN echo a > /a\n`, target: 'builder' },
+];
+
+describe.skipIf(!available || !readable)('never a wrong line: Dockerfiles edited after the build (review 15)', () => {
+  const built: string[] = [];
+  const contexts = new Map<string, string>();
+  let baseLength = 0;
+
+  beforeAll(async () => {
+    await ensureBase();
+    baseLength = (await docker('history', '-q', BASE)).trim().split('\n').length;
+    for (const c of CASES) {
+      const ctx = tmpDir('imgscope-dfx-');
+      contexts.set(c.name, ctx);
+      writeFileSync(path.join(ctx, 'Dockerfile'), c.dockerfile);
+      for (const [f, body] of Object.entries(c.files ?? {})) writeFileSync(path.join(ctx, f), body);
+      await execa('docker', ['build', '-q', '--force-rm', ...(c.target ? ['--target', c.target] : []), '-t', dfTag(c.name), ctx], { env: { DOCKER_BUILDKIT: '0' } });
+      built.push(dfTag(c.name));
+    }
+  }, 300_000);
+
+  afterAll(async () => {
+    if (built.length) await execa('docker', ['rmi', ...built], { reject: false });
+  });
+
+  /** Analyses `name`'s image with `text` as its Dockerfile (written to a temporary file, or into its build context). */
+  async function withDockerfile(name: string, text: string, inContext = false): Promise<{ a: Analysis; history: string[]; lineOf: (s: string) => number }> {
+    const f = path.join(inContext ? contexts.get(name)! : tmpDir('imgscope-dfx-edit-'), inContext ? 'Dockerfile.edited' : 'Dockerfile');
+    writeFileSync(f, text);
+    const a = await analyze(dfTag(name), f);
+    const { history } = await engineImage(dfTag(name));
+    const lines = text.split('\n');
+    const lineOf = (s: string): number => {
+      const hits = lines.flatMap((l, i) => (l === s ? [i + 1] : []));
+      expect(hits).toHaveLength(1);
+      return hits[0]!;
+    };
+    return { a, history: history.map((h) => h.created_by ?? ''), lineOf };
+  }
+
+  const secretFinding = (a: Analysis) => a.findings.find((f) => f.id === 'secrets-in-image');
+
+  it('1: an instruction removed from the Dockerfile: its step is unmatched, never the FROM line', async () => {
+    const edited = CASES[0]!.dockerfile.replace(`${SECRET}\n`, '');
+    const { a, history, lineOf } = await withDockerfile('removed', edited);
+    const secretStep = history.findIndex((c) => c.includes('aws_secret_access_key'));
+    expect(secretStep).toBe(baseLength);
+    expect(a.history[secretStep]!.dockerfile).toBeUndefined();
+    expect(a.history.slice(0, baseLength).map((h) => h.dockerfile?.line)).toEqual(new Array(baseLength).fill(lineOf(`FROM ${BASE}`)));
+    expect(a.history.slice(secretStep + 1).map((h) => h.dockerfile?.line)).toEqual([lineOf('RUN echo b > /b'), lineOf('RUN echo c > /c')]);
+    expect(secretFinding(a)).toBeDefined();
+    expect(secretFinding(a)!.location).toBeUndefined();
+    // the Dockerfile it was built from puts the secret on its RUN line
+    const orig = await withDockerfile('removed', CASES[0]!.dockerfile);
+    expect(secretFinding(orig.a)!.location?.line).toBe(orig.lineOf(SECRET));
+  }, 120_000);
+
+  it('2: a classic COPY record (hashed sources) pairs only with the COPY whose file the layer holds', async () => {
+    const text = CASES[1]!.dockerfile;
+    const copyDot = 'COPY . /app/';
+    // a: a COPY appended after the build does not take the directory COPY's step (the .env's)
+    const appended = await withDockerfile('copy', `${text}COPY config.yml /app/\n`);
+    expect(secretFinding(appended.a)!.location?.line).not.toBe(appended.lineOf('COPY config.yml /app/'));
+    expect([undefined, appended.lineOf(copyDot)]).toContain(secretFinding(appended.a)!.location?.line);
+    // b: another single file to the same directory: that step is unmatched
+    const swapped = await withDockerfile('copy', text.replace('COPY requirements.txt /app/', 'COPY main.py /app/'));
+    const fileStep = swapped.history.findIndex((c) => / COPY file:[0-9a-f]+ in \/app\//.test(c));
+    expect(swapped.a.history[fileStep]!.dockerfile).toBeUndefined();
+    expect(swapped.a.history.filter((h) => h.dockerfile?.instruction === 'COPY').map((h) => h.dockerfile!.line)).toEqual([swapped.lineOf(copyDot)]);
+    // c: another project's Dockerfile with the same destinations: nothing matches
+    const other = await withDockerfile('copy', 'FROM node:20\nWORKDIR /app\nCOPY package.json /app/\nRUN npm ci\nCOPY . /app/\n');
+    expect(other.a.dockerfile!.matched).toBe(0);
+    expect(other.a.history.every((h) => h.dockerfile === undefined)).toBe(true);
+    // and the right Dockerfile: the secret on the directory COPY's line
+    const right = await withDockerfile('copy', text);
+    expect(secretFinding(right.a)!.location?.line).toBe(right.lineOf(copyDot));
+    // the RUN before it edited: away from its build context the directory COPY is unmatched; beside
+    // it (the Dockerfile in the context directory) the context's files confirm it
+    const edited = text.replace('echo built', 'echo rebuilt');
+    const away = await withDockerfile('copy', edited);
+    expect(secretFinding(away.a)!.location).toBeUndefined();
+    const beside = await withDockerfile('copy', edited, true);
+    expect(secretFinding(beside.a)!.location?.line).toBe(beside.lineOf(copyDot));
+  }, 120_000);
+
+  it('3: repeated instruction text after an insertion: each step on the line that made it', async () => {
+    const edited = `${CASES[2]!.dockerfile}RUN echo x >> /log\nRUN echo y >> /log\n`;
+    const { a, lineOf } = await withDockerfile('repeat', edited);
+    const lines = edited.split('\n');
+    const built = lines.flatMap((l, i) => (/^RUN echo [abc] >>/.test(l) ? [i + 1] : []));
+    expect(a.history.slice(baseLength).map((h) => h.dockerfile?.line)).toEqual(built);
+    expect(a.history.slice(0, baseLength).every((h) => h.dockerfile?.line === lineOf(`FROM ${BASE}`))).toBe(true);
+  }, 120_000);
+
+  it('4: --target builder where the final stage holds the same text: ambiguous, no line', async () => {
+    const { a } = await withDockerfile('target', CASES[3]!.dockerfile);
+    expect(a.warnings.join('\n')).toContain('ambiguous: stages builder and 1');
+    expect(a.dockerfile!.stage).toBeUndefined();
+    expect(a.history.every((h) => h.dockerfile === undefined)).toBe(true);
+    expect(secretFinding(a)!.location).toBeUndefined();
   }, 120_000);
 });

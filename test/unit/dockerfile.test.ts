@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { expectSchemaValid } from '../helpers/report.js';
 import { makeAnalysis } from '../helpers/analysis.js';
 import { locate } from '../../src/dockerfile/locate.js';
-import { matchHistory } from '../../src/dockerfile/match.js';
+import { type MatchEvidence, matchHistory } from '../../src/dockerfile/match.js';
 import { instructionsOf, parseDockerfile } from '../../src/dockerfile/parse.js';
 
 /** 1-based number of the line that contains `marker` (exactly one must). */
@@ -130,7 +130,9 @@ const BUILDKIT_FINAL: Rec[] = [
 
 function expectLines(text: string, recs: Rec[], stageFrom: number, stage: string): void {
   const df = parseDockerfile(text, 'Dockerfile');
-  const m = matchHistory(df, recs.map((r) => r[0]));
+  // the base image's length, as the daemon's history of the FROM image tells it (dockerfile/base.ts)
+  const base = recs.findIndex((r) => r[1] !== '');
+  const m = matchHistory(df, recs.map((r) => r[0]), { baseSteps: () => base });
   expect(m.target?.name ?? String(m.target?.index)).toBe(stage);
   const got = m.steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind === 'base' ? -s.stage.from.line : 0));
   const fromLine = stage === 'build' ? lineOf(text, 'AS build') : stageFrom;
@@ -170,6 +172,25 @@ describe('Dockerfile parser', () => {
     ]);
     expect(ins[0]!.heredocs).toEqual([{ name: 'EOF', chomp: false, body: 'apt-get update\napt-get install -y curl\n' }]);
     expect(ins[1]!.heredocs[0]!.body).toBe('key=1\n');
+  });
+
+  it('a heredoc is a shell word starting with << (BuildKit), not << anywhere in the line (review 15, 5)', () => {
+    const text = 'FROM x\nRUN echo $((1<<4)) > /n\nRUN git log --format="<<A" -1\nRUN echo "<<B" << C cat<<D\nRUN ["sh", "-c", "cat <<E"]\nRUN echo x << y\nCOPY <<"F" /f\nbody\nF\nENV X=<<G\nRUN echo done\n';
+    const ins = parseDockerfile(text, 'Dockerfile').stages[0]!.instructions;
+    // only the COPY's quoted delimiter opens one; the ENV is not RUN/COPY/ADD
+    expect(ins.map((i) => [i.keyword, i.line, i.endLine, i.heredocs.map((h) => h.name)])).toEqual([
+      ['RUN', 2, 2, []],
+      ['RUN', 3, 3, []],
+      ['RUN', 4, 4, []],
+      ['RUN', 5, 5, []],
+      ['RUN', 6, 6, []],
+      ['COPY', lineOf(text, 'COPY <<'), lineOf(text, 'F', lineOf(text, 'body')), ['F']],
+      ['ENV', lineOf(text, 'ENV X'), lineOf(text, 'ENV X'), []],
+      ['RUN', lineOf(text, 'echo done'), lineOf(text, 'echo done'), []],
+    ]);
+    // fd digits and <<- as BuildKit allows them
+    const fd = parseDockerfile('FROM x\nRUN cat 3<<-EOT\n\thi\n\tEOT\n', 'Dockerfile').stages[0]!.instructions[0]!;
+    expect(fd.heredocs).toEqual([{ name: 'EOT', chomp: true, body: 'hi\n' }]);
   });
 
   it('splits stages and follows FROM <stage> chains; rejects what is not a Dockerfile', () => {
@@ -223,7 +244,7 @@ describe('history matched to Dockerfile lines', () => {
       ['CMD ["x"]', 'CMD'],
     ];
     const df = parseDockerfile(text, 'Dockerfile');
-    const m = matchHistory(df, recs.map((r) => r[0]));
+    const m = matchHistory(df, recs.map((r) => r[0]), { baseSteps: (root) => (root.name === 'base' ? 1 : undefined) });
     expect(m.target?.name).toBe('app');
     expect(m.steps.map((st) => (st.kind === 'instruction' ? [st.stage.name, st.ins.line] : [st.kind, st.kind === 'base' ? st.stage.from.line : 0]))).toEqual([
       ['base', lineOf(text, 'FROM debian AS base')],
@@ -235,32 +256,143 @@ describe('history matched to Dockerfile lines', () => {
 
   it('stays unmatched rather than wrong: edited text, an inserted instruction, another Dockerfile', () => {
     const df = parseDockerfile(PROBE, 'Dockerfile');
-    // the RUN was edited after the build: that step matches nothing, the ones around it still match
+    const base = { baseSteps: () => 1 };
+    // the RUN was edited after the build: that step matches nothing; the classic COPY beside it, which
+    // only its destination and no layer paths check, stands with no exact neighbour and is left too
     const edited = CLASSIC_FINAL.map((r) => r[0]).map((c) => c.replace('cat /out/x.txt', 'cat /out/y.txt'));
-    const m1 = matchHistory(df, edited);
+    const m1 = matchHistory(df, edited, base);
     const runStep = CLASSIC_FINAL.findIndex((r) => r[1] === 'RUN cat');
     expect(m1.steps[runStep]!.kind).toBe('unmatched');
-    expect(m1.steps.filter((s) => s.kind === 'instruction')).toHaveLength(CLASSIC_FINAL.length - 2);
-    expect(m1.steps[0]!.kind).toBe('unmatched'); // after an edit, the base image's steps are not told apart
-    // an instruction removed since the build: the step it made is not taken for a base-image step
-    const removed = parseDockerfile('FROM x\nRUN a\nRUN b\n', 'Dockerfile');
-    expect(matchHistory(removed, ['', '/bin/sh -c a', '/bin/sh -c c', '/bin/sh -c b']).steps.map((s) => s.kind)).toEqual(['unmatched', 'unmatched', 'unmatched', 'instruction']);
-    // a step the Dockerfile does not have (keyword sequence differs): it and every step before it stay unmatched
+    expect(m1.steps[runStep - 1]!.kind).toBe('unmatched');
+    for (const [j, s] of m1.steps.entries()) if (s.kind === 'instruction') expect(s.ins.line).toBe(lineOf(PROBE, CLASSIC_FINAL[j]![1], FINAL));
+    expect(m1.steps[0]!.kind).toBe('base'); // the base image's length is known
+    expect(matchHistory(df, edited).steps[0]!.kind).toBe('unmatched'); // and without it, it is not guessed
+    // a step the Dockerfile does not have: it stays unmatched, the rest keep their lines
     const inserted = [...CLASSIC_FINAL.map((r) => r[0])];
     inserted.splice(2, 0, '/bin/sh -c #(nop)  USER nobody');
-    const m2 = matchHistory(df, inserted);
-    expect(m2.steps.slice(0, 3).map((s) => s.kind)).toEqual(['unmatched', 'unmatched', 'unmatched']);
-    for (const [j, s] of m2.steps.entries()) if (s.kind === 'instruction') expect(s.ins.line).toBe(lineOf(PROBE, CLASSIC_FINAL[j - 1]![1], FINAL));
+    const m2 = matchHistory(df, inserted, base);
+    expect(m2.steps[2]!.kind).toBe('unmatched');
+    for (const [j, s] of m2.steps.entries()) if (s.kind === 'instruction') expect(s.ins.line).toBe(lineOf(PROBE, CLASSIC_FINAL[j > 2 ? j - 1 : j]![1], FINAL));
     // a history from some other Dockerfile: nothing matches
     const other = matchHistory(df, ['', '|1 X=1 /bin/sh -c make', '/bin/sh -c #(nop)  CMD ["make"]']);
     expect(other.target).toBeUndefined();
     expect(other.steps.every((s) => s.kind === 'unmatched')).toBe(true);
   });
+
+  it('an instruction removed since the build: its step is never taken for the base image (review 15, 1)', () => {
+    const text = 'FROM imgscope/debian-base:bookworm\nRUN echo b > /b\nRUN echo c > /c\n';
+    const df = parseDockerfile(text, 'Dockerfile');
+    const history = ['', '/bin/sh -c mkdir -p /root/.aws && echo "k" > /root/.aws/credentials', '/bin/sh -c echo b > /b', '/bin/sh -c echo c > /c'];
+    const kinds = (m: ReturnType<typeof matchHistory>) => m.steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind));
+    // nothing tells where the base image ends: its step and the removed one stay unmatched
+    expect(kinds(matchHistory(df, history))).toEqual(['unmatched', 'unmatched', lineOf(text, 'echo b'), lineOf(text, 'echo c')]);
+    // the base image's own history (one entry) tells it
+    expect(kinds(matchHistory(df, history, { baseSteps: () => 1 }))).toEqual(['base', 'unmatched', lineOf(text, 'echo b'), lineOf(text, 'echo c')]);
+    // the old rule's case: the history's instruction count equals the Dockerfile's, but not the base's
+    const removed = parseDockerfile('FROM x\nRUN a\nRUN b\n', 'Dockerfile');
+    expect(matchHistory(removed, ['', '/bin/sh -c a', '/bin/sh -c c', '/bin/sh -c b']).steps.map((s) => s.kind)).toEqual(['unmatched', 'unmatched', 'unmatched', 'instruction']);
+  });
+
+  it('a FROM image not known (a build argument): a candidate base length is taken only with a perfect pairing', () => {
+    const text = 'ARG BASE=python:3.11\nFROM ${BASE}\nRUN echo b > /b\nRUN echo c > /c\n';
+    const df = parseDockerfile(text, 'Dockerfile');
+    const kinds = (h: string[], c: number[]) => matchHistory(df, h, { baseCandidates: c }).steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind));
+    const own = ['/bin/sh -c echo b > /b', '/bin/sh -c echo c > /c'];
+    // the tagged images the history starts with are 1 and 2 entries long: 2 leaves exactly the Dockerfile's steps
+    expect(kinds(['', '/bin/sh -c #(nop)  CMD ["bash"]', ...own], [1, 2])).toEqual(['base', 'base', lineOf(text, 'echo b'), lineOf(text, 'echo c')]);
+    // an instruction removed since the build: no candidate leaves a perfect pairing, so no base is taken
+    expect(kinds(['', '/bin/sh -c echo secret > /s', ...own], [1])).toEqual(['unmatched', 'unmatched', lineOf(text, 'echo b'), lineOf(text, 'echo c')]);
+  });
+
+  it('repeated text after an insertion: pairs only where every best alignment agrees (review 15, 3)', () => {
+    const built = ['a', 'b', 'a', 'b', 'c'].map((x) => `RUN echo ${x} >> /log`);
+    const text = `FROM imgscope/debian-base:bookworm\n${[...built, 'RUN echo x >> /log', 'RUN echo y >> /log'].join('\n')}\n`;
+    const df = parseDockerfile(text, 'Dockerfile');
+    const history = ['', ...built.map((r) => `/bin/sh -c ${r.slice(4)}`)];
+    // lines of the built instructions, by position in the text (2..6), computed from the text itself
+    const lines = text.split('\n').map((l, i) => [l, i + 1] as const).filter(([l]) => built.includes(l)).map(([, n]) => n);
+    for (const ev of [{}, { baseSteps: () => 1 }]) {
+      const m = matchHistory(df, history, ev);
+      expect(m.steps.slice(1).map((s) => (s.kind === 'instruction' ? s.ins.line : 0))).toEqual(lines);
+    }
+    // a Dockerfile holding the built pair twice over, history holding it once: either reading fits, neither is given
+    const twice = parseDockerfile('FROM x\nRUN a\nRUN b\nRUN a\nRUN b\n', 'Dockerfile');
+    expect(matchHistory(twice, ['', '/bin/sh -c a', '/bin/sh -c b'], { baseSteps: () => 1 }).matched).toBe(0);
+  });
+
+  it('stages that pair equally well on different lines: ambiguous, nothing matched (review 15, 4)', () => {
+    const secret = 'mkdir -p /root/.aws && echo k > /root/.aws/credentials';
+    const text = `FROM imgscope/debian-base:bookworm AS builder\nRUN ${secret}\nRUN echo a > /a\n\nFROM imgscope/debian-base:bookworm\nRUN ${secret}\nRUN echo a > /a\n`;
+    const df = parseDockerfile(text, 'Dockerfile');
+    const history = ['', `/bin/sh -c ${secret}`, '/bin/sh -c echo a > /a'];
+    const m = matchHistory(df, history, { baseSteps: () => 1 });
+    expect(m.target).toBeUndefined();
+    expect(m.ambiguous?.map((s) => s.name ?? String(s.index))).toEqual(['builder', '1']);
+    expect(m.steps.every((s) => s.kind === 'unmatched')).toBe(true);
+    const a = makeAnalysis({ reference: 'x', imageBytes: 3, steps: history.map((c) => [c, 1] as [string, number]) });
+    locate(a, df, undefined, { baseSteps: new Map([[0, 1], [1, 1]]) });
+    expect(a.warnings.join('\n')).toContain('ambiguous: stages builder and 1');
+    expect(a.history.every((h) => h.dockerfile === undefined)).toBe(true);
+  });
+});
+
+describe('classic COPY records checked on the layer (review 15, 2)', () => {
+  const df1 = 'FROM imgscope/debian-base:bookworm\nWORKDIR /app\nCOPY requirements.txt /app/\nRUN echo built > /app/built.txt\nCOPY . /app/\n';
+  const history = ['', '/bin/sh -c #(nop) WORKDIR /app', `/bin/sh -c #(nop) COPY file:${'0'.repeat(64)} in /app/ `, '/bin/sh -c echo built > /app/built.txt', `/bin/sh -c #(nop) COPY dir:${'8'.repeat(64)} in /app/ `];
+  // what each layer holds (the context: requirements.txt, main.py, config.yml, .env)
+  const ctx = ['requirements.txt', 'main.py', 'config.yml', '.env', 'Dockerfile'];
+  const summary = (paths: string[]) => ({ count: paths.length, paths, under: paths.map((p) => p.slice(0, p.lastIndexOf('/'))).reduce((a, b) => (a === b ? a : '')) });
+  const layers = [summary(['etc/os-release']), undefined, summary(['app/requirements.txt']), summary(['app/built.txt']), summary(ctx.map((f) => `app/${f}`))];
+  const lines = (text: string, ev: MatchEvidence = { layers, baseSteps: () => 1 }) => matchHistory(parseDockerfile(text, 'Dockerfile'), history, ev).steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind));
+
+  it('the right Dockerfile: every step on its line', () => {
+    expect(lines(df1)).toEqual(['base', 2, 3, 4, 5]);
+  });
+
+  it('a COPY appended after the build does not take the directory COPY (a: the secret stays off line 6)', () => {
+    const got = lines(`${df1}COPY config.yml /app/\n`);
+    expect(got.slice(0, 4)).toEqual(['base', 2, 3, 4]);
+    expect(got[4]).not.toBe(6);
+  });
+
+  it('a single-file COPY of another file is not the one that made the layer (b)', () => {
+    expect(lines(df1.replace('COPY requirements.txt', 'COPY main.py'))[2]).toBe('unmatched');
+  });
+
+  it('a single file copied to a new name, and a glob source, check on the path the layer holds', () => {
+    const text = 'FROM x\nWORKDIR /app\nCOPY app.py /app/main.py\nCOPY conf/*.yml ./\nCMD ["x"]\n';
+    const h = ['', '/bin/sh -c #(nop) WORKDIR /app', `/bin/sh -c #(nop) COPY file:${'1'.repeat(64)} in /app/main.py `, `/bin/sh -c #(nop) COPY file:${'2'.repeat(64)} in ./ `, '/bin/sh -c #(nop)  CMD ["x"]'];
+    const at = (p: string) => ({ count: 1, paths: [p], under: p.slice(0, p.lastIndexOf('/')) });
+    const run = (l2: string, l3: string) => matchHistory(parseDockerfile(text, 'Dockerfile'), h, { layers: [undefined, undefined, at(l2), at(l3), undefined], baseSteps: () => 1 }).steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind));
+    expect(run('app/main.py', 'app/a.yml')).toEqual(['base', 2, lineOf(text, 'COPY app.py'), lineOf(text, 'COPY conf'), lineOf(text, 'CMD')]);
+    expect(run('app/app.py', 'app/a.json')).toEqual(['base', 2, 'unmatched', 'unmatched', lineOf(text, 'CMD')]);
+  });
+
+  it('a directory COPY beside an edited step: confirmed only by the build context holding its files', () => {
+    const edited = df1.replace('echo built', 'echo rebuilt');
+    const copyDot = lineOf(df1, 'COPY . /app/');
+    // no neighbour checks exactly and nothing confirms which directory was copied: unmatched
+    expect(lines(edited)[4]).toBe('unmatched');
+    // the context (the Dockerfile's directory) holds every file of the layer under the source
+    const ctxHas = (files: string[]) => (rel: string) => files.includes(rel);
+    expect(lines(edited, { layers, baseSteps: () => 1, context: ctxHas(ctx) })[4]).toBe(copyDot);
+    // a context that lacks one of them does not confirm it
+    expect(lines(edited, { layers, baseSteps: () => 1, context: ctxHas(ctx.slice(1)) })[4]).toBe('unmatched');
+    // and a COPY of another directory is not confirmed by files at the context's top
+    expect(lines(edited.replace('COPY . /app/', 'COPY src/ /app/'), { layers, baseSteps: () => 1, context: ctxHas(ctx) })[4]).toBe('unmatched');
+  });
+
+  it("another project's Dockerfile with the same destinations matches nothing (c)", () => {
+    const other = 'FROM node:20\nWORKDIR /app\nCOPY package.json /app/\nRUN npm ci\nCOPY . /app/\n';
+    // node:20 is not the image's base: no base length is known
+    expect(lines(other, { layers, baseSteps: () => undefined })).toEqual(history.map(() => 'unmatched'));
+    expect(lines(`${other}CMD ["node","index.js"]\n`, { layers, baseSteps: () => undefined })).toEqual(history.map(() => 'unmatched'));
+  });
 });
 
 describe('locations on the report', () => {
   const text = 'FROM debian\nWORKDIR /app\nCOPY . /app\nRUN rm /app/.env\nCMD ["app"]\n';
-  const report = (cmd: string) => {
+  const report = (cmd: string, evidence = true) => {
     const a = makeAnalysis({
       reference: 'x',
       imageBytes: 4,
@@ -272,7 +404,10 @@ describe('locations on the report', () => {
       { id: 'layer-order', severity: 'low', title: 't', savingBytes: null, fix: 'f', evidence: { steps: [2, 3] } },
       { id: 'runs-as-root', severity: 'low', title: 't', savingBytes: null, fix: 'f', evidence: {} },
     ];
-    locate(a, parseDockerfile(text, 'ci/Dockerfile'));
+    // the base image is one entry long (as the daemon's history of `debian` would tell), the COPY's layer holds app/.env
+    const copyLayer = a.history[2]!.layer!;
+    const layerPaths = a.layers.map((_l, i) => (i === copyLayer ? { count: 1, paths: ['app/.env'], under: 'app' } : undefined));
+    locate(a, parseDockerfile(text, 'ci/Dockerfile'), undefined, evidence ? { baseSteps: new Map([[0, 1]]), layerPaths } : {});
     expectSchemaValid(a);
     return a;
   };
@@ -285,11 +420,15 @@ describe('locations on the report', () => {
     expect(a.dockerfile).toEqual({ file: 'ci/Dockerfile', stage: '0', matched: 4, baseImage: 1, unmatched: [] });
   });
 
-  it('lists the steps that match nothing (an edited CMD, and then the base image cannot be told apart)', () => {
+  it('lists the steps that match nothing (an edited CMD); without the base image known, nothing is anchored', () => {
     const a = report('["other"]');
     expect(a.history[4]!.dockerfile).toBeUndefined();
-    expect(a.layers[0]!.dockerfile).toBeUndefined();
-    expect(a.dockerfile).toEqual({ file: 'ci/Dockerfile', stage: '0', matched: 3, baseImage: 0, unmatched: [{ step: 0, createdBy: '' }, { step: 4, createdBy: '/bin/sh -c #(nop)  CMD ["other"]' }] });
+    expect(a.layers[0]!.dockerfile).toMatchObject({ instruction: 'FROM' });
+    expect(a.dockerfile).toEqual({ file: 'ci/Dockerfile', stage: '0', matched: 3, baseImage: 1, unmatched: [{ step: 4, createdBy: '/bin/sh -c #(nop)  CMD ["other"]' }] });
+    // no base length and the image's last step unmatched: where the Dockerfile's steps begin is unknown
+    const b = report('["other"]', false);
+    expect(b.dockerfile).toMatchObject({ matched: 0, baseImage: 0 });
+    expect(b.dockerfile!.unmatched.map((u) => u.step)).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('a finding is located at its first step, or at the layer that added its file (not the one that deleted it)', () => {
@@ -305,12 +444,12 @@ describe('views', () => {
     const text = 'FROM debian\nCOPY . /app\nRUN rm /app/.env \\\n && true\n';
     const a = makeAnalysis({ reference: 'x', imageBytes: 3, steps: [['', 1], [`/bin/sh -c #(nop) COPY dir:${'b'.repeat(64)} in /app `, 1], ['/bin/sh -c make', 1]] });
     a.findings = [{ id: 'secrets-in-image', severity: 'high', title: 'Secrets ship', savingBytes: null, fix: 'f', evidence: { items: [{ path: 'app/.env', layer: 1 }] } }];
-    locate(a, parseDockerfile(text, 'Dockerfile'));
+    locate(a, parseDockerfile(text, 'Dockerfile'), undefined, { baseSteps: new Map([[0, 1]]), layerPaths: [undefined, { count: 1, paths: ['app/.env'], under: 'app' }] });
     const copy = `Dockerfile:${lineOf(text, 'COPY')}`;
     for (const out of [renderAnalysisTable(a), renderAnalysisMarkdown(a), renderAnalysisHtml([a], 15)]) {
       expect(out).toContain(`at`);
       expect(out.split(copy).length - 1).toBeGreaterThanOrEqual(2); // the layer row and the finding
-      expect(out).toMatch(/2 steps match no instruction/);
+      expect(out).toMatch(/1 step matches no instruction/);
       expect(out).toContain('no match'); // the RUN layer: `make` is not this Dockerfile's RUN
     }
   });
