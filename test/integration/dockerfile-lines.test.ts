@@ -22,6 +22,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis } from '../../src/report/types.js';
 import { BASE_IMAGE as BASE, buildFixture, docker, dockerAvailable, ensureBase, requireDocker, ROOT } from '../helpers/docker.js';
+import { expectStoreEqualsExport } from '../helpers/store.js';
 import { tmpDir } from '../helpers/images.js';
 import { checkReport } from '../helpers/report.js';
 
@@ -195,6 +196,10 @@ describe.skipIf(!available || !readable)('findings on Dockerfile lines (sample i
     }
   }, 120_000);
 
+  it('the builder-stage images built here: the store read gives the export\'s report (issue 14)', async () => {
+    for (const ref of built) await expectStoreEqualsExport(ref);
+  }, 300_000);
+
   it('the multi-stage samples are the ones expected (their builder stages are checked below)', () => {
     expect(MULTI).toEqual(['cpu-multistage', 'cpu-pruned', 'gpu-runtime']);
   });
@@ -263,6 +268,10 @@ describe.skipIf(!available || !readable)('never a wrong line: Dockerfiles edited
   afterAll(async () => {
     if (built.length) await execa('docker', ['rmi', ...built], { reject: false });
   });
+
+  it('the images built here: the store read gives the export\'s report (issue 14)', async () => {
+    for (const ref of built) await expectStoreEqualsExport(ref);
+  }, 120_000);
 
   /** Analyses `name`'s image with `text` as its Dockerfile (written to a temporary file, or into its build context). */
   async function withDockerfile(name: string, text: string, inContext = false): Promise<{ a: Analysis; history: string[]; lineOf: (s: string) => number }> {

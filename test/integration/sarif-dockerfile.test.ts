@@ -11,6 +11,7 @@ import { CLI, run } from '../helpers/cli.js';
 import { BASE_IMAGE, buildFixture, docker, dockerAvailable } from '../helpers/docker.js';
 import { tmpDir } from '../helpers/images.js';
 import { checkSarif } from '../helpers/sarif.js';
+import { expectStoreEqualsExport } from '../helpers/store.js';
 
 const DOCKERFILE = [
   'ARG BASE=debian:bookworm-slim',
@@ -38,6 +39,8 @@ describe('SARIF on Dockerfile lines', () => {
       expect(res.level).toBe('error');
       expect(res.locations[0].physicalLocation.artifactLocation.uri).toBe('Dockerfile');
       expect(res.locations[0].physicalLocation.region.startLine).toBe(COPY_LINE);
+      // issue 14: this image (a key written, then whited out) reads the same from the store and the export
+      await expectStoreEqualsExport(tag);
     } finally {
       await docker('rmi', '-f', tag).catch(() => undefined);
     }
