@@ -25,3 +25,19 @@ export async function expectFailure(ref: string, code: number, pattern: RegExp, 
   expect(r.stdout).toBe('');
 }
 
+
+/**
+ * Starts `imgscope coldstart <args>` on an image that never gets ready, waits for its container,
+ * sends Ctrl-C, and checks the exit (130), the message and that `leftovers` (the engine's list of
+ * imgscope's containers) is empty again.
+ */
+export async function expectCtrlCCleansUp(ref: string, leftovers: () => Promise<string>, env?: NodeJS.ProcessEnv): Promise<void> {
+  const child = execa('node', [CLI, 'coldstart', ref, '--timeout', '120', '--runs', '1', '--warmup', '0'], { reject: false, ...(env ? { env } : {}) });
+  for (let i = 0; i < 100 && (await leftovers()) === ''; i++) await new Promise((r) => setTimeout(r, 100));
+  expect(await leftovers()).not.toBe('');
+  child.kill('SIGINT');
+  const r = await child;
+  expect(r.exitCode).toBe(130);
+  expect(r.stderr).toMatch(/interrupted \(SIGINT\), cleaning up/);
+  expect(await leftovers()).toBe('');
+}

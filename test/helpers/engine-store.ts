@@ -5,8 +5,9 @@
  * with plain header arithmetic (ustar sizes, PAX and GNU records as headers with bodies), not with
  * the decoder under test.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { tmpDir } from './images.js';
 import { sha256hex, gzip } from './tar.js';
 
 /** One tar-split line: a name that is not UTF-8 is written as `name_raw` (its bytes in base64), as tar-split does. */
@@ -157,4 +158,20 @@ export function engineRoot(root: string, layers: Buffer[]): { id: string; folder
 /** A dockerode stand-in that answers `info` as an engine with this root (or as `info` says). */
 export function fakeDocker(root: string, info: Record<string, unknown> = {}): { info: () => Promise<Record<string, unknown>> } {
   return { info: async () => ({ DockerRootDir: root, Driver: 'overlay2', DriverStatus: [], ServerVersion: '20.10.24', ...info }) };
+}
+
+/**
+ * A directory holding `d/sp.bin`: a 4 MiB sparse file with 8 KiB of data at 1 MiB (what `tar --sparse`
+ * packs as a GNU sparse entry). Returns the directory and the file's apparent size.
+ */
+export function sparseDir(): { src: string; apparent: number } {
+  const src = tmpDir();
+  mkdirSync(path.join(src, 'd'));
+  const sparse = path.join(src, 'd', 'sp.bin');
+  writeFileSync(sparse, '');
+  truncateSync(sparse, 4 * 1024 ** 2);
+  const fd = openSync(sparse, 'r+');
+  writeSync(fd, Buffer.alloc(8192, 0x41), 0, 8192, 1024 ** 2);
+  closeSync(fd);
+  return { src, apparent: statSync(sparse).size };
 }

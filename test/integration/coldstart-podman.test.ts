@@ -3,15 +3,15 @@
  * `podman system service` socket this file starts and stops. Expected values come from podman
  * commands and the registry, never from imgscope.
  */
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ColdStart } from '../../src/report/types.js';
 import { BASE_IMAGE, dockerAvailable, ensureBase, requireDocker } from '../helpers/docker.js';
 import { podman, podmanAvailable, podmanBase, podmanBuild, type PodmanService, startPodmanService } from '../helpers/podman.js';
-import { type LocalRegistry, startRegistry } from '../helpers/registry.js';
+import { freePort, type LocalRegistry, startRegistry } from '../helpers/registry.js';
 import { checkColdStartReport } from '../helpers/report.js';
+import { expectCtrlCCleansUp } from '../helpers/cli.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const available = (await podmanAvailable()) && (await dockerAvailable());
@@ -28,16 +28,6 @@ print "ready-to-serve on 8000\\n";
 while (my $c = $s->accept) { while (my $l = <$c>) { last if $l =~ /^\\r?\\n$/ } print $c "HTTP/1.0 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok"; close $c }
 `;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 describe.skipIf(!available)('coldstart against Podman (podman system service)', () => {
   let svc: PodmanService | undefined;
@@ -127,14 +117,7 @@ describe.skipIf(!available)('coldstart against Podman (podman system service)', 
   });
 
   it('Ctrl-C mid-run removes the container', async () => {
-    const child = execa('node', [CLI, 'coldstart', NEVER, '--timeout', '120', '--runs', '1', '--warmup', '0'], { reject: false, env: env() });
-    for (let i = 0; i < 100 && (await leftovers()) === ''; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(await leftovers()).not.toBe('');
-    child.kill('SIGINT');
-    const r = await child;
-    expect(r.exitCode).toBe(130);
-    expect(r.stderr).toMatch(/interrupted \(SIGINT\), cleaning up/);
-    expect(await leftovers()).toBe('');
+    await expectCtrlCCleansUp(NEVER, leftovers, env());
   });
 
   it('--gpus all: Podman would ignore the request, so imgscope refuses in one line before creating anything', async () => {

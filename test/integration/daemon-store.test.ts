@@ -21,6 +21,7 @@ import { buildElf } from '../helpers/elf.js';
 import { tmpDir, writeDockerArchiveLegacy } from '../helpers/images.js';
 import { header, pad } from '../helpers/tar.js';
 import { checkReport } from '../helpers/report.js';
+import { sparseDir } from '../helpers/engine-store.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const IMAGES = ['imgscope-test/pyapp:1', 'imgscope-store-test/whiteouts:1'];
@@ -218,15 +219,7 @@ describe.skipIf(!available || !readable)("the engine's layer store: entries a st
     let src = '';
     let apparent = 0;
     beforeAll(() => {
-      src = tmpDir();
-      mkdirSync(path.join(src, 'd'));
-      const sparse = path.join(src, 'd', 'sp.bin');
-      writeFileSync(sparse, '');
-      truncateSync(sparse, 4 * 1024 ** 2);
-      const fd = openSync(sparse, 'r+');
-      writeSync(fd, Buffer.alloc(8192, 0x41), 0, 8192, 1024 ** 2);
-      closeSync(fd);
-      apparent = statSync(sparse).size;
+      ({ src, apparent } = sparseDir());
     });
     const sparseTar = (args: string[]): Buffer => {
       writeFileSync(path.join(src, 'd', 'nonce'), `${nonce} ${args.join(' ')}`);

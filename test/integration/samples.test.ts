@@ -7,6 +7,7 @@ import { BASE_IMAGE, docker, dockerAvailable, ensureBase, requireDocker, ROOT } 
 import { tmpDir } from '../helpers/images.js';
 import { type LocalRegistry, startRegistry } from '../helpers/registry.js';
 import { analyzeChecked, checkColdStartReport, expectSchemaValid, kindBytes } from '../helpers/report.js';
+import { expectCtrlCCleansUp } from '../helpers/cli.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const available = await dockerAvailable();
@@ -404,14 +405,7 @@ describe.skipIf(!available)('sample images and coldstart on a real daemon', () =
   });
 
   it('Ctrl-C mid-run removes the container', async () => {
-    const child = execa('node', [CLI, 'coldstart', neverReady, '--timeout', '120', '--runs', '1', '--warmup', '0'], { reject: false });
-    for (let i = 0; i < 100 && (await leftovers()) === ''; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(await leftovers()).not.toBe('');
-    child.kill('SIGINT');
-    const r = await child;
-    expect(r.exitCode).toBe(130);
-    expect(r.stderr).toMatch(/interrupted \(SIGINT\), cleaning up/);
-    expect(await leftovers()).toBe('');
+    await expectCtrlCCleansUp(neverReady, leftovers);
   });
 
   it('--gpus all on a daemon without an NVIDIA runtime: a clear message, exit 3, no container left', async () => {

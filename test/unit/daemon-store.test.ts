@@ -16,7 +16,7 @@ import { loadLayers } from '../../src/image/layers.js';
 import type { LoadOptions } from '../../src/image/types.js';
 import { wantsProbe } from '../../src/inspect/probe.js';
 import { walkTarSplit } from '../../src/walk/tar-split-walker.js';
-import { engineRoot, fakeDocker, splitTar, tarSplitGz, writeBodies } from '../helpers/engine-store.js';
+import { engineRoot, fakeDocker, sparseDir, splitTar, tarSplitGz, writeBodies } from '../helpers/engine-store.js';
 import { tmpDir } from '../helpers/images.js';
 import { dir, file, hardlink, header, opaque, packTar, pad, symlink, text, whiteout } from '../helpers/tar.js';
 import { walkBothOk } from '../helpers/walk.js';
@@ -171,15 +171,7 @@ describe('tar-split walker: entries whose store read could differ from the expor
     let src = '';
     let apparent = 0;
     beforeAll(() => {
-      src = tmpDir();
-      mkdirSync(path.join(src, 'd'));
-      const sparse = path.join(src, 'd', 'sp.bin');
-      writeFileSync(sparse, '');
-      truncateSync(sparse, 4 * 1024 ** 2);
-      const fd = openSync(sparse, 'r+');
-      writeSync(fd, Buffer.alloc(8192, 0x41), 0, 8192, 1024 ** 2);
-      closeSync(fd);
-      apparent = statSync(sparse).size;
+      ({ src, apparent } = sparseDir());
     });
     for (const [label, args, hint] of [
       ['old GNU (S)', ['--format=gnu'], ''],
