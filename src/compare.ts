@@ -1,6 +1,6 @@
 import { KINDS } from './catalog/kinds.js';
 import { SEVERITIES } from './findings/rules.js';
-import type { Analysis, ColdStart, Comparison, ComparisonRow, FindingAcross, ImageDiff, Kind, OwnerDelta, Severity } from './report/types.js';
+import type { Analysis, ColdStart, Comparison, ComparisonRow, FindingAcross, ImageDiff, Kind, OwnerDelta } from './report/types.js';
 import { summarize } from './coldstart/stats.js';
 import { shortenStep } from './util/format.js';
 

@@ -1,22 +1,15 @@
 /** Reads the Dockerfile given to --dockerfile, before any image is read: a bad one is exit 2 at once. */
-import { lstatSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import { inputError } from '../errors.js';
+import { readSmallFile } from '../util/files.js';
 import { type Dockerfile, parseDockerfile } from './parse.js';
 
 const MAX_BYTES = 4 * 1024 * 1024;
 
 export function readDockerfile(file: string): Dockerfile {
-  let text: string;
-  try {
-    const st = statSync(file);
-    if (!st.isFile()) throw inputError(`--dockerfile ${file}: not a regular file`);
-    if (st.size > MAX_BYTES) throw inputError(`--dockerfile ${file}: ${st.size} bytes, more than a Dockerfile (limit ${MAX_BYTES})`);
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if (err instanceof Error && err.name === 'ImgscopeError') throw err;
-    throw inputError(`--dockerfile ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`, err);
-  }
+  // a regular file of at most 4 MiB, opened so that a FIFO never blocks (the one reader of small files)
+  const text = readSmallFile(file, `--dockerfile ${file}`, MAX_BYTES);
   try {
     return parseDockerfile(text, file);
   } catch (err) {

@@ -463,7 +463,7 @@ describe('--dockerfile errors', () => {
     const dir = mkdtempSync(`${os.tmpdir()}/imgscope-df-`);
     try {
       writeFileSync(`${dir}/Dockerfile`, 'RUN echo no from\n');
-      for (const [p, re] of [[`${dir}/none`, /cannot read it \(ENOENT\)/], [dir, /not a regular file/], [`${dir}/Dockerfile`, /line 1: RUN before the first FROM/]] as const) {
+      for (const [p, re] of [[`${dir}/none`, /cannot read: ENOENT/], [dir, /not a regular file/], [`${dir}/Dockerfile`, /line 1: RUN before the first FROM/]] as const) {
         let err: { exitCode?: number; message: string } | undefined;
         try {
           readDockerfile(p);
