@@ -1,6 +1,6 @@
 import { KINDS } from './catalog/kinds.js';
 import { SEVERITIES } from './findings/rules.js';
-import type { Analysis, ColdStart, Comparison, ComparisonRow, FindingAcross, ImageDiff, Kind, OwnerDelta } from './report/types.js';
+import type { Analysis, ColdStart, ColdStartPhases, Comparison, ComparisonRow, FindingAcross, ImageDiff, Kind, OwnerDelta } from './report/types.js';
 import { summarize } from './coldstart/stats.js';
 import { shortenStep } from './util/format.js';
 
@@ -88,10 +88,24 @@ export function compare(inputs: ComparisonInput[], baseline: number, version: st
   return { schemaVersion: 1, kind: 'comparison', tool: { name: 'imgscope', version }, generatedAt: new Date().toISOString(), baseline, rows, kinds, diffs, findings: findingsAcross(inputs) };
 }
 
-type StartTimes = Pick<ComparisonRow, 'pullMs' | 'downloadedBytes' | 'presentBytes' | 'startToReadyMs' | 'coldStartMs' | 'warmStartMs' | 'workingSetBytes' | 'workingSetShare'>;
+type StartTimes = Pick<ComparisonRow, 'pullMs' | 'downloadedBytes' | 'presentBytes' | 'startToReadyMs' | 'coldStartMs' | 'warmStartMs' | 'workingSetBytes' | 'workingSetShare' | 'coldStartPhases'>;
 
 /** Create → ready of each run (reports written before startToReady existed: create + start + ready). */
 const toReady = (c: ColdStart): number => summarize(c.runs.map((r) => r.startToReady ?? r.create + r.start + r.ready)).median;
+
+/**
+ * The phases of a cold report's median run: the runs sorted by total, the middle one, or with an even
+ * number of runs the mean of the two middle ones, phase by phase. Their sum is the median total
+ * (summarize's median), so a stacked bar of them ends at coldStartMs; the median of each phase
+ * would not add up to it (docs/coldstart.md "In the comparison").
+ */
+export function medianRunPhases(c: ColdStart): ColdStartPhases {
+  const runs = [...c.runs].sort((a, b) => a.total - b.total);
+  const mid = Math.floor(runs.length / 2);
+  const middle = runs.length % 2 === 1 ? [runs[mid]!] : [runs[mid - 1]!, runs[mid]!];
+  const mean = (f: (r: (typeof runs)[number]) => number): number => middle.reduce((s, r) => s + f(r), 0) / middle.length;
+  return { pullMs: mean((r) => r.pull ?? 0), createMs: mean((r) => r.create), startMs: mean((r) => r.start), readyMs: mean((r) => r.ready) };
+}
 
 /** The comparison's timing columns from an image's cold and warm measurements (the last of each kind wins). */
 export function startTimes(starts: ColdStart[]): StartTimes {
@@ -107,6 +121,7 @@ export function startTimes(starts: ColdStart[]): StartTimes {
     warmStartMs: warm ? warm.phases.total.median : null,
     workingSetBytes: ws?.bytes ?? null,
     workingSetShare: ws?.share ?? null,
+    coldStartPhases: cold ? medianRunPhases(cold) : null,
   };
 }
 

@@ -6,6 +6,7 @@
 import type { Analysis, ColdStart, Comparison } from '../report/types.js';
 import { escapeHtml } from '../util/escape.js';
 import { analysisView } from './analyze.js';
+import { comparisonCharts } from './charts.js';
 import { coldStartView } from './coldstart.js';
 import { comparisonView } from './compare.js';
 import { viewToHtml } from './view.js';
@@ -33,8 +34,14 @@ export function renderAnalysisHtml(list: Analysis[], topN = 15): string {
   return page(title, list.flatMap((a, i) => [...(i ? ['<hr>'] : []), ...viewToHtml(analysisView(a, topN))]));
 }
 
+/** The comparison's tables, with its charts (charts.ts) right after the table of the images side by side. */
 export function renderComparisonHtml(c: Comparison): string {
-  return page('imgscope comparison', viewToHtml(comparisonView(c)));
+  const view = comparisonView(c);
+  const body = viewToHtml(view);
+  // viewToHtml: the <h1>, then one element per block
+  const at = 1 + view.blocks.findIndex((b) => b.kind === 'table') + 1;
+  body.splice(at, 0, '<section aria-label="Charts">', ...comparisonCharts(c), '</section>');
+  return page('imgscope comparison', body);
 }
 
 export function renderColdStartHtml(list: ColdStart[]): string {

@@ -917,6 +917,16 @@ export interface ComparisonRow {
    * Compressed bytes of layers the daemon still held at the cold pull (shared with other images); 0: fully cold.
    */
   presentBytes: number | null;
+  /**
+   * The phases of the median cold run, the run whose total is coldStartMs (with an even number of runs, the mean of the two middle runs' phases): pullMs + createMs + startMs + readyMs = coldStartMs. Each can differ from the median of that phase over the runs (pullMs from the row's pullMs). null: no cold run; absent in comparisons written before it existed (docs/coldstart.md "In the comparison").
+   */
+  coldStartPhases?: null | ColdStartPhases;
+}
+export interface ColdStartPhases {
+  pullMs: number;
+  createMs: number;
+  startMs: number;
+  readyMs: number;
 }
 export interface ImageDiff {
   name: string;
