@@ -176,7 +176,7 @@ export function comparisonCharts(c: Comparison): string[] {
     ),
   ];
   const cold = coldStartBars(c);
-  if (!cold.some((b) => b.total !== null)) out.push('<p class="sub"><b>Cold start by phase</b>: no image has a cold run (coldstart --cold).</p>');
+  if (!cold.some((b) => b.total !== null)) out.push('<figure style="margin:1rem 0"><figcaption class="sub"><b>Cold start by phase</b>: no image has a cold run (coldstart --cold).</figcaption></figure>');
   else {
     out.push(
       figure(

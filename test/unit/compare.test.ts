@@ -73,6 +73,11 @@ describe('compare', () => {
       [40_000, 1200, 1100, 900 * MiB, null, 0],
       [9000, 1000, 900, 300 * MiB, 100 * MiB, -200],
     ]);
+    // the one cold run's phases, which add up to the cold start (test/unit/charts.test.ts: the median of several)
+    expect(c.rows.map((r) => r.coldStartPhases)).toEqual([
+      { pullMs: 40_000, createMs: 10, startMs: 20, readyMs: 1170 },
+      { pullMs: 9000, createMs: 10, startMs: 20, readyMs: 970 },
+    ]);
     const k = Object.fromEntries(c.kinds.map((r) => [r.kind, r.delta[1]]));
     expect(k).toMatchObject({ toolchain: -500 * MiB, caches: -300 * MiB, python: 50 * MiB, system: -200 * MiB });
     const d = c.diffs[0]!;
