@@ -111,6 +111,14 @@ describe('comparison charts', () => {
     expect(escapeHtml(HOSTILE_NAME)).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39;\\x1b[31m');
   });
 
+  it('with no cold run at all, says so instead of drawing an empty chart', () => {
+    const warmOnly = chartInputs().map((i) => ({ ...i, starts: i.starts.filter((s) => !s.cold) }));
+    const h = renderComparisonHtml(compare(warmOnly, 0, '0.0.0'));
+    expect(h).toContain('<svg id="chart-size"');
+    expect(h).not.toContain('chart-coldstart');
+    expect(h).toContain('<b>Cold start by phase</b>: no image has a cold run (coldstart --cold).');
+  });
+
   it('puts the ticks at round values of one unit, the axis at or just past the largest bar', () => {
     const labels = (max: number, u: typeof BYTE_UNITS) => niceAxis(max, u).ticks.map((t) => t.label);
     expect(labels(5.86 * GiB, BYTE_UNITS)).toEqual(['0', '2 GiB', '4 GiB', '6 GiB']);
