@@ -1,4 +1,7 @@
-/** Reads the Dockerfile given to --dockerfile, before any image is read: a bad one is exit 2 at once. */
+/**
+ * Reads the Dockerfile given to --dockerfile, before any image is read: a bad one is exit 2 at once.
+ * `label` starts each error's message (default `--dockerfile FILE`; the Action names its own input).
+ */
 import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import { inputError } from '../errors.js';
@@ -7,13 +10,13 @@ import { type Dockerfile, parseDockerfile } from './parse.js';
 
 const MAX_BYTES = 4 * 1024 * 1024;
 
-export function readDockerfile(file: string): Dockerfile {
+export function readDockerfile(file: string, label = `--dockerfile ${file}`): Dockerfile {
   // a regular file of at most 4 MiB, opened so that a FIFO never blocks (the one reader of small files)
-  const text = readSmallFile(file, `--dockerfile ${file}`, MAX_BYTES);
+  const text = readSmallFile(file, label, MAX_BYTES);
   try {
     return parseDockerfile(text, file);
   } catch (err) {
-    throw inputError(`--dockerfile ${file}: ${(err as Error).message}`, err);
+    throw inputError(`${label}: ${(err as Error).message}`, err);
   }
 }
 
