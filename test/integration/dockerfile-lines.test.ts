@@ -271,13 +271,19 @@ describe.skipIf(!available || !readable)('never a wrong line: Dockerfiles edited
         mkdirSync(path.dirname(path.join(ctx, f)), { recursive: true });
         writeFileSync(path.join(ctx, f), body);
       }
+      // a builder stage the final image copies from is built and tagged first: the final build reuses
+      // it from the cache, so removing the tags leaves no untagged stage image behind
+      if (!c.target && / AS builder\n/.test(c.dockerfile)) {
+        await execa('docker', ['build', '-q', '--force-rm', '--target', 'builder', '-t', dfTag(`${c.name}-builder`), ctx], { env: { DOCKER_BUILDKIT: '0' } });
+        built.push(dfTag(`${c.name}-builder`));
+      }
       await execa('docker', ['build', '-q', '--force-rm', ...(c.target ? ['--target', c.target] : []), '-t', dfTag(c.name), ctx], { env: { DOCKER_BUILDKIT: '0' } });
       built.push(dfTag(c.name));
     }
   }, 300_000);
 
   afterAll(async () => {
-    if (built.length) await execa('docker', ['rmi', ...built], { reject: false });
+    if (built.length) await execa('docker', ['rmi', ...built.reverse()], { reject: false });
   });
 
   it('the images built here: the store read gives the export\'s report (issue 14)', async () => {
