@@ -96,12 +96,18 @@ function pickDockerfile(env: Env, cwd: string): { dockerfile: string; warnings: 
   const given = getInput(env, 'dockerfile');
   if (given) return { dockerfile: given, warnings: [] };
   if (!existsSync(path.join(cwd, 'Dockerfile'))) return { dockerfile: '', warnings: [] };
+  const label = './Dockerfile';
   try {
-    readDockerfile(path.join(cwd, 'Dockerfile'));
+    readDockerfile(path.join(cwd, 'Dockerfile'), label);
     return { dockerfile: 'Dockerfile', warnings: [] };
   } catch (err) {
-    const why = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-    return { dockerfile: '', warnings: [`./Dockerfile was found but not used (${why}); findings are not put on Dockerfile lines. Set the dockerfile input to name the right one.`] };
+    // the user passed no --dockerfile (nor the input): the reason names the file only
+    const msg = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    const why = msg.startsWith(`${label}: `) ? msg.slice(label.length + 2) : msg;
+    return {
+      dockerfile: '',
+      warnings: [`./Dockerfile was found but not used (${why}); findings are not put on Dockerfile lines. It is read by default when the action's dockerfile input is empty: set that input to the Dockerfile the image was built from.`],
+    };
   }
 }
 

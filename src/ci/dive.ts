@@ -5,11 +5,16 @@
  * and Go's float syntax. Plain functions over strings: gates.ts makes them budgets.
  */
 
-/** A dive rule: imgscope's name (a flag and a key of .imgscope.yml) and the names a `.dive-ci` may use. */
+/**
+ * A dive rule: imgscope's name (a flag and a key of .imgscope.yml), the camelCase key dive up to 0.12
+ * read through viper under `rules:` (runtime/ci/rules.go: `rules.lowestEfficiency`; viper matches keys
+ * in any case) and the kebab key dive 0.13 reads with yaml.v3 at the file's top level
+ * (cmd/dive/cli/internal/options/ci_rules.go: `lowest-efficiency-threshold`; yaml.v3 matches exactly).
+ */
 export const DIVE_RULES = [
-  { name: 'lowest-efficiency', raw: 'lowestEfficiency', aliases: ['lowestEfficiency', 'lowest-efficiency-threshold', 'lowest-efficiency'] },
-  { name: 'highest-wasted-bytes', raw: 'highestWastedBytes', aliases: ['highestWastedBytes', 'highest-wasted-bytes'] },
-  { name: 'highest-user-wasted-percent', raw: 'highestUserWastedPercent', aliases: ['highestUserWastedPercent', 'highest-user-wasted-percent'] },
+  { name: 'lowest-efficiency', raw: 'lowestEfficiency', kebab: 'lowest-efficiency-threshold' },
+  { name: 'highest-wasted-bytes', raw: 'highestWastedBytes', kebab: 'highest-wasted-bytes' },
+  { name: 'highest-user-wasted-percent', raw: 'highestUserWastedPercent', kebab: 'highest-user-wasted-percent' },
 ] as const;
 
 export type DiveRaw = (typeof DIVE_RULES)[number]['raw'];
@@ -19,13 +24,20 @@ export const DIVE_DEFAULTS: Record<DiveRaw, string> = { lowestEfficiency: '0.9',
 
 export const DIVE_CI_FILE = '.dive-ci';
 
-/** viper matches keys case-insensitively; the kebab and camel spellings meet once '-' and '_' are dropped. */
-const norm = (k: string): string => k.toLowerCase().replace(/[-_]/g, '');
-const BY_KEY = new Map<string, DiveRaw>(DIVE_RULES.flatMap((r) => r.aliases.map((a) => [norm(a), r.raw] as [string, DiveRaw])));
+const CAMEL = new Map<string, DiveRaw>(DIVE_RULES.map((r) => [r.raw.toLowerCase(), r.raw]));
+const KEBAB = new Map<string, DiveRaw>(DIVE_RULES.map((r) => [r.kebab, r.raw]));
 
-/** The rule a `.dive-ci` key names, or undefined (dive ignores other keys). */
-export function diveKey(key: string): DiveRaw | undefined {
-  return BY_KEY.get(norm(key));
+/**
+ * The rule a `.dive-ci` key names, or undefined (dive ignores other keys): a camelCase key in any case
+ * (viper), or a kebab key exactly as dive 0.13 spells it. `nested`: true for a key under `rules:` (only
+ * the camelCase keys), false for one at the top level (only the kebab keys), undefined for either.
+ * Nothing else: `lowest_efficiency`, `LOWEST-EFFICIENCY-THRESHOLD` or `lowest-efficiency` are no key of
+ * any dive.
+ */
+export function diveKey(key: string, nested?: boolean): DiveRaw | undefined {
+  const camel = nested === false ? undefined : CAMEL.get(key.toLowerCase());
+  const kebab = nested === true ? undefined : KEBAB.get(key);
+  return camel ?? kebab;
 }
 
 /** dive's isRuleDisabled: empty, "disabled", "off" or "false", any case, spaces trimmed. */

@@ -114,12 +114,19 @@ function copyArgs(ins: Instruction): string[] {
   return a;
 }
 
-/** How well a recorded entry checks under an instruction: not at all, only weakly, or exactly. */
-export type Verdict = 0 | 1 | 2;
+/** How well a recorded entry checks under an instruction: not at all, weakly, strongly or exactly (ranked). */
+export type Verdict = 0 | 1 | 2 | 3;
 export const NO: Verdict = 0;
 /** The text allows it but does not tell it from other instructions of its kind (a classic `dir:` COPY). */
 export const WEAK: Verdict = 1;
-export const EXACT: Verdict = 2;
+/**
+ * A classic COPY whose hashed sources are checked on what its layer holds: the file names under DEST
+ * (`file:`, `multi:`), or the layer's files with their sizes in the build context (`dir:`). Another
+ * COPY of files with the same names and sizes would check alike.
+ */
+export const STRONG: Verdict = 2;
+/** The recorded text is checked in full. */
+export const EXACT: Verdict = 3;
 
 /** Go's filepath.Match pattern as a regex source (`*`, `?`, `[…]` within one path segment). */
 const globRe = (g: string): string =>
@@ -130,22 +137,60 @@ const cleanPath = (s: string): string =>
 
 const ARCHIVE = /\.(tar|tgz|tbz2?|txz|tar\.(gz|bz2|xz|zst))$/i;
 
-/** Whether a path (relative to the build context, taken to be the Dockerfile's directory) exists there. */
-export type ContextProbe = (rel: string) => boolean;
+/** What a path of the build context is: missing, a file (its size), a directory (its files, relative, with sizes), or not known. */
+export type ContextView =
+  | { kind: 'missing' }
+  | { kind: 'file'; size: number | null }
+  | { kind: 'dir'; files: ReadonlyMap<string, number | null> }
+  | { kind: 'unknown' };
+
+/** The build context, taken to be the Dockerfile's directory (dockerfile/read.ts contextProbe). */
+export interface BuildContext {
+  read(rel: string): ContextView;
+}
+
+/** A COPY/ADD source that is read from the build context (no `--from`, no glob, no URL, inside it): its context-relative path. */
+function contextSource(ins: Instruction, src: string): string | undefined {
+  if (ins.flags.from !== undefined || /[*?[]/.test(src) || /^[a-z][a-z0-9+.-]*:\/\//i.test(src) || /^git@/.test(src)) return undefined;
+  const rel = cleanPath(`/${src}`).slice(1);
+  return rel.split('/').includes('..') ? undefined : rel;
+}
 
 /**
- * A `dir:` COPY confirmed by the build context: every file of its layer (when it lists them: at most 256) is in the
- * source directory under the same relative path. Only for a plain context source (no `--from`, no glob).
+ * A classic `dir:` COPY checked on the build context: NO when the context contradicts it (the source
+ * is missing or a file; a file of the layer has another size there; the source and the layer share no
+ * file), STRONG when every file of the layer (when it lists them: at most 256) is in the source under
+ * the same relative path with the same size, else WEAK (a context that holds only some of them is
+ * another directory than the one built from: it neither confirms nor refutes).
  */
-function fromContext(ins: Instruction, src: string, destDir: string, layer: LayerPaths, context: ContextProbe): boolean {
-  if (ins.keyword !== 'COPY' || ins.flags.from !== undefined || /[*?[]/.test(src) || !layer.paths || layer.count === 0) return false;
-  const dir = cleanPath(`/${src}`).slice(1);
-  if (dir.split('/').includes('..')) return false;
-  return layer.paths.every((p) => {
-    if (destDir !== '' && !p.startsWith(`${destDir}/`)) return false;
-    const rel = destDir === '' ? p : p.slice(destDir.length + 1);
-    return context(dir ? `${dir}/${rel}` : rel);
+function dirFromContext(ins: Instruction, src: string, destDir: string, layer: LayerPaths, context: BuildContext): Verdict {
+  const rel = contextSource(ins, src);
+  if (rel === undefined || !layer.paths || layer.count === 0) return WEAK;
+  const view = context.read(rel);
+  if (view.kind === 'unknown') return WEAK;
+  if (view.kind !== 'dir') return NO;
+  let shared = 0;
+  let conflict = false;
+  layer.paths.forEach((p, k) => {
+    if (destDir !== '' && !p.startsWith(`${destDir}/`)) return;
+    const name = destDir === '' ? p : p.slice(destDir.length + 1);
+    if (!view.files.has(name)) return;
+    shared++;
+    const a = view.files.get(name);
+    const b = layer.sizes?.[k];
+    if (a != null && b != null && a !== b) conflict = true;
   });
+  if (conflict || shared === 0) return NO;
+  return shared === layer.paths.length ? STRONG : WEAK;
+}
+
+/** A classic `file:` COPY of a context file: NO when the context holds the source with another size than the layer's file, or as a directory. */
+function fileRefuted(ins: Instruction, src: string, layer: LayerPaths, context: BuildContext | undefined): boolean {
+  const rel = context ? contextSource(ins, src) : undefined;
+  if (rel === undefined) return false;
+  const view = context!.read(rel);
+  const size = layer.sizes?.[0];
+  return view.kind === 'dir' || (view.kind === 'file' && view.size != null && size != null && view.size !== size);
 }
 
 /**
@@ -153,7 +198,7 @@ function fromContext(ins: Instruction, src: string, destDir: string, layer: Laye
  * leaves exactly DEST/basename(SRC) (or DEST itself), a directory (`dir:`) and several sources
  * (`multi:`) leave paths under DEST only. Without the layer's paths nothing but the kind is checked.
  */
-function copyContent(ins: Instruction, kind: string, srcs: string[], dest: string, st: ChainState, layer: LayerPaths | undefined, context?: ContextProbe): Verdict {
+function copyContent(ins: Instruction, kind: string, srcs: string[], dest: string, st: ChainState, layer: LayerPaths | undefined, context?: BuildContext): Verdict {
   // the destination as a root-relative directory, or (unknown working directory) a relative tail
   const abs = dest.startsWith('/') ? cleanPath(dest).slice(1) : st.dir !== undefined ? cleanPath(`${st.dir}/${dest}`).slice(1) : undefined;
   const rel = abs === undefined ? cleanPath(dest).replace(/^\.$/, '') : undefined;
@@ -163,7 +208,7 @@ function copyContent(ins: Instruction, kind: string, srcs: string[], dest: strin
   if (!layer) return WEAK;
   // a directory or several sources land under DEST (a single file is checked by its path below)
   if (kind !== 'file' && layer.under !== undefined && !at(layer.under, destDir)) return NO;
-  if (kind === 'dir') return context && abs !== undefined && fromContext(ins, srcs[0]!, destDir, layer, context) ? EXACT : WEAK;
+  if (kind === 'dir') return context && abs !== undefined ? dirFromContext(ins, srcs[0]!, destDir, layer, context) : WEAK;
   const names = srcs.map((s) => s.replace(/\/+$/, '').split('/').pop() ?? '');
   const remote = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) || /^git@/.test(s);
   // ADD fetches a URL (named by the server) and unpacks a local archive (its own paths) under DEST
@@ -178,14 +223,15 @@ function copyContent(ins: Instruction, kind: string, srcs: string[], dest: strin
     if (layer.count !== 1 || !layer.paths) return NO;
     const p = layer.paths[0]!;
     const renamed = !dest.endsWith('/') && (abs !== undefined ? p === abs : p === rel || p.endsWith(`/${rel}`));
-    return child(p, names[0]!) || renamed ? EXACT : NO;
+    if (!child(p, names[0]!) && !renamed) return NO;
+    return fileRefuted(ins, src, layer, context) ? NO : STRONG;
   }
   // multi: every plain source's name directly under DEST confirms it; a directory source's would not be there
-  if (layer.paths && names.every((n) => n !== '.' && n !== '' && layer.paths!.some((p) => child(p, n)))) return EXACT;
+  if (layer.paths && names.every((n) => n !== '.' && n !== '' && layer.paths!.some((p) => child(p, n)))) return STRONG;
   return WEAK;
 }
 
-function testCopy(ins: Instruction, st: ChainState, body: string, layer: LayerPaths | undefined, context?: ContextProbe): Verdict {
+function testCopy(ins: Instruction, st: ChainState, body: string, layer: LayerPaths | undefined, context?: BuildContext): Verdict {
   const args = copyArgs(ins);
   if (args.length < 2) return NO;
   const dest = args[args.length - 1]!;
@@ -256,11 +302,12 @@ const TESTS: Record<string, Test> = {
 };
 
 /**
- * Whether `rec` is what the builder records for `ins` in state `st`: EXACT, WEAK (a classic COPY whose
- * hashed sources the layer's paths cannot confirm), or NO. `layer`: the paths of the layer `rec` made;
- * `context`: the build context, which can confirm a `dir:` COPY.
+ * Whether `rec` is what the builder records for `ins` in state `st`: EXACT (the text), STRONG (a classic
+ * COPY its layer's files confirm), WEAK (a classic COPY nothing confirms or refutes), or NO. `layer`: the
+ * paths and sizes of the layer `rec` made; `context`: the build context, which confirms or refutes a
+ * classic COPY of its files.
  */
-export function recordedBy(ins: Instruction, st: ChainState, rec: Recorded, layer?: LayerPaths, context?: ContextProbe): Verdict {
+export function recordedBy(ins: Instruction, st: ChainState, rec: Recorded, layer?: LayerPaths, context?: BuildContext): Verdict {
   if (rec.keyword !== ins.keyword) return NO;
   if (ins.keyword === 'COPY' || ins.keyword === 'ADD') return testCopy(ins, st, rec.body, layer, context);
   const t = TESTS[ins.keyword];

@@ -4,6 +4,7 @@
  * says which steps matched nothing.
  */
 import type { Analysis, DockerfileLocation, DockerfileStep, Finding } from '../report/types.js';
+import type { BuildContext } from './expect.js';
 import type { LayerPaths } from './layer-paths.js';
 import { type HistoryMatch, matchHistory, type StepMatch } from './match.js';
 import { type Dockerfile, stageLabel } from './parse.js';
@@ -56,8 +57,8 @@ export interface LocateEvidence {
   baseSteps?: ReadonlyMap<number, number>;
   /** Lengths of images the history starts with, for a FROM image not known (dockerfile/base.ts). */
   baseCandidates?: readonly number[];
-  /** Whether a path exists in the build context (dockerfile/read.ts contextProbe). */
-  context?: (rel: string) => boolean;
+  /** The build context, to check classic COPY records on (dockerfile/read.ts contextProbe). */
+  context?: BuildContext;
 }
 
 /** Matches the history to `df` and writes the locations into `a` (in place); returns the match. */

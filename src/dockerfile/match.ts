@@ -4,11 +4,12 @@
  * so a stage chain's instructions and the image's own entries are aligned as two sequences: a pair is
  * one whose recorded text checks under the instruction, the alignment keeps the most pairs, and a pair
  * is given only when every such alignment holds it (an edit that leaves two readings leaves both
- * unmatched). The entries that came with the base image are told apart only with evidence: the base
+ * unmatched), and a classic COPY checked less than exactly only when nothing else could have made its
+ * step (`standing`): an unmatched step rather than a wrong line. The entries that came with the base image are told apart only with evidence: the base
  * image's own history, when the source holds it.
  */
 import type { LayerPaths } from './layer-paths.js';
-import { advance, type ChainState, type ContextProbe, EXACT, initialState, OPTIONAL, type Recorded, readRecorded, recordedBy, type Verdict, WEAK } from './expect.js';
+import { advance, type BuildContext, type ChainState, EXACT, initialState, OPTIONAL, type Recorded, readRecorded, recordedBy, STRONG, type Verdict, WEAK } from './expect.js';
 import { type Dockerfile, type Instruction, type Stage, stageChain } from './parse.js';
 
 export type StepMatch =
@@ -37,8 +38,8 @@ export interface MatchEvidence {
    * One is taken only when the chain then pairs every later entry and every instruction.
    */
   baseCandidates?: readonly number[];
-  /** Whether a path exists in the build context (the Dockerfile's directory): confirms a classic `dir:` COPY. */
-  context?: ContextProbe;
+  /** The build context (the Dockerfile's directory): confirms or refutes a classic COPY by its files and their sizes. */
+  context?: BuildContext;
 }
 
 interface Step {
@@ -138,17 +139,37 @@ interface Aligned {
   unpaired: number;
 }
 
-/** The pairs of `steps` with the entries from `lo` on (indices into `recs`), weak pairs anchored. */
+/**
+ * The forced pairs that stand, by rank (expect.ts Verdict). An exact pair stands. A strong pair (a
+ * classic COPY its layer confirms) stands unless a rival checks as strongly or better: another
+ * instruction against its entry, or another entry against its instruction, that an alignment keeping
+ * the exact pairs could hold (neither held by one, nor crossing one). Two COPYs whose layers look alike
+ * are told apart by nothing but their order, which an edit may have swapped. A weak pair (a classic
+ * COPY nothing confirms) must have no rival of any rank (beside the exact and strong pairs standing)
+ * and stand beside an exact pair (the one before or after it), or be the chain's first step right
+ * after a known base image.
+ */
+function standing(v: Grid<Verdict>, forced: Array<[number, number]>, anchoredAtStart: boolean): Array<[number, number]> {
+  const held: Array<[number, number]> = forced.filter(([i, j]) => v[i]![j] === EXACT);
+  const exact = new Set(held.map(([i, j]) => `${i},${j}`));
+  if (anchoredAtStart) exact.add('-1,-1');
+  // (i2, j2) fits beside the pairs standing: its instruction and entry free, and in order with every pair
+  const fits = (i2: number, j2: number): boolean => held.every(([a, b]) => (a < i2 && b < j2) || (a > i2 && b > j2));
+  const rival = (i: number, j: number, rank: Verdict): boolean =>
+    v.some((row, i2) => i2 !== i && row[j]! >= rank && fits(i2, j)) || v[i]!.some((x, j2) => j2 !== j && x >= rank && fits(i, j2));
+  const strong = forced.filter(([i, j]) => v[i]![j] === STRONG && !rival(i, j, STRONG));
+  held.push(...strong);
+  const weak = forced.filter(([i, j]) => v[i]![j] === WEAK && !rival(i, j, WEAK) && (exact.has(`${i - 1},${j - 1}`) || exact.has(`${i + 1},${j + 1}`)));
+  const keep = new Set([...held, ...weak].map(([i, j]) => `${i},${j}`));
+  return forced.filter(([i, j]) => keep.has(`${i},${j}`));
+}
+
+/** The pairs of `steps` with the entries from `lo` on (indices into `recs`) that stand. */
 function pairsFrom(steps: Step[], recs: Recorded[], lo: number | undefined, ev: MatchEvidence): { pairs: Array<[number, number]>; v: Grid<Verdict> } {
   const from = lo ?? 0;
   const own = recs.slice(from);
   const v = steps.map((s) => own.map((r, j) => recordedBy(s.ins, s.st, r, ev.layers?.[from + j], ev.context)));
-  const forced = forcedPairs(v, steps.length, own.length);
-  // a weak pair (a COPY the layer cannot confirm) stands only beside an exact one, or as the chain's
-  // first step right after a known base image
-  const exact = new Set(forced.filter(([i, j]) => v[i]![j] === EXACT).map(([i, j]) => `${i},${j}`));
-  if (lo !== undefined) exact.add('-1,-1');
-  const pairs = forced.filter(([i, j]) => v[i]![j] !== WEAK || exact.has(`${i - 1},${j - 1}`) || exact.has(`${i + 1},${j + 1}`));
+  const pairs = standing(v, forcedPairs(v, steps.length, own.length), lo !== undefined);
   return { pairs: pairs.map(([i, j]) => [i, from + j] as [number, number]), v };
 }
 

@@ -5,12 +5,14 @@
  * Locations: a finding that carries `location` (the Dockerfile line that made its layer) points there;
  * an image-level one (runs as root, no HEALTHCHECK, the driver the CUDA runtime needs) at the target
  * stage's FROM line when the report's layers give it; any other at line 1 of the Dockerfile given to
- * --dockerfile (or `Dockerfile` when none was), since code scanning shows a result only with a file
- * and a start line. URIs are relative to the repository root (`%SRCROOT%`: $GITHUB_WORKSPACE, else
+ * --dockerfile (code scanning shows a result in a file only with a start line). With no Dockerfile
+ * given (or the Action's default one left out), a result has the image reference as its only
+ * location: no file is named that the user did not name. URIs are relative to the repository root (`%SRCROOT%`: $GITHUB_WORKSPACE, else
  * the git top level, else the working directory), which is where code scanning resolves them; a file
  * outside it gets no physical location. The image reference is always in the message and a logical
  * location. Partial fingerprints hash the rule id, the image's repository, the image-independent
- * evidence (paths, packages, versions) and the Dockerfile, never tags, digests, byte counts or layer
+ * evidence (paths, packages, versions) and the Dockerfile's `%SRCROOT%`-relative URI (`./Dockerfile`
+ * and `Dockerfile` are one file), never tags, digests, byte counts or layer
  * numbers, so a rebuild keeps an alert's identity and two images in one run keep theirs apart.
  */
 import { execFileSync } from 'node:child_process';
@@ -122,7 +124,7 @@ export function imageRepository(a: Analysis): string {
   return strip(rest);
 }
 
-function fingerprint(f: Finding, repo: string, loc: DockerfileLocation | undefined): string {
+function fingerprint(f: Finding, repo: string, loc: DockerfileLocation | undefined, base: UriBase): string {
   const e = f.evidence;
   const parts = [
     f.id,
@@ -131,7 +133,8 @@ function fingerprint(f: Finding, repo: string, loc: DockerfileLocation | undefin
     ...[...(e.paths ?? [])].sort(),
     ...[...(e.packages ?? [])].sort(),
     ...[...(e.versions ?? [])].sort(),
-    loc ? `dockerfile:${loc.file}` : '',
+    // the file as code scanning names it, whatever spelling --dockerfile was given (absolute outside the root)
+    loc ? `dockerfile:${fileUri(loc.file, base) ?? path.resolve(base.cwd, loc.file)}` : '',
   ];
   return createHash('sha256').update(parts.join('\0')).digest('hex');
 }
@@ -145,9 +148,9 @@ function physical(base: UriBase, file: string, startLine: number, endLine?: numb
 /** Findings about the image as a whole: they belong on the FROM line of the stage the image was built to. */
 const IMAGE_LEVEL = new Set(['runs-as-root', 'no-healthcheck', 'cuda-driver-requirement']);
 
-/** Where a finding without a Dockerfile line of its own points: the file given to --dockerfile (else `Dockerfile`), and the target stage's FROM line when the report has it. */
+/** Where a finding without a Dockerfile line of its own points: the file given to --dockerfile (none when none was), and the target stage's FROM line when the report has it. */
 interface Fallback {
-  file: string;
+  file?: string;
   fromLine?: number;
 }
 
@@ -155,7 +158,8 @@ function fallbackOf(a: Analysis): Fallback {
   type Steps = Array<{ dockerfile?: DockerfileLocation & { stage?: string | null; instruction?: string } }>;
   const match = (a as Analysis & { dockerfile?: { file: string; stage?: string } }).dockerfile;
   const steps = [...(a.layers as Steps), ...((a.history ?? []) as Steps)];
-  const file = match?.file ?? steps.find((s) => s.dockerfile)?.dockerfile?.file ?? 'Dockerfile';
+  const file = match?.file ?? steps.find((s) => s.dockerfile)?.dockerfile?.file;
+  if (file === undefined) return {};
   // a base-image step of the target stage maps to that stage's FROM
   const from = match?.stage !== undefined ? steps.find((s) => s.dockerfile?.instruction === 'FROM' && s.dockerfile.stage === match.stage && s.dockerfile.file === file) : undefined;
   return { file, ...(from ? { fromLine: from.dockerfile!.line } : {}) };
@@ -180,10 +184,11 @@ interface Context {
   fallback: Fallback;
 }
 
-/** The finding's own Dockerfile line; else, for an image-level finding, the target stage's FROM; else line 1 of the fallback file (none outside the root). */
+/** The finding's own Dockerfile line; else, for an image-level finding, the target stage's FROM; else line 1 of the fallback file (none outside the root, none without a Dockerfile). */
 function findingLocation(f: Located, c: Context) {
   const own = f.location ? physical(c.base, f.location.file, f.location.line, f.location.endLine) : undefined;
   if (own) return own;
+  if (c.fallback.file === undefined) return undefined;
   const line = IMAGE_LEVEL.has(f.id) && c.fallback.fromLine ? c.fallback.fromLine : 1;
   return physical(c.base, c.fallback.file, line);
 }
@@ -215,7 +220,7 @@ function result(a: Analysis, f: Located, ruleIndex: number, c: Context) {
       },
     ],
     ...(related.length ? { relatedLocations: related.map((r, id) => ({ id, ...r })) } : {}),
-    partialFingerprints: { 'imgscopeFinding/v1': fingerprint(f, c.repo, loc) },
+    partialFingerprints: { 'imgscopeFinding/v1': fingerprint(f, c.repo, loc, c.base) },
     properties: {
       image: a.image.reference,
       severity: f.severity,

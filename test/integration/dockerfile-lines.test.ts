@@ -15,7 +15,7 @@
  * replaced by ones that only create what the later steps read) on the small python fixture image, and
  * removed after.
  */
-import { existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -245,6 +245,14 @@ const CASES: Case[] = [
   },
   { name: 'repeat', dockerfile: `FROM ${BASE}\n${['a', 'b', 'a', 'b', 'c'].map((x) => `RUN echo ${x} >> /log`).join('\n')}\n` },
   { name: 'target', dockerfile: `FROM ${BASE} AS builder\n${SECRET}\nRUN echo a > /a\n\nFROM ${BASE}\n${SECRET}\nRUN echo a > /a\n`, target: 'builder' },
+  // review 15b: two directory COPYs to one place, the same file name (other sizes) under both
+  { name: 'swap', dockerfile: `FROM ${BASE}\nRUN echo one > /one.txt\nCOPY a/ /app/\nCOPY b/ /app/\nRUN echo two > /two.txt\n`, files: { 'a/x.py': 'aaa\n', 'b/x.py': 'bbbbbbbb\n' } },
+  // review 15b: two COPY --from of directories after an ENV, then the whole context
+  {
+    name: 'ms',
+    dockerfile: `FROM ${BASE} AS builder\nRUN mkdir -p /out/a /out/b && echo aa > /out/a/f && echo bbbb > /out/b/f\nFROM ${BASE}\nENV APP_V=2\nCOPY --from=builder /out/a/ /app/\nCOPY --from=builder /out/b/ /app/\nCOPY . /src/\nRUN echo done\n`,
+    files: { 'src/m.py': 'm\n' },
+  },
 ];
 
 describe.skipIf(!available || !readable)('never a wrong line: Dockerfiles edited after the build (review 15)', () => {
@@ -259,14 +267,23 @@ describe.skipIf(!available || !readable)('never a wrong line: Dockerfiles edited
       const ctx = tmpDir('imgscope-dfx-');
       contexts.set(c.name, ctx);
       writeFileSync(path.join(ctx, 'Dockerfile'), c.dockerfile);
-      for (const [f, body] of Object.entries(c.files ?? {})) writeFileSync(path.join(ctx, f), body);
+      for (const [f, body] of Object.entries(c.files ?? {})) {
+        mkdirSync(path.dirname(path.join(ctx, f)), { recursive: true });
+        writeFileSync(path.join(ctx, f), body);
+      }
+      // a builder stage the final image copies from is built and tagged first: the final build reuses
+      // it from the cache, so removing the tags leaves no untagged stage image behind
+      if (!c.target && / AS builder\n/.test(c.dockerfile)) {
+        await execa('docker', ['build', '-q', '--force-rm', '--target', 'builder', '-t', dfTag(`${c.name}-builder`), ctx], { env: { DOCKER_BUILDKIT: '0' } });
+        built.push(dfTag(`${c.name}-builder`));
+      }
       await execa('docker', ['build', '-q', '--force-rm', ...(c.target ? ['--target', c.target] : []), '-t', dfTag(c.name), ctx], { env: { DOCKER_BUILDKIT: '0' } });
       built.push(dfTag(c.name));
     }
   }, 300_000);
 
   afterAll(async () => {
-    if (built.length) await execa('docker', ['rmi', ...built], { reject: false });
+    if (built.length) await execa('docker', ['rmi', ...built.reverse()], { reject: false });
   });
 
   it('the images built here: the store read gives the export\'s report (issue 14)', async () => {
@@ -348,5 +365,31 @@ describe.skipIf(!available || !readable)('never a wrong line: Dockerfiles edited
     expect(a.dockerfile!.stage).toBeUndefined();
     expect(a.history.every((h) => h.dockerfile === undefined)).toBe(true);
     expect(secretFinding(a)!.location).toBeUndefined();
+  }, 120_000);
+
+  /** The line of each of the image's own steps (after the base image's), or undefined where unmatched. */
+  const own = (a: Analysis): Array<number | undefined> => a.history.slice(baseLength).map((h) => h.dockerfile?.line);
+
+  it('15b 1: two directory COPYs swapped after the build: unmatched, never each on the other line', async () => {
+    const text = CASES.find((c) => c.name === 'swap')!.dockerfile;
+    const swapped = text.replace('COPY a/ /app/\nCOPY b/ /app/', 'COPY b/ /app/\nCOPY a/ /app/');
+    // beside the context (a/x.py and b/x.py differ in size) and away from it (nothing tells them apart)
+    for (const inContext of [true, false]) {
+      const { a, lineOf } = await withDockerfile('swap', swapped, inContext);
+      expect([inContext, own(a)]).toEqual([inContext, [lineOf('RUN echo one > /one.txt'), undefined, undefined, lineOf('RUN echo two > /two.txt')]]);
+    }
+    // the Dockerfile it was built from, beside its context: each COPY on its own line (the build order)
+    const right = await withDockerfile('swap', text, true);
+    expect(own(right.a)).toEqual(['RUN echo one > /one.txt', 'COPY a/ /app/', 'COPY b/ /app/', 'RUN echo two > /two.txt'].map(right.lineOf));
+  }, 120_000);
+
+  it('15b 2 and 3: COPY . edited to COPY src/, and two COPY --from swapped beside an exact ENV: unmatched', async () => {
+    const text = CASES.find((c) => c.name === 'ms')!.dockerfile;
+    const edited = text.replace('COPY --from=builder /out/a/ /app/\nCOPY --from=builder /out/b/ /app/', 'COPY --from=builder /out/b/ /app/\nCOPY --from=builder /out/a/ /app/').replace('COPY . /src/', 'COPY src/ /src/');
+    const { a, lineOf } = await withDockerfile('ms', edited, true);
+    expect(own(a)).toEqual([lineOf('ENV APP_V=2'), undefined, undefined, undefined, lineOf('RUN echo done')]);
+    // the Dockerfile it was built from: COPY . confirmed by its context; the two COPY --from stay alike, so unmatched
+    const right = await withDockerfile('ms', text, true);
+    expect(own(right.a)).toEqual([right.lineOf('ENV APP_V=2'), undefined, undefined, right.lineOf('COPY . /src/'), right.lineOf('RUN echo done')]);
   }, 120_000);
 });

@@ -114,7 +114,10 @@ describe('the GitHub Action script', () => {
     const bad = planAction({ INPUT_IMAGE: 'x' }, ws);
     expect(bad.args).not.toContain('--dockerfile');
     expect(bad.warnings).toHaveLength(1);
-    expect(bad.warnings[0]).toMatch(/^\.\/Dockerfile was found but not used \(.*Dockerfile.*\)/);
+    expect(bad.warnings[0]).toMatch(/^\.\/Dockerfile was found but not used \(.+\)/);
+    // the user passed no --dockerfile: the warning names the action's input, never a flag they did not give
+    expect(bad.warnings[0]).not.toContain('--dockerfile');
+    expect(bad.warnings[0]).toContain("action's dockerfile input");
     expect(planAction({ INPUT_IMAGE: 'x', INPUT_DOCKERFILE: 'Dockerfile' }, ws).args.join(' ')).toContain('--dockerfile Dockerfile');
     const plan = planAction({ INPUT_IMAGE: 'img', 'INPUT_FAIL-ON': 'high', INPUT_CI_CONFIG: '.dive-ci', INPUT_BUDGETS: 'max-owner=pip:torch=2GB' }, ws);
     expect(plan.args).toEqual(expect.arrayContaining(['--fail-on', 'high', '--ci-config', '.dive-ci', '--max-owner', 'pip:torch=2GB']));
@@ -159,14 +162,17 @@ describe('the GitHub Action script', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('./Dockerfile was found but not used');
     expect(outputs(r.files.output).verdict).toBe('pass');
-    // SARIF still written, its locations on the default Dockerfile name (no file was mapped)
-    checkSarif(readFileSync(path.join(r.ws, 'imgscope.sarif'), 'utf8'));
+    // SARIF still written, on the image only: the Dockerfile left out is named nowhere
+    const log = checkSarif(readFileSync(path.join(r.ws, 'imgscope.sarif'), 'utf8'));
+    expect(log.runs[0]!.results.length).toBeGreaterThan(0);
+    for (const res of log.runs[0]!.results) expect(res.locations[0].physicalLocation).toBeUndefined();
     // a directory named Dockerfile: the same
     const d = runner({ image: `docker-archive:${tar}` });
     mkdirSync(path.join(d.ws, 'Dockerfile'), { recursive: true });
     const dres = await d.run();
     expect(dres.exitCode, dres.stderr).toBe(0);
     expect(dres.stdout).toMatch(/^::warning::\.\/Dockerfile was found but not used \(.*not a regular file\)/m);
+    expect(dres.stdout).not.toContain('--dockerfile');
   });
 
   it("action.yml keeps the job's Node: setup-node only with node-version; the build checks node >= 20 and installs dev dependencies without install scripts", async () => {

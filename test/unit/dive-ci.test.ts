@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { goParseFloat, humanizeParseBytes, isDiveDisabled } from '../../src/ci/dive.js';
+import { diveKey, goParseFloat, humanizeParseBytes, isDiveDisabled } from '../../src/ci/dive.js';
 import { CLI } from '../helpers/cli.js';
 import { type FixtureImage, tmpDir, writeDockerArchiveLegacy } from '../helpers/images.js';
 import { dir, type FEntry, file, whiteout } from '../helpers/tar.js';
@@ -152,6 +152,26 @@ describe("dive's CI rules", () => {
     const bad = await execa('node', [CLI, 'analyze', 'docker-archive:/nonexistent.tar', '-q', '--highest-wasted-bytes', '20 MBs'], { reject: false });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/--highest-wasted-bytes: '20 MBs' is not a size dive reads/);
+  });
+
+  it("rule keys as dive spells them: camelCase in any case (viper, under rules:), kebab exactly (dive 0.13's yaml tags), nothing else", () => {
+    // the spellings dive's sources name: runtime/ci/rules.go (`rules.lowestEfficiency`, read by viper, keys case-insensitive)
+    // and cmd/dive/cli/internal/options/ci_rules.go (yaml:"lowest-efficiency-threshold", read by yaml.v3, keys exact)
+    const camel = { lowestEfficiency: 'lowestEfficiency', highestWastedBytes: 'highestWastedBytes', highestUserWastedPercent: 'highestUserWastedPercent' } as const;
+    const kebab = { 'lowest-efficiency-threshold': 'lowestEfficiency', 'highest-wasted-bytes': 'highestWastedBytes', 'highest-user-wasted-percent': 'highestUserWastedPercent' } as const;
+    for (const [k, raw] of Object.entries(camel)) {
+      expect([k, diveKey(k)]).toEqual([k, raw]);
+      expect([k, diveKey(k.toUpperCase()), diveKey(k.toLowerCase(), true)]).toEqual([k, raw, raw]);
+      expect([k, diveKey(k, false)]).toEqual([k, undefined]); // dive 0.13 reads the top level by its yaml tags only
+    }
+    for (const [k, raw] of Object.entries(kebab)) {
+      expect([k, diveKey(k), diveKey(k, false), diveKey(k, true)]).toEqual([k, raw, raw, undefined]);
+      expect([k, diveKey(k.toUpperCase()), diveKey(k.replace(/-/g, '_'))]).toEqual([k, undefined, undefined]);
+    }
+    // keys no dive reads: imgscope's own flag name, snake case, dashes dropped or moved
+    for (const k of ['lowest-efficiency', 'lowest_efficiency', 'lowest_efficiency_threshold', 'lowestefficiencythreshold', 'highest_user_wasted_percent', 'highest-wastedBytes', 'lowest-Efficiency']) {
+      expect([k, diveKey(k)]).toEqual([k, undefined]);
+    }
   });
 
   it("go-humanize's ParseBytes, Go's ParseFloat and dive's disabled values", () => {

@@ -5,10 +5,16 @@
  * --no-trunc`); the BuildKit ones are written the way BuildKit's dockerfile2llb records each
  * instruction (`commitToHistory`: `RUN <args> # buildkit`, `COPY <srcs> <dest> # buildkit`, `ENV k=v` …).
  */
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectSchemaValid } from '../helpers/report.js';
 import { makeAnalysis } from '../helpers/analysis.js';
 import { locate } from '../../src/dockerfile/locate.js';
+import { contextProbe } from '../../src/dockerfile/read.js';
+import { tmpDir } from '../helpers/images.js';
+import type { BuildContext } from '../../src/dockerfile/expect.js';
+import type { LayerPaths } from '../../src/dockerfile/layer-paths.js';
 import { type MatchEvidence, matchHistory } from '../../src/dockerfile/match.js';
 import { instructionsOf, parseDockerfile } from '../../src/dockerfile/parse.js';
 
@@ -18,6 +24,30 @@ function lineOf(text: string, marker: string, from = 1): number {
   const hits = lines.map((l, i) => (i + 1 >= from && l.includes(marker) ? i + 1 : 0)).filter(Boolean);
   if (hits.length === 0) throw new Error(`no line holds ${marker}`);
   return hits[0]!;
+}
+
+/** A build context holding `files` (context-relative path → size, null for a link), as dockerfile/read.ts lists one. */
+function contextOf(files: Record<string, number | null>): BuildContext {
+  return {
+    read(rel) {
+      if (rel in files) return { kind: 'file', size: files[rel]! };
+      const under = Object.entries(files).filter(([f]) => rel === '' || f.startsWith(`${rel}/`));
+      if (!under.length) return { kind: 'missing' };
+      return { kind: 'dir', files: new Map(under.map(([f, n]) => [rel === '' ? f : f.slice(rel.length + 1), n])) };
+    },
+  };
+}
+
+/** A layer's summary as dockerfile/layer-paths.ts makes it: paths, sizes and their deepest common directory. */
+function layerOf(files: Record<string, number | null>): LayerPaths {
+  const paths = Object.keys(files);
+  const dirs = paths.map((p) => p.split('/').slice(0, -1));
+  const under = dirs.reduce((a, b) => {
+    let k = 0;
+    while (k < a.length && k < b.length && a[k] === b[k]) k++;
+    return a.slice(0, k);
+  });
+  return { count: paths.length, paths, sizes: Object.values(files), under: under.join('/') };
 }
 
 const PROBE = `# a probe
@@ -374,12 +404,11 @@ describe('classic COPY records checked on the layer (review 15, 2)', () => {
     // no neighbour checks exactly and nothing confirms which directory was copied: unmatched
     expect(lines(edited)[4]).toBe('unmatched');
     // the context (the Dockerfile's directory) holds every file of the layer under the source
-    const ctxHas = (files: string[]) => (rel: string) => files.includes(rel);
-    expect(lines(edited, { layers, baseSteps: () => 1, context: ctxHas(ctx) })[4]).toBe(copyDot);
+    expect(lines(edited, { layers, baseSteps: () => 1, context: contextOf(Object.fromEntries(ctx.map((f) => [f, null]))) })[4]).toBe(copyDot);
     // a context that lacks one of them does not confirm it
-    expect(lines(edited, { layers, baseSteps: () => 1, context: ctxHas(ctx.slice(1)) })[4]).toBe('unmatched');
+    expect(lines(edited, { layers, baseSteps: () => 1, context: contextOf(Object.fromEntries(ctx.slice(1).map((f) => [f, null]))) })[4]).toBe('unmatched');
     // and a COPY of another directory is not confirmed by files at the context's top
-    expect(lines(edited.replace('COPY . /app/', 'COPY src/ /app/'), { layers, baseSteps: () => 1, context: ctxHas(ctx) })[4]).toBe('unmatched');
+    expect(lines(edited.replace('COPY . /app/', 'COPY src/ /app/'), { layers, baseSteps: () => 1, context: contextOf(Object.fromEntries(ctx.map((f) => [f, null]))) })[4]).toBe('unmatched');
   });
 
   it("another project's Dockerfile with the same destinations matches nothing (c)", () => {
@@ -387,6 +416,102 @@ describe('classic COPY records checked on the layer (review 15, 2)', () => {
     // node:20 is not the image's base: no base length is known
     expect(lines(other, { layers, baseSteps: () => undefined })).toEqual(history.map(() => 'unmatched'));
     expect(lines(`${other}CMD ["node","index.js"]\n`, { layers, baseSteps: () => undefined })).toEqual(history.map(() => 'unmatched'));
+  });
+});
+
+describe('classic directory COPYs told apart by their files, or left unmatched (review 15b)', () => {
+  const dir = (dest: string, h: string) => `/bin/sh -c #(nop) COPY dir:${h.repeat(64)} in ${dest} `;
+  const at = (text: string, history: string[], ev: MatchEvidence) => matchHistory(parseDockerfile(text, 'Dockerfile'), history, ev).steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind));
+
+  // 1: COPY a/ /app/ then COPY b/ /app/, the same file name under both, swapped in the Dockerfile after the build
+  const built1 = 'FROM imgscope/debian-base:bookworm\nRUN echo one > /one.txt\nCOPY a/ /app/\nCOPY b/ /app/\nRUN echo two > /two.txt\n';
+  const swapped1 = built1.replace('COPY a/ /app/\nCOPY b/ /app/', 'COPY b/ /app/\nCOPY a/ /app/');
+  const history1 = ['', '/bin/sh -c echo one > /one.txt', dir('/app/', 'a'), dir('/app/', 'b'), '/bin/sh -c echo two > /two.txt'];
+  const layers1 = [layerOf({ 'etc/os-release': 100 }), layerOf({ 'one.txt': 4 }), layerOf({ 'app/x.py': 4 }), layerOf({ 'app/x.py': 9 }), layerOf({ 'two.txt': 4 })];
+
+  it('1: two directory COPYs swapped after the build: the context sizes refute each on the other line; never the wrong line', () => {
+    const context = contextOf({ 'a/x.py': 4, 'b/x.py': 9 });
+    const swapped = at(swapped1, history1, { layers: layers1, baseSteps: () => 1, context });
+    expect(swapped).toEqual(['base', lineOf(swapped1, 'echo one'), 'unmatched', 'unmatched', lineOf(swapped1, 'echo two')]);
+    // without the context (the Dockerfile elsewhere): the two look alike, neither is given
+    expect(at(swapped1, history1, { layers: layers1, baseSteps: () => 1 }).slice(2, 4)).toEqual(['unmatched', 'unmatched']);
+    // the context with the same sizes under both: alike again, neither is given
+    expect(at(swapped1, history1, { layers: layers1.map((l, k) => (k === 3 ? layerOf({ 'app/x.py': 4 }) : l)), baseSteps: () => 1, context: contextOf({ 'a/x.py': 4, 'b/x.py': 4 }) }).slice(2, 4)).toEqual(['unmatched', 'unmatched']);
+    // the Dockerfile it was built from, its context beside it: each COPY on its line
+    expect(at(built1, history1, { layers: layers1, baseSteps: () => 1, context })).toEqual(['base', 2, lineOf(built1, 'COPY a/'), lineOf(built1, 'COPY b/'), 5]);
+  });
+
+  // 2: COPY . /src/ edited to COPY src/ /src/ after the build
+  const built2 = 'FROM imgscope/debian-base:bookworm\nWORKDIR /work\nCOPY . /src/\nRUN echo done\n';
+  const edited2 = built2.replace('COPY . /src/', 'COPY src/ /src/');
+  const history2 = ['', '/bin/sh -c #(nop) WORKDIR /work', dir('/src/', 'c'), '/bin/sh -c echo done'];
+  const layers2 = [layerOf({ 'etc/os-release': 100 }), undefined, layerOf({ 'src/Dockerfile': 90, 'src/src/m.py': 3 }), undefined];
+
+  it('2: a directory COPY whose source was edited: the context refutes the new source; the old one it confirms', () => {
+    const context = contextOf({ Dockerfile: 90, 'src/m.py': 3 });
+    expect(at(edited2, history2, { layers: layers2, baseSteps: () => 1, context })).toEqual(['base', 2, 'unmatched', 4]);
+    expect(at(built2, history2, { layers: layers2, baseSteps: () => 1, context })).toEqual(['base', 2, 3, 4]);
+    // a source the context does not hold at all
+    expect(at(built2.replace('COPY . ', 'COPY lib/ '), history2, { layers: layers2, baseSteps: () => 1, context })[2]).toBe('unmatched');
+    // a context whose file has another size than the layer's (the file the layer holds is not this one)
+    expect(at(built2, history2, { layers: layers2, baseSteps: () => 1, context: contextOf({ Dockerfile: 91, 'src/m.py': 3 }) })[2]).toBe('unmatched');
+  });
+
+  it('2: a context elsewhere (cpu-naive: the Dockerfile directory holds only the Dockerfile, copied in too): neither confirms nor refutes', () => {
+    const text = 'FROM imgscope/debian-base:bookworm\nWORKDIR /app\nCOPY . /app\nRUN python3 train.py\n';
+    const history = ['', '/bin/sh -c #(nop) WORKDIR /app', dir('/app ', 'd'), '/bin/sh -c python3 train.py'];
+    const layers = [layerOf({ 'etc/os-release': 100 }), undefined, layerOf({ 'app/Dockerfile': 300, 'app/main.py': 10, 'app/train.py': 20 }), layerOf({ 'app/model.bin': 5 })];
+    // the only directory COPY of the chain, between two exact steps: given
+    expect(at(text, history, { layers, baseSteps: () => 1, context: contextOf({ Dockerfile: 300 }) })).toEqual(['base', 2, 3, 4]);
+  });
+
+  // 3: COPY --from=builder /out/a/ and /out/b/ swapped after the build, an exact ENV before them
+  const built3 = 'FROM imgscope/debian-base:bookworm AS builder\nRUN mkdir -p /out/a /out/b\nFROM imgscope/debian-base:bookworm\nENV APP_V=2\nCOPY --from=builder /out/a/ /app/\nCOPY --from=builder /out/b/ /app/\nRUN echo done\n';
+  const swapped3 = built3.replace('COPY --from=builder /out/a/ /app/\nCOPY --from=builder /out/b/ /app/', 'COPY --from=builder /out/b/ /app/\nCOPY --from=builder /out/a/ /app/');
+  const history3 = ['', '/bin/sh -c #(nop)  ENV APP_V=2', dir('/app/', 'a'), dir('/app/', 'b'), '/bin/sh -c echo done'];
+  const layers3 = [layerOf({ 'etc/os-release': 100 }), undefined, layerOf({ 'app/f': 3 }), layerOf({ 'app/f': 5 }), undefined];
+
+  it('3: two COPY --from of directories swapped: nothing tells them apart, so an exact neighbour does not keep either', () => {
+    for (const text of [swapped3, built3]) {
+      const got = at(text, history3, { layers: layers3, baseSteps: () => 1, context: contextOf({}) });
+      expect(got).toEqual(['base', lineOf(text, 'ENV APP_V'), 'unmatched', 'unmatched', lineOf(text, 'echo done')]);
+    }
+    // one such COPY alone between exact steps is given
+    const one = built3.replace('COPY --from=builder /out/b/ /app/\n', '');
+    expect(at(one, history3.filter((_h, k) => k !== 3), { layers: layers3.filter((_l, k) => k !== 3), baseSteps: () => 1 })).toEqual(['base', lineOf(one, 'ENV'), lineOf(one, 'COPY --from'), lineOf(one, 'echo done')]);
+  });
+
+  it('a single-file COPY whose context file has another size than the layer holds is not given', () => {
+    const text = 'FROM x\nCOPY a/x.py /app/\nCOPY b/x.py /app/\nCMD ["x"]\n';
+    const history = ['', `/bin/sh -c #(nop) COPY file:${'1'.repeat(64)} in /app/ `, `/bin/sh -c #(nop) COPY file:${'2'.repeat(64)} in /app/ `, '/bin/sh -c #(nop)  CMD ["x"]'];
+    const layers = [undefined, layerOf({ 'app/x.py': 9 }), layerOf({ 'app/x.py': 4 }), undefined];
+    // built from b/x.py then a/x.py (sizes 9, 4), the Dockerfile now says a then b: refuted by the sizes
+    expect(at(text, history, { layers, baseSteps: () => 1, context: contextOf({ 'a/x.py': 4, 'b/x.py': 9 }) })).toEqual(['base', 'unmatched', 'unmatched', 4]);
+    // and without a context, the two are alike: neither is given
+    expect(at(text, history, { layers, baseSteps: () => 1 })).toEqual(['base', 'unmatched', 'unmatched', 4]);
+  });
+});
+
+describe('the build context beside the Dockerfile', () => {
+  it('lists a source: files with their sizes (the Dockerfile itself without), a file, missing, outside or a link: unknown', () => {
+    const d = tmpDir('imgscope-ctx-');
+    mkdirSync(path.join(d, 'src', 'deep'), { recursive: true });
+    writeFileSync(path.join(d, 'Dockerfile'), 'FROM x\n');
+    writeFileSync(path.join(d, 'src', 'm.py'), 'abc');
+    writeFileSync(path.join(d, 'src', 'deep', 'n.py'), 'abcdefg');
+    symlinkSync('m.py', path.join(d, 'src', 'link.py'));
+    symlinkSync('src', path.join(d, 'srclink'));
+    const ctx = contextProbe(path.join(d, 'Dockerfile'));
+    expect(ctx.read('src')).toEqual({ kind: 'dir', files: new Map<string, number | null>([['m.py', 3], ['deep/n.py', 7], ['link.py', null]]) });
+    const root = ctx.read('');
+    expect(root.kind).toBe('dir');
+    // the Dockerfile may have been edited since the build: its size is not compared
+    expect(root.kind === 'dir' && root.files.get('Dockerfile')).toBeNull();
+    expect(root.kind === 'dir' && root.files.get('src/deep/n.py')).toBe(7);
+    expect(ctx.read('src/m.py')).toEqual({ kind: 'file', size: 3 });
+    expect(ctx.read('lib')).toEqual({ kind: 'missing' });
+    expect(ctx.read('srclink')).toEqual({ kind: 'unknown' });
+    expect(ctx.read('../outside')).toEqual({ kind: 'unknown' });
   });
 });
 

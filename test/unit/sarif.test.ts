@@ -74,8 +74,8 @@ describe('SARIF', () => {
       expect(res.level).toBe({ high: 'error', medium: 'warning', low: 'note', info: 'note' }[f.severity]);
       expect(res.properties.savingBytes).toBe(f.savingBytes);
       expect(res.message.text).toContain(a.image.reference);
-      // no Dockerfile known: line 1 of the default Dockerfile, relative to the workspace root; the image as the logical location
-      expect(res.locations[0].physicalLocation).toEqual({ artifactLocation: { uri: 'Dockerfile', uriBaseId: '%SRCROOT%' }, region: { startLine: 1 } });
+      // no Dockerfile given: no file named (not even a default `Dockerfile`); the image is the only location
+      expect(res.locations[0].physicalLocation).toBeUndefined();
       expect(res.locations[0].logicalLocations[0].name).toBe(a.image.reference);
     }
     // the big file deleted in the next layer: waste that the layer-waste result saves, in bytes
@@ -96,6 +96,19 @@ describe('SARIF', () => {
     // a finding without a location points at line 1 of the Dockerfile the layers were mapped to
     const other = log.runs[0]!.results.find((x) => x.ruleId !== 'secrets-in-image')!;
     expect(other.locations[0].physicalLocation.region).toEqual({ startLine: 1 });
+  });
+
+  it('partial fingerprints name the Dockerfile by its root-relative URI: ./Dockerfile, Dockerfile and its absolute path are one file', async () => {
+    const a = await analyzeJson(await archive(leaky()));
+    const with_ = (file: string) => ({ ...a, findings: a.findings.map((f) => ({ ...f, location: { file, line: 3, endLine: 4 } })), dockerfile: { file, matched: 1, unmatched: [] } }) as unknown as Analysis;
+    const fps = (file: string) => checkSarif(renderSarif([with_(file)], BASE)).runs[0]!.results.map((x) => x.partialFingerprints['imgscopeFinding/v1'] as string);
+    const plain = fps('Dockerfile');
+    expect(plain.length).toBeGreaterThan(0);
+    expect(fps('./Dockerfile')).toEqual(plain);
+    expect(fps('/work-root/Dockerfile')).toEqual(plain);
+    expect(fps('sub/../Dockerfile')).toEqual(plain);
+    // another file is another alert
+    expect(fps('sub/Dockerfile').some((fp, i) => fp === plain[i])).toBe(false);
   });
 
   it('partial fingerprints stay when sizes and layer numbers change, and differ between rules', async () => {
