@@ -310,6 +310,8 @@ const isScalar = (n: unknown): n is { value: unknown; source?: string } => yaml(
 interface RulesBody {
   doc: import('yaml').Document;
   items: Array<{ key: unknown; value: unknown }>;
+  /** The items are those under `rules:` (not the top level). */
+  nested: boolean;
 }
 
 /**
@@ -334,7 +336,7 @@ function readRulesFile(file: string, shown: string): RulesBody | undefined {
   const body = rules === undefined ? top : rules;
   if (body === null || (isScalar(body) && body.value === null)) return undefined;
   if (!y.isMap(body)) throw inputError(`${file}: expected a mapping of rules`);
-  return { doc, items: body.items as RulesBody['items'] };
+  return { doc, items: body.items as RulesBody['items'], nested: rules !== undefined };
 }
 
 /** dive's truthy(): what turns CI mode on from the CI variable (cmd/dive/cli/internal/options/ci.go). */
@@ -356,7 +358,7 @@ function diveValue(node: unknown, doc: RulesBody['doc']): string | undefined {
 /**
  * dive's CI rules file, read as dive reads it: `--ci-config FILE`, else `.dive-ci` in the current
  * directory when `useDefault` (CI mode, and no imgscope config file in play). Keys under `rules:`
- * (dive's README, viper) or at the top level (dive 0.13), in any of dive's spellings (src/ci/dive.ts);
+ * in dive's README's camelCase (viper), or at the top level in dive 0.13's kebab spelling (src/ci/dive.ts);
  * other keys are ignored, as dive ignores them. A rule the file leaves out or leaves empty takes
  * dive's default, as in dive.
  */
@@ -368,7 +370,7 @@ export function loadDiveConfig(explicit: string | undefined, useDefault: boolean
   const raw: RawRules = { ...DIVE_DEFAULTS };
   const body = readRulesFile(file, explicit !== undefined ? `--ci-config ${file}` : file);
   for (const pair of body?.items ?? []) {
-    const key = diveKey(String(isScalar(pair.key) ? pair.key.value : pair.key));
+    const key = diveKey(String(isScalar(pair.key) ? pair.key.value : pair.key), body!.nested);
     const v = diveValue(pair.value, body!.doc);
     if (key && v !== undefined) raw[key] = v;
   }

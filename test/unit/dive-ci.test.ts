@@ -135,6 +135,13 @@ describe("dive's CI rules", () => {
     const kebab = workdir({ 'ci.yml': `lowest-efficiency-threshold: ${n.efficiency}\nhighest-wasted-bytes: ${n.wasted / 1000} KB\n` });
     const k = await gate(kebab, tar, ['--ci-config', path.join(kebab, 'ci.yml')]);
     expect(k.fails).toEqual(diveFails(n, { eff: n.efficiency, bytes: n.wasted, user: 0.1 }));
+    // each spelling only where a dive reads it: camelCase at the top level and kebab under rules: are no
+    // rule (read, these thresholds would pass the image); dive's defaults apply instead
+    const misplaced = workdir({ 'ci.yml': 'lowestEfficiency: 0\nrules:\n  highest-user-wasted-percent: 1\n' });
+    const m = await gate(misplaced, tar, ['--ci-config', path.join(misplaced, 'ci.yml')]);
+    expect(diveFails(n, { eff: 0, user: 1 })).toEqual([]);
+    expect(m.fails).toEqual(diveFails(n, { eff: 0.9, user: 0.1 }));
+    expect(m.fails.length).toBeGreaterThan(0);
     // "off" and "disabled" switch rules off
     const off = await gate(workdir({ '.dive-ci': 'rules:\n  lowestEfficiency: off\n  highestUserWastedPercent: disabled\n' }), tar);
     expect(off.fails).toEqual([]);
