@@ -51,16 +51,20 @@ export function progress(quiet: boolean | undefined): Progress | undefined {
   if (quiet || !process.stderr.isTTY) return undefined;
   const line = new LineProgress({ write: (s) => process.stderr.write(s), columns: () => process.stderr.columns || 80, now: () => performance.now() });
   let timer: NodeJS.Timeout | undefined;
-  const report = ((message: string, bytes?: ByteProgress) => {
-    line.report(message, bytes);
+  // what was held back is drawn when its turn comes, even if no event follows
+  const schedule = (): void => {
     const due = line.pendingIn();
     if (due === undefined || timer) return;
-    // what was held back is drawn when its turn comes, even if no event follows
     timer = setTimeout(() => {
       timer = undefined;
       line.flush();
+      schedule();
     }, due);
     timer.unref();
+  };
+  const report = ((message: string, bytes?: ByteProgress) => {
+    line.report(message, bytes);
+    schedule();
   }) as Progress;
   report.clear = () => {
     clearTimeout(timer);

@@ -148,13 +148,23 @@ export class PullTally {
   }
 }
 
-/** Bytes per second over the last few seconds of samples (times in ms, from any monotonic clock). */
+/**
+ * Bytes per second over the last few seconds of samples (times in ms, from any monotonic clock). The
+ * window starts at the first sample that shows bytes moving: the wait before the first byte (the
+ * daemon preparing an export) is not counted as slowness.
+ */
 export class RateWindow {
-  private readonly samples: Array<{ t: number; done: number }> = [];
+  private samples: Array<{ t: number; done: number }> = [];
+  private moving = false;
   constructor(private readonly windowMs = 5000) {}
   sample(t: number, done: number): void {
     const last = this.samples[this.samples.length - 1];
-    if (last && last.t === t) last.done = done;
+    if (!this.moving) {
+      this.moving = last !== undefined && done > last.done;
+      this.samples = [{ t, done }];
+      return;
+    }
+    if (last!.t === t) last!.done = done;
     else this.samples.push({ t, done });
     while (this.samples.length > 2 && t - this.samples[1]!.t >= this.windowMs) this.samples.shift();
   }
@@ -236,7 +246,7 @@ export interface LineTerminal {
 /**
  * One line of progress on a terminal, redrawn at most every `intervalMs` (a new phase or the first
  * event draws at once). A message without bytes replaces the line, unless a bar is drawn: then it
- * follows the bar. What was held back is drawn by `flush()`, due `pendingIn()` ms from now.
+ * follows the bar. What was held back is drawn by `flush()` once due, `pendingIn()` ms from now.
  */
 export class LineProgress {
   private bar: { p: ByteProgress; rate: RateWindow } | undefined;
@@ -279,9 +289,9 @@ export class LineProgress {
     return this.pending ? Math.max(0, this.intervalMs - (this.term.now() - this.lastDraw)) : undefined;
   }
 
-  /** Draws what was held back. */
+  /** Draws what was held back, once it is due (a timer set for an earlier hold may come early). */
   flush(): void {
-    if (this.pending) this.draw(this.term.now());
+    if (this.pendingIn() === 0) this.draw(this.term.now());
   }
 
   /** Erases the line (at the end, and on an error). */

@@ -97,13 +97,23 @@ describe('rate and time left', () => {
   it('is the bytes over the last samples of a 5 s window, none before half a second', () => {
     const r = new RateWindow();
     r.sample(0, 0);
-    r.sample(400, 40 * MiB);
+    r.sample(400, 40e6);
+    r.sample(800, 80e6);
     expect(r.rate()).toBeUndefined();
-    r.sample(1000, 100e6);
+    r.sample(1400, 140e6);
     expect(r.rate()).toBe(100e6);
     // 10 s on at 10 MB/s: the samples of the first second have left the window
-    for (let s = 2; s <= 11; s++) r.sample(s * 1000, 100e6 + (s - 1) * 10e6);
+    for (let s = 2; s <= 11; s++) r.sample(400 + s * 1000, 140e6 + (s - 1) * 10e6);
     expect(r.rate()).toBe(10e6);
+  });
+
+  it('starts when the bytes do: a wait before the first byte is not slowness', () => {
+    const r = new RateWindow();
+    r.sample(0, 0);
+    r.sample(3000, 0); // the daemon prepares the export
+    r.sample(5000, 50e6); // the first bytes: where the window starts
+    r.sample(6000, 100e6);
+    expect(r.rate()).toBe(50e6);
   });
 
   it('is the bytes left at that rate, clamped at none when an estimated total is passed', () => {
@@ -164,6 +174,10 @@ describe('the one redrawn line', () => {
     line.report('m', { phase: 'read x', done: 100, total: 1000 });
     expect(term.writes).toHaveLength(1);
     expect(line.pendingIn()).toBe(60);
+    // a flush before it is due (a timer set for an earlier hold) draws nothing
+    term.at(90);
+    line.flush();
+    expect(term.writes).toHaveLength(1);
     term.at(100);
     line.flush();
     expect(term.writes).toHaveLength(2);
@@ -198,7 +212,12 @@ describe('the one redrawn line', () => {
     const line = new LineProgress(term.t);
     line.report('m', { phase: 'export img', done: 0, total: 10e6 });
     term.at(1000);
-    line.report('m', { phase: 'export img', done: 2e6, total: 10e6 });
-    expect(term.writes[1]).toMatch(/ 2 MB\/s {2}0:04 left$/);
+    line.report('m', { phase: 'export img', done: 1e6, total: 10e6 });
+    // the first bytes: no rate yet (the window starts here)
+    expect(term.writes[1]).toMatch(/ \/ 9\.54 MiB$/);
+    term.at(2000);
+    line.report('m', { phase: 'export img', done: 3e6, total: 10e6 });
+    // 2 MB in the second since the bytes began; 7 MB left
+    expect(term.writes[2]).toMatch(/ 2 MB\/s {2}0:04 left$/);
   });
 });
