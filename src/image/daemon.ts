@@ -215,6 +215,8 @@ export async function openDaemon(name: string, opts: LoadOptions): Promise<Opene
   // the tar the export streams (its headers and padding), so an estimate.
   const size = inspected?.Size;
   const meter = opts.onProgress ? new ByteMeter(opts.onProgress, `export ${name}`, typeof size === 'number' && size > 0 ? size : undefined, true) : undefined;
+  // the daemon may take a while before the first byte (16 s for a 2 GB image here): the line says so
+  opts.onProgress?.('waiting for the daemon');
   try {
     const stream = await docker.getImage(name).get().catch((err: unknown) => Promise.reject(daemonError(`exporting ${name}`, err)));
     archive = await StreamedArchive.consume(where, stream as unknown as import('node:stream').Readable, walkOpts(opts), meter, opts.onProgress);
