@@ -12,6 +12,7 @@ import type { ColdStart, DeviceRequest, ImportProfile, PullTrace, RunPhases, Sta
 import { onCleanup } from '../util/cleanup.js';
 import { escapeText } from '../util/escape.js';
 import { formatRate } from '../util/format.js';
+import type { OnProgress } from '../util/progress.js';
 import { ColdPull } from './cold.js';
 import { parseImportTimes } from './imports.js';
 import { type EngineKind, engineKind, firstPassEnd, PodmanApi, podmanPullEvents, podmanPullsPlainHttp, rlimitRefusal } from './podman.js';
@@ -43,7 +44,7 @@ export interface ColdStartOptions {
   traceFiles?: boolean;
   /** Health check interval used for the measurement (the image's own is usually 30 s). */
   healthIntervalMs: number;
-  onProgress?: (msg: string) => void;
+  onProgress?: OnProgress;
 }
 
 /** Wall-clock nanoseconds with hrtime resolution, comparable with the Engine's event `timeNano`. */
@@ -333,7 +334,7 @@ class Session {
       await relay?.close();
     };
     let stream: Readable | undefined;
-    const rec = await pullRecorded(docker, pullName, nowNs, { authFor: name, onStream: (s) => (stream = s), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    const rec = await pullRecorded(docker, pullName, nowNs, { authFor: name, onStream: (s) => (stream = s), layerSizes: cold.registry.layers, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     cold.stopPull = undefined;
     const events = this.t.podman ? podmanPullEvents(rec.events, cold.registry.configDigest) : rec.events;
     const trace = pullBreakdown(pullName, rec.start, rec.end, events, cold.registry.layers);

@@ -69,8 +69,11 @@ async function runAnalyze(refs: string[], o: AnalyzeCliOptions): Promise<void> {
   const dockerfile = o.dockerfile !== undefined ? readDockerfile(o.dockerfile) : undefined;
   const onProgress = progress(o.quiet);
   const results: Analysis[] = [];
-  for (const ref of refs) results.push(await analyzeWith(ref, { ...o, platform, dockerfile, ...(onProgress ? { onProgress } : {}) }, model));
-  if (onProgress) process.stderr.write('\r\x1b[K');
+  try {
+    for (const ref of refs) results.push(await analyzeWith(ref, { ...o, platform, dockerfile, ...(onProgress ? { onProgress } : {}) }, model));
+  } finally {
+    onProgress?.clear();
+  }
   const top = Math.max(1, Number.parseInt(o.top, 10) || 15);
   await emit(await render(results, o.format, top, !!o.compact), o.output, o.format);
   const images = results.map((a) => ({ name: a.image.reference, analysis: a }));

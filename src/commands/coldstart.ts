@@ -102,7 +102,10 @@ async function runColdstart(refs: string[], o: ColdStartCliOptions): Promise<voi
   const opts = await runOptions(o);
   const onProgress = progress(o.quiet);
   const results: ColdStart[] = [];
-  for (const ref of refs) results.push(await coldStart(ref, { ...opts, ...(onProgress ? { onProgress } : {}) }));
-  if (onProgress) process.stderr.write('\r\x1b[K');
+  try {
+    for (const ref of refs) results.push(await coldStart(ref, { ...opts, ...(onProgress ? { onProgress } : {}) }));
+  } finally {
+    onProgress?.clear();
+  }
   await emit(await render(results, o.format), o.output, o.format);
 }

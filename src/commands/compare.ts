@@ -6,6 +6,7 @@ import type { Analysis, ColdStart } from '../report/types.js';
 import { inputError } from '../errors.js';
 import type { LoadedReports } from '../reports.js';
 import { checkOutputPath } from '../util/atomic.js';
+import type { OnProgress } from '../util/progress.js';
 import { addBudgetOptions, type BudgetCliOptions, checkBudgets, resolveBudgets } from './budgets.js';
 import { addModelOptions, analyzeWith, emit, type ModelCliOptions, modelOptions, options, type OutputCliOptions, platformOption, progress } from './shared.js';
 
@@ -67,27 +68,30 @@ function runsOption(v: string): number {
   return n;
 }
 
-async function collect(inputs: string[], reports: Array<LoadedReports | undefined>, o: CompareCliOptions, runs: number, analyzeOne: (input: string, onProgress?: (m: string) => void) => Promise<Analysis>): Promise<Item[]> {
+async function collect(inputs: string[], reports: Array<LoadedReports | undefined>, o: CompareCliOptions, runs: number, analyzeOne: (input: string, onProgress?: OnProgress) => Promise<Analysis>): Promise<Item[]> {
   const { matchColdStarts } = await import('../reports.js');
   const onProgress = progress(o.quiet);
   const items: Item[] = [];
   const coldStarts: ColdStart[] = [];
-  for (const [i, input] of inputs.entries()) {
-    const r = reports[i];
-    if (r) {
-      for (const a of r.analyses) items.push({ analysis: a, starts: [] });
-      coldStarts.push(...r.coldStarts);
-      continue;
+  try {
+    for (const [i, input] of inputs.entries()) {
+      const r = reports[i];
+      if (r) {
+        for (const a of r.analyses) items.push({ analysis: a, starts: [] });
+        coldStarts.push(...r.coldStarts);
+        continue;
+      }
+      const a = await analyzeOne(input, onProgress);
+      const starts = [];
+      if (o.coldstart || o.cold) {
+        const { coldStart } = await import('../coldstart/engine.js');
+        starts.push(await coldStart(input, { runs, warmup: o.cold ? 0 : 1, timeoutS: 120, cold: !!o.cold, env: [], publish: [], imports: false, healthIntervalMs: 100, ...(onProgress ? { onProgress } : {}) }));
+      }
+      items.push({ analysis: a, starts });
     }
-    const a = await analyzeOne(input, onProgress);
-    const starts = [];
-    if (o.coldstart || o.cold) {
-      const { coldStart } = await import('../coldstart/engine.js');
-      starts.push(await coldStart(input, { runs, warmup: o.cold ? 0 : 1, timeoutS: 120, cold: !!o.cold, env: [], publish: [], imports: false, healthIntervalMs: 100, ...(onProgress ? { onProgress } : {}) }));
-    }
-    items.push({ analysis: a, starts });
+  } finally {
+    onProgress?.clear();
   }
-  if (onProgress) process.stderr.write('\r\x1b[K');
   for (const it of items) if (it.starts.length === 0) it.starts = matchColdStarts(it.analysis, coldStarts);
   return items;
 }

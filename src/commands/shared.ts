@@ -10,7 +10,8 @@ import { inputError } from '../errors.js';
 import { parsePlatform } from '../image/platform.js';
 import type { Platform } from '../image/types.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { escapeLines, escapeText } from '../util/escape.js';
+import { escapeLines } from '../util/escape.js';
+import { type ByteProgress, LineProgress, type OnProgress } from '../util/progress.js';
 
 export type Format = 'table' | 'markdown' | 'json' | 'html' | 'sarif';
 
@@ -36,10 +37,41 @@ export interface OutputCliOptions {
   quiet?: boolean;
 }
 
-/** Progress on one rewritten stderr line, only for a person at a terminal. */
-export function progress(quiet: boolean | undefined): ((msg: string) => void) | undefined {
+/** Progress for a person at a terminal: report events, then `clear()` the line (at the end and on an error). */
+export interface Progress extends OnProgress {
+  clear(): void;
+}
+
+/**
+ * Progress on one stderr line redrawn at most 10 times a second (util/progress.ts: a bar with
+ * bytes, rate and time left where the work counts bytes), only for a person at a terminal: nothing
+ * with --quiet or when stderr is not a TTY.
+ */
+export function progress(quiet: boolean | undefined): Progress | undefined {
   if (quiet || !process.stderr.isTTY) return undefined;
-  return (msg) => process.stderr.write(`\r\x1b[K${escapeText(msg).slice(0, (process.stderr.columns ?? 100) - 1)}`);
+  const line = new LineProgress({ write: (s) => process.stderr.write(s), columns: () => process.stderr.columns || 80, now: () => performance.now() });
+  let timer: NodeJS.Timeout | undefined;
+  // what was held back is drawn when its turn comes, even if no event follows
+  const schedule = (): void => {
+    const due = line.pendingIn();
+    if (due === undefined || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      line.flush();
+      schedule();
+    }, due);
+    timer.unref();
+  };
+  const report = ((message: string, bytes?: ByteProgress) => {
+    line.report(message, bytes);
+    schedule();
+  }) as Progress;
+  report.clear = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    line.clear();
+  };
+  return report;
 }
 
 /**
@@ -100,7 +132,7 @@ export interface AnalyzeRefOptions {
   cache?: boolean;
   /** --daemon-read: how a docker-daemon: image is read. */
   daemonRead?: 'auto' | 'store' | 'export';
-  onProgress?: (m: string) => void;
+  onProgress?: OnProgress;
   /** --dockerfile, already read (dockerfile/read.ts). */
   dockerfile?: Dockerfile;
 }

@@ -10,6 +10,7 @@ import { type ArchiveFiles, StreamedArchive, TarFileArchive } from './archive.js
 import { type Compression, decompressor, sniffCompression } from './compression.js';
 import { type OpenedImage, walkOpts } from './layers.js';
 import type { LoadOptions } from './types.js';
+import { ByteMeter } from '../util/progress.js';
 
 /** How the archive's files are read as an image (docker save, or an OCI layout). */
 export type ArchiveFormat = (files: ArchiveFiles, tag: string | undefined, opts: LoadOptions) => Promise<OpenedImage>;
@@ -37,11 +38,12 @@ function compressionOf(file: string): Compression | 'unknown' | undefined {
  * once, as a stream, and each layer walked as it passes (as the daemon's export is), nothing written
  * to disk. Layers are held walked until the manifest (at the end of a docker save) says their order.
  */
-async function inflateArchive(file: string, c: 'gzip' | 'zstd', opts: LoadOptions): Promise<StreamedArchive> {
+async function inflateArchive(file: string, c: 'gzip' | 'zstd', opts: LoadOptions, meter: ByteMeter | undefined): Promise<StreamedArchive> {
   const inflated = new PassThrough();
-  const reading = pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), decompressor(c)!, inflated);
+  const read = createReadStream(file, { highWaterMark: 1024 * 1024 });
+  const reading = meter ? pipeline(read, meter.counter(), decompressor(c)!, inflated) : pipeline(read, decompressor(c)!, inflated);
   try {
-    const [archive] = await Promise.all([StreamedArchive.consume(file, inflated, walkOpts(opts), opts.onProgress), reading]);
+    const [archive] = await Promise.all([StreamedArchive.consume(file, inflated, walkOpts(opts), undefined, opts.onProgress), reading]);
     return archive;
   } catch (err) {
     reading.catch(() => undefined);
@@ -59,9 +61,38 @@ async function inflateArchive(file: string, c: 'gzip' | 'zstd', opts: LoadOption
 /** An archive file on disk, read as `format`; the image named by `tag` or the only one it holds. */
 export async function openArchiveFile(file: string, tag: string | undefined, format: ArchiveFormat, opts: LoadOptions): Promise<OpenedImage> {
   const c = compressionOf(file);
-  if (c !== 'gzip' && c !== 'zstd') return format(new TarFileArchive(file), tag, opts);
-  const archive = await inflateArchive(file, c, opts);
+  if (c !== 'gzip' && c !== 'zstd') {
+    const tarFile = new TarFileArchive(file);
+    const meter = progressOf(file, opts);
+    tarFile.meter = meter;
+    return finishing(await format(tarFile, tag, opts), meter);
+  }
+  const meter = progressOf(file, opts);
+  let archive: StreamedArchive;
+  try {
+    archive = await inflateArchive(file, c, opts, meter);
+  } finally {
+    meter?.finish();
+  }
   const img = await format(archive, tag, opts);
   // What the stream skipped is said after what the layers said.
   return { ...img, after: (loaded) => loaded.warnings.push(...archive.warnings) };
+}
+
+/** The bytes of reading FILE (its layers as they are walked, or the compressed file as it streams) against its size. */
+function progressOf(file: string, opts: LoadOptions): ByteMeter | undefined {
+  return opts.onProgress ? new ByteMeter(opts.onProgress, `read ${file}`, statSync(file).size) : undefined;
+}
+
+/** The image, its progress finished once every layer was handed over. */
+function finishing(img: OpenedImage, meter: ByteMeter | undefined): OpenedImage {
+  if (!meter) return img;
+  const after = img.after;
+  return {
+    ...img,
+    after: (loaded) => {
+      after?.(loaded);
+      meter.finish();
+    },
+  };
 }

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { inputError, withContext } from '../errors.js';
 import { dirname, joinRel, normalizeEntryPath } from '../util/paths.js';
+import type { ByteMeter, OnProgress } from '../util/progress.js';
 import { iterateTarFile } from '../walk/seek-walker.js';
 import { TarFormatError } from '../walk/tar-header.js';
 import type { WalkOptions } from '../walk/types.js';
@@ -138,10 +139,15 @@ export class TarFileArchive implements ArchiveFiles {
     return e ? fileIdentity(this.file, e.offset, e.size) : undefined;
   }
 
-  walkLayer(name: string, check: BlobCheck, opts: WalkOptions): Promise<WalkedBlob> {
+  /** Counts each layer's bytes in the file once it is walked (progress). */
+  meter: ByteMeter | undefined;
+
+  async walkLayer(name: string, check: BlobCheck, opts: WalkOptions): Promise<WalkedBlob> {
     const e = this.lookup(name);
     if (!e) throw inputError(`${this.file}: missing blob ${name}`);
-    return walkLayerFile(this.file, e.offset, e.size, check, opts);
+    const w = await walkLayerFile(this.file, e.offset, e.size, check, opts);
+    this.meter?.add(e.size);
+    return w;
   }
 }
 
@@ -224,7 +230,8 @@ export class StreamedArchive implements ArchiveFiles {
     describe: string,
     src: Readable,
     opts: WalkOptions,
-    onProgress?: (msg: string) => void,
+    meter?: ByteMeter,
+    onProgress?: OnProgress,
   ): Promise<StreamedArchive> {
     const a = new StreamedArchive(describe);
     const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
@@ -261,6 +268,7 @@ export class StreamedArchive implements ArchiveFiles {
           for await (const ch of rest) chunks.push(ch as Buffer);
           a.small.set(name, Buffer.concat(chunks));
         } else {
+          // on a terminal, a note after the bar of the bytes (meter)
           onProgress?.(`walking ${name} (${h.size} bytes)`);
           try {
             a.layers.set(name, await walkLayerStream(rest, c, { compute: true }, opts));
@@ -270,7 +278,7 @@ export class StreamedArchive implements ArchiveFiles {
         }
       }
     };
-    await Promise.all([pipeline(src, extract), consume()]);
+    await Promise.all([meter ? pipeline(src, meter.counter(), extract) : pipeline(src, extract), consume()]);
     return a;
   }
 

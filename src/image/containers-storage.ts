@@ -20,6 +20,7 @@ import { defaultStorage, parseStorageRef, type StorageLocation } from './storage
 import { findImage, type StoredImage } from './storage-lookup.js';
 import { verifyStoredLayer } from './storage-verify.js';
 import type { ImageConfigJson, LoadOptions } from './types.js';
+import { ByteMeter } from '../util/progress.js';
 
 /** One layer of `overlay-layers/layers.json`, the fields imgscope reads. */
 export interface StoredLayerRecord {
@@ -201,7 +202,7 @@ function recorded(rec: StoredLayerRecord, w: WalkedBlob): WalkedBlob {
  * the layer cache by its diff ID, as the engine store read does; one that arrived compressed is
  * looked up here, so that a cached walk still carries the compression and size the store recorded.
  */
-function layerSource(l: ChainLayer, i: number, n: number, manifest: ManifestLayers | undefined, opts: LoadOptions): LayerSource {
+function layerSource(l: ChainLayer, i: number, n: number, manifest: ManifestLayers | undefined, opts: LoadOptions, meter?: ByteMeter): LayerSource {
   const key = blobKey(l.diffId)!;
   const cache = opts.verifyLayers ? undefined : opts.cache;
   const compressed = COMPRESSION[l.rec.compression ?? 0] !== undefined && l.rec['compressed-size'] !== undefined;
@@ -213,7 +214,10 @@ function layerSource(l: ChainLayer, i: number, n: number, manifest: ManifestLaye
     blob: {
       walk: async () => {
         const hit = compressed ? cache?.getLayer(key) : undefined;
-        return hit ? recorded(l.rec, hit) : walkChainLayer(l, opts);
+        if (hit) return recorded(l.rec, hit);
+        const w = walkChainLayer(l, opts);
+        meter?.add(tarSize(l.rec) ?? 0);
+        return w;
       },
       streams: () => false,
       // A store walk hashes nothing: it is looked up by diff ID (what an export verified), never stored.
@@ -245,7 +249,12 @@ export async function openContainersStorage(rest: string, opts: LoadOptions): Pr
   const records = [...storeList<StoredLayerRecord>(join(root, 'overlay-layers', 'layers.json')), ...storeList<StoredLayerRecord>(join(root, 'overlay-layers', 'volatile-layers.json'))];
   const chain = layerChain(root, found.image, new Map(records.map((r) => [r.id, r])), diffIds, where);
   opts.onProgress?.(`${where}: reading the containers storage at ${root}`);
-  const layers = chain.map((l, i) => layerSource(l, i, chain.length, manifest, opts));
+  // the layers' tar sizes as the store recorded them, counted as each is walked
+  const sizes = chain.map((l) => tarSize(l.rec));
+  const total = sizes.every((s) => s !== undefined) ? sizes.reduce((a, b) => a! + b!, 0) : undefined;
+  const meter = opts.onProgress ? new ByteMeter(opts.onProgress, `read ${ref.image}`, total) : undefined;
+  const layers = chain.map((l, i) => layerSource(l, i, chain.length, manifest, opts, meter));
   const tags = found.name ? [found.name] : (found.image.names ?? []);
-  return { where, tags, ...(manifestDigest ? { manifestDigest } : {}), configDigest: digest, config, listed: layers.length, layers, warnings: [] };
+  const after = meter ? { after: () => meter.finish() } : {};
+  return { where, tags, ...(manifestDigest ? { manifestDigest } : {}), configDigest: digest, config, listed: layers.length, layers, warnings: [], ...after };
 }

@@ -15,6 +15,7 @@ import type { WalkedBlob } from './layer-reader.js';
 import { blobKey, type LayerSource, type OpenedImage, walkOpts } from './layers.js';
 import { checkPlatform, normalizeTag, parseJson } from './manifest.js';
 import type { ImageConfigJson, LoadOptions } from './types.js';
+import { ByteMeter } from '../util/progress.js';
 
 /** Why the layer store cannot give this image: the export can. */
 export class StoreUnavailable extends Error {}
@@ -35,6 +36,8 @@ interface EngineInfo {
 export interface InspectedImage {
   Id: string;
   RepoTags?: string[] | null;
+  /** The layers' unpacked bytes: what progress measures an export against. */
+  Size?: number;
 }
 
 /** One layer as the engine records it under its chain ID. */
@@ -156,9 +159,22 @@ export async function openDaemonStore(docker: Docker, name: string, image: Inspe
   const stored = diffIds.map((d, i) => storedLayer(root, driver, d, chains[i]!, i));
   opts.onProgress?.(`${where}: reading the engine's layer store at ${root}`);
   const cache = opts.verifyLayers ? undefined : opts.cache;
+  const fresh = stored.filter((l) => !cache?.hasLayer(blobKey(l.diffId)!));
+  // the layers' bytes as the engine recorded them, counted as each is walked
+  const meter = opts.onProgress && fresh.length ? new ByteMeter(opts.onProgress, `read ${name} (layer store)`, fresh.reduce((n, l) => n + l.size, 0)) : undefined;
+  const walkCounted = (l: StoredLayer, i: number): WalkedBlob => {
+    try {
+      const w = walkStoredLayer(l, i, opts);
+      meter?.add(l.size);
+      return w;
+    } catch (err) {
+      meter?.finish(); // the export may read it instead: its own bar
+      throw err;
+    }
+  };
   const layers = stored.map((l, i): LayerSource => {
     const key = blobKey(l.diffId)!;
-    const walked = cache?.hasLayer(key) ? undefined : walkStoredLayer(l, i, opts);
+    const walked = fresh.includes(l) ? walkCounted(l, i) : undefined;
     const src: LayerSource = {
       index: i,
       name: l.diffId,
@@ -174,5 +190,6 @@ export async function openDaemonStore(docker: Docker, name: string, image: Inspe
     if (version >= 25) src.digest = l.diffId;
     return src;
   });
+  meter?.finish();
   return { where, tags: savedTags(name, image.RepoTags ?? []), configDigest: image.Id, config, listed: layers.length, layers, warnings: [] };
 }

@@ -8,6 +8,7 @@ import { openDockerSave } from './docker-save.js';
 import type { LayerCache } from './layer-cache.js';
 import { type LayerSource, type OpenedImage, walkOpts } from './layers.js';
 import type { ImageConfigJson, LoadedImage, LoadOptions } from './types.js';
+import { ByteMeter, bytesMessage, type OnProgress, PullTally } from '../util/progress.js';
 
 export function dockerClient(): Docker {
   // docker-modem reads DOCKER_HOST (unix://, tcp://, npipe://), DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
@@ -67,9 +68,16 @@ export async function pullRecorded(
   docker: Docker,
   name: string,
   now: () => bigint,
-  opts: { authFor?: string; onProgress?: (m: string) => void; onStream?: (s: import('node:stream').Readable) => void } = {},
+  opts: {
+    authFor?: string;
+    onProgress?: OnProgress;
+    onStream?: (s: import('node:stream').Readable) => void;
+    /** The compressed sizes of the image's layers (its manifest's), the pull's total bytes. */
+    layerSizes?: Array<{ digest: string; size: number }>;
+  } = {},
 ): Promise<{ start: bigint; end: bigint; events: PullEvent[] }> {
   const events: PullEvent[] = [];
+  const tally = opts.onProgress ? new PullTally(name, opts.layerSizes) : undefined;
   const start = now();
   let stream: NodeJS.ReadableStream;
   try {
@@ -93,7 +101,11 @@ export async function pullRecorded(
       const e: PullEvent = { ...ev, t: now() };
       events.push(e);
       if (e.error) failed ??= e.errorDetail?.message ?? e.error;
-      else if (e.id && e.status) opts.onProgress?.(`pull ${name}: ${e.id} ${e.status}`);
+      else if (e.id && e.status) {
+        const bytes = tally?.apply(e);
+        if (bytes) opts.onProgress?.(bytesMessage(bytes), bytes);
+        else opts.onProgress?.(`pull ${name}: ${e.id} ${e.status}`);
+      }
     };
     stream.on('data', (chunk: Buffer) => {
       buf += chunk.toString('utf8');
@@ -106,6 +118,10 @@ export async function pullRecorded(
     stream.on('error', (err: Error) => reject(envError(`pulling ${name} failed: ${err.message}`, err)));
     stream.on('end', () => {
       take(buf);
+      if (tally) {
+        const done = tally.now(true);
+        opts.onProgress?.(bytesMessage(done), done);
+      }
       if (failed) reject(envError(`pulling ${name} failed: ${failed.trim()}`));
       else resolve();
     });
@@ -114,7 +130,7 @@ export async function pullRecorded(
 }
 
 /** Pulls NAME through the daemon, following its progress stream to the end. */
-export async function pullImage(docker: Docker, name: string, onProgress?: (m: string) => void): Promise<void> {
+export async function pullImage(docker: Docker, name: string, onProgress?: OnProgress): Promise<void> {
   await pullRecorded(docker, name, () => 0n, onProgress ? { onProgress } : {});
 }
 
@@ -195,11 +211,19 @@ export async function openDaemon(name: string, opts: LoadOptions): Promise<Opene
     return e;
   };
   let archive: StreamedArchive;
+  // The export's bytes against the image's size: the layers' unpacked bytes, a few per cent short of
+  // the tar the export streams (its headers and padding), so an estimate.
+  const size = inspected?.Size;
+  const meter = opts.onProgress ? new ByteMeter(opts.onProgress, `export ${name}`, typeof size === 'number' && size > 0 ? size : undefined, true) : undefined;
+  // the daemon may take a while before the first byte (16 s for a 2 GB image here): the line says so
+  opts.onProgress?.('waiting for the daemon');
   try {
     const stream = await docker.getImage(name).get().catch((err: unknown) => Promise.reject(daemonError(`exporting ${name}`, err)));
-    archive = await StreamedArchive.consume(where, stream as unknown as import('node:stream').Readable, walkOpts(opts), opts.onProgress);
+    archive = await StreamedArchive.consume(where, stream as unknown as import('node:stream').Readable, walkOpts(opts), meter, opts.onProgress);
   } catch (err) {
     throw err instanceof ImgscopeError ? either(err) : err;
+  } finally {
+    meter?.finish();
   }
   const img = await openDockerSave(archive, undefined, opts);
   const after = (loaded: LoadedImage): void => {

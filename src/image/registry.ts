@@ -8,6 +8,7 @@ import { peekStream, walkLayerStream, type WalkedBlob } from './layer-reader.js'
 import { type OpenedImage, walkOpts } from './layers.js';
 import { descriptorList, type ManifestStore, openManifest, selectImageManifest } from './manifest.js';
 import { type Descriptor, type ImageConfigJson, type LoadOptions, MT } from './types.js';
+import { ByteMeter } from '../util/progress.js';
 
 /** The manifests an index served by the registry lists, checked (docs/architecture.md "Resource bounds"). */
 function topManifests(where: string, top: { body: Buffer; digest: string }): Descriptor[] {
@@ -320,7 +321,7 @@ export class RegistryClient {
 }
 
 /** The registry as a manifest store: every read checked against its descriptor. */
-function registryStore(client: RegistryClient): ManifestStore {
+function registryStore(client: RegistryClient, progress: { meter?: ByteMeter } = {}): ManifestStore {
   const where = client.describe;
   return {
     where,
@@ -339,7 +340,9 @@ function registryStore(client: RegistryClient): ManifestStore {
     walkLayer: async (d, _i, o, diffId): Promise<WalkedBlob> => {
       const res = await client.blobResponse(d);
       if (!res.body) throw inputError(`blob ${d.digest}: empty response`);
-      const { head, rest } = await peekStream(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), 512);
+      const meter = progress.meter;
+      const counted = meter ? res.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ transform: (ch, c) => (meter.add(ch.byteLength), c.enqueue(ch)) })) : res.body;
+      const { head, rest } = await peekStream(Readable.fromWeb(counted as import('node:stream/web').ReadableStream), 512);
       const c = sniffCompression(head);
       if (c === 'unknown') throw inputError('not a tar, gzip or zstd layer (unrecognised magic bytes)');
       return walkLayerStream(rest, c, { digest: d.digest, size: d.size, ...(o.verifyLayers && diffId ? { diffId } : {}) }, walkOpts(o));
@@ -352,20 +355,39 @@ export async function openRegistry(reference: string, name: string, opts: LoadOp
   const ref = parseRegistryRef(name);
   const client = new RegistryClient(ref, reference);
   const where = client.describe;
-  const store = registryStore(client);
+  const progress: { meter?: ByteMeter } = {};
+  const store = registryStore(client, progress);
   const top = await client.manifest(ref.digest ?? ref.tag!);
   const desc: Descriptor = { digest: top.digest, size: top.body.length, ...(top.mediaType ? { mediaType: top.mediaType } : {}) };
   const tags = ref.tag ? [`${ref.domain}/${ref.repository}:${ref.tag}`] : [];
   try {
-    if (top.mediaType === MT.ociIndex || top.mediaType === MT.dockerList) {
-      const chosen = await selectImageManifest(store, topManifests(where, top), opts);
-      return await openManifest(store, chosen, tags, opts);
-    }
-    return await openManifest(store, desc, tags, opts, top.body);
+    const chosen = top.mediaType === MT.ociIndex || top.mediaType === MT.dockerList ? await selectImageManifest(store, topManifests(where, top), opts) : undefined;
+    const img = chosen ? await openManifest(store, chosen, tags, opts) : await openManifest(store, desc, tags, opts, top.body);
+    return downloading(img, progress, opts);
   } catch (err) {
     if (err instanceof ImgscopeError) throw err;
     throw envError(`${where}: ${(err as Error).message}`, err);
   }
+}
+
+/**
+ * The image, its layer downloads counted against the manifest's compressed sizes (the layers the
+ * layer cache holds are not downloaded: the bar then ends short of full), finished once every layer
+ * was handed over.
+ */
+function downloading(img: OpenedImage, progress: { meter?: ByteMeter }, opts: LoadOptions): OpenedImage {
+  if (!opts.onProgress) return img;
+  const sizes = img.layers.map((l) => l.pullBytes);
+  const total = sizes.every((s) => typeof s === 'number') ? (sizes as number[]).reduce((a, b) => a + b, 0) : undefined;
+  const meter = (progress.meter = new ByteMeter(opts.onProgress, `download ${img.where}`, total));
+  const after = img.after;
+  return {
+    ...img,
+    after: (loaded) => {
+      after?.(loaded);
+      meter.finish();
+    },
+  };
 }
 
 /** What a registry serves under a name, for one platform: enough to tell which image a pull brings. */

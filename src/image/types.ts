@@ -2,6 +2,7 @@ import type { LayerCache } from './layer-cache.js';
 import type { LayerWalk, ProbePredicate } from '../walk/types.js';
 import type { Compression } from './compression.js';
 import type { HealthcheckConfig } from '../report/types.js';
+import type { OnProgress } from '../util/progress.js';
 
 export interface Platform {
   os: string;
@@ -89,7 +90,8 @@ export interface LoadOptions {
   verifyLayers?: boolean;
   /** How `docker-daemon:` reads an image: its layer store when it can (default), only the store, or the export. */
   daemonRead?: 'auto' | 'store' | 'export';
-  onProgress?: (msg: string) => void;
+  /** Progress events: a line of text, and bytes done of a total where the work counts bytes (util/progress.ts). */
+  onProgress?: OnProgress;
   /**
    * Called with each layer, in stacking order, as soon as it is walked: a consumer can merge it and
    * release its entries (`walk.entries`) so that only one layer's entries are alive at a time.
