@@ -23,7 +23,8 @@ function install(): void {
   installed = true;
   for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.once(sig, () => {
-      process.stderr.write(`imgscope: interrupted (${sig}), cleaning up\n`);
+      // on a terminal the progress line (util/progress.ts) is cleared first, so the message starts a line
+      process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}imgscope: interrupted (${sig}), cleaning up\n`);
       void runAll().finally(() => process.exit(code));
     });
   }
