@@ -40,7 +40,7 @@ const TREEMAP_CSS = `
 .tm-map .r{position:absolute;box-sizing:border-box;border:1px solid #fff;overflow:hidden;cursor:pointer}
 .tm-map .r.g{background:rgba(234,238,242,.7);border-color:#8c959f}
 .tm-map .r span{display:block;font-size:11px;line-height:14px;padding:0 3px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;pointer-events:none;color:#1b1f24}
-.tm-map.waste .r:not(.g) span{color:#fff}.tm-map .r:focus{outline:2px solid #0969da;outline-offset:-2px;z-index:1}
+.tm-map.waste .r:not(.g) span{color:#fff}.tm-map .r:focus{outline:2px solid #0969da;outline-offset:-2px}
 .tm-tip{position:fixed;z-index:10;max-width:36rem;background:#1b1f24;color:#fff;padding:.4rem .6rem;border-radius:4px;font-size:12px;pointer-events:none;overflow-wrap:anywhere}
 .tm-tip .p{font-weight:600}.tm-legend{display:flex;gap:.8rem;flex-wrap:wrap;font-size:12px;margin:.3rem 0}
 .tm-legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.25rem;vertical-align:middle;border-radius:2px}`;

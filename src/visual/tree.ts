@@ -4,9 +4,10 @@
  * layer, and the waste view) in the browser. Built only when HTML is asked for (pipeline.ts onTree);
  * the Analysis report is unchanged.
  *
- * Light for 100k-file images: a file of at least `foldBelow` bytes is its own record; smaller files
- * are folded into "N more files" records keyed by (directory, owner, kind, layer), and a directory whose
- * whole subtree holds less than `foldBelow` is folded into its nearest ancestor that holds more. Folding
+ * Light for 100k-file images: a file of at least `foldBelow` bytes is its own record (by default the
+ * 20,000 largest files are); smaller files are folded into "N more files" records keyed by (directory,
+ * owner, kind, layer), and a directory whose whole subtree holds less than `foldBelow` is folded into
+ * its nearest ancestor that holds more. Folding
  * only merges records, never drops one, so the visible records sum to the final size exactly and each
  * grouping's sums are exact too.
  */
@@ -65,12 +66,19 @@ export interface TreeInput {
   owners: OwnerAssignment['owners'];
   kinds: readonly Kind[];
   analysis: Analysis;
-  /** Fold threshold in bytes; default: the final size / 40000 (at least 1). */
+  /** Fold threshold in bytes; default: just above the size of the file after the MAX_NAMED largest (1 when fewer). */
   foldBelow?: number;
 }
 
-/** About this many records at most at the default threshold (each one is at least final/40000 bytes). */
-const DEFAULT_PARTS = 40_000;
+/** At most about this many files are named at the default threshold (ties with the last one fold too). */
+export const MAX_NAMED = 20_000;
+
+/** The smallest size that names at most MAX_NAMED files: one byte over the size of the next largest. */
+function defaultFoldBelow(files: readonly VisibleFile[]): number {
+  if (files.length <= MAX_NAMED) return 1;
+  const sizes = Float64Array.from(files, (f) => f.bytes).sort();
+  return sizes[sizes.length - 1 - MAX_NAMED]! + 1;
+}
 
 const parentOf = (dir: string): string => {
   const i = dir.lastIndexOf('/');
@@ -111,7 +119,7 @@ class Table<K> {
 export function buildTree(input: TreeInput): TreeData {
   const { files, owners, kinds, analysis } = input;
   if (owners.length !== files.length || kinds.length !== files.length) throw new Error('buildTree: owners and kinds must list every file');
-  const foldBelow = Math.max(1, Math.floor(input.foldBelow ?? analysis.totals.finalBytes / DEFAULT_PARTS));
+  const foldBelow = Math.max(1, Math.floor(input.foldBelow ?? defaultFoldBelow(files)));
   const sums = subtreeBytes(files);
   const kept = new Map<string, string>(); // directory → the directory its files are shown in
   const keptDir = (d: string): string => {

@@ -5,7 +5,7 @@
  * waste view work; hostile names stay text; nothing is requested and no console error shows. On the
  * 6 GB gpu-devel sample: the page weight and the time to an interactive treemap.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Browser, Page } from 'playwright-core';
@@ -28,11 +28,13 @@ const FINAL = (600 + 300 + 800 + 40 + 10) * KiB;
 const LAYER_VISIBLE = [900 * KiB, 850 * KiB];
 const WASTE = 150 * KiB;
 
-async function writePage(layers: Array<{ entries?: FEntry[]; raw?: Buffer; createdBy: string }>): Promise<string> {
+async function writePage(layers: Array<{ entries?: FEntry[]; raw?: Buffer; createdBy: string }>, dockerfile?: string): Promise<string> {
   const dir = tmpDir();
   await writeOciDir(path.join(dir, 'oci'), [{ img: { config: {}, layers } }]);
   const out = path.join(dir, 'page.html');
-  const r = await execa('node', [CLI, 'analyze', `oci:${path.join(dir, 'oci')}`, '--format', 'html', '-o', out, '--quiet'], { reject: false });
+  const extra = dockerfile ? ['--dockerfile', path.join(dir, 'Dockerfile')] : [];
+  if (dockerfile) writeFileSync(path.join(dir, 'Dockerfile'), dockerfile);
+  const r = await execa('node', [CLI, 'analyze', `oci:${path.join(dir, 'oci')}`, '--format', 'html', '-o', out, '--quiet', ...extra], { reject: false });
   expect(r.exitCode, r.stderr).toBe(0);
   return out;
 }
@@ -70,7 +72,11 @@ describe.skipIf(!browserOk)('the treemap in chromium', () => {
 
   beforeAll(async () => {
     browser = await launch();
-    pagePath = await writePage(LAYERS.map((entries, i) => ({ entries, createdBy: `RUN make layer-${i + 1}` })));
+    // a Dockerfile whose two RUN lines (lines 2 and 4) made the two layers
+    pagePath = await writePage(
+      LAYERS.map((entries, i) => ({ entries, createdBy: `/bin/sh -c make layer-${i + 1}` })),
+      'FROM scratch\nRUN make layer-1\n# the app\nRUN make layer-2\n',
+    );
   });
   afterAll(async () => {
     await browser?.close();
@@ -105,7 +111,7 @@ describe.skipIf(!browserOk)('the treemap in chromium', () => {
     const tip = page.locator('.tm-tip');
     await expect.poll(() => tip.isVisible()).toBe(true);
     const text = await tip.textContent();
-    for (const s of ['/app/model.bin', '800 KiB', `${(800 * KiB).toLocaleString('en-US')} bytes`, 'owner: unowned', 'kind: ', 'layer 2: RUN make layer-2']) expect(text).toContain(s);
+    for (const s of ['/app/model.bin', '800 KiB', `${(800 * KiB).toLocaleString('en-US')} bytes`, 'owner: unowned', 'kind: ', 'layer 2: /bin/sh -c make layer-2', 'Dockerfile: ', 'Dockerfile:4 RUN']) expect(text).toContain(s);
     await page.focus('.tm-map .r[data-path="usr"]');
     await page.keyboard.press('Enter');
     expect((await level(page)).crumbs).toHaveLength(2);
@@ -139,10 +145,21 @@ describe.skipIf(!browserOk)('the treemap in chromium', () => {
     ]);
     await page.hover('.tm-map .r[data-path="etc/conf"]');
     expect(await page.locator('.tm-tip').textContent()).toContain('deleted in layer 2');
+    expect(await page.locator('.tm-legend').textContent()).toContain('deleted by a later layer');
+    const colour = (p: string) => page.$eval(`.tm-map .r[data-path="${p}"]`, (e) => getComputedStyle(e).backgroundColor);
+    expect(await colour('etc/conf')).not.toBe(await colour('usr/share/doc/x')); // deleted, overwritten
     await page.click('.tm-group button[data-group="dir"]');
     expectProportional(await level(page), FINAL);
     expect(problems).toEqual([]);
     await page.close();
+  });
+
+  it('scripts/screenshot.mjs writes a PNG of the page beside it', async () => {
+    const r = await execa('node', [path.join(ROOT, 'scripts/screenshot.mjs'), pagePath], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const png = readFileSync(pagePath.replace(/\.html$/, '.png'));
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([1280, 900]); // IHDR: width, height
   });
 
   it('renders hostile names as text: quotes, <script>, </script>, control characters, invalid UTF-8', async () => {

@@ -5,9 +5,12 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { assignOwners } from '../../src/attribute/owners.js';
+import { MergedFs } from '../../src/fs/filesystem.js';
 import { analyzeReference } from '../../src/pipeline.js';
 import type { Analysis } from '../../src/report/types.js';
-import { TREE_FORMAT, type TreeData } from '../../src/visual/tree.js';
+import { buildTree, MAX_NAMED, TREE_FORMAT, type TreeData } from '../../src/visual/tree.js';
+import type { WalkedEntry } from '../../src/walk/types.js';
 import { tmpDir, writeOciDir } from '../helpers/images.js';
 import { type FEntry, file, whiteout } from '../helpers/tar.js';
 
@@ -70,16 +73,14 @@ describe('treemap data', () => {
     expect({ ...a, generatedAt: '' }).toEqual({ ...json, generatedAt: '' });
   });
 
-  it('folds files under the threshold into per-directory records and folds small subtrees into their parent', async () => {
+  it('names every file of a small image', async () => {
     const fx = fixture();
     const { tree } = await analyzeWithTree(fx.layers);
-    // the default threshold is final/40000: here 35 bytes, so only the two tiny sources are folded
-    expect(tree.foldBelow).toBe(Math.floor(fx.final / 40000));
+    // under MAX_NAMED files: every file is named, nothing folded
+    expect(tree.foldBelow).toBe(1);
     const named = new Set(tree.files.map(([d, n]) => `${dirPath(tree, d)}/${n}`));
-    expect(named).toContain('usr/lib/big.so');
-    expect(named).toContain('usr/share/doc/p0/README');
-    expect(named.has('app/a.py')).toBe(false);
-    expect(tree.folds.map(([d, n, b]) => [dirPath(tree, d), n, b])).toEqual([['app', 2, 30]]);
+    expect(named).toEqual(new Set(['usr/lib/big.so', 'usr/lib/mid.so', 'app/model.bin', 'app/a.py', 'app/b.py', ...Array.from({ length: 40 }, (_, i) => `usr/share/doc/p${i}/README`)]));
+    expect(tree.folds).toEqual([]);
   });
 
   it('with a 64 KiB threshold: the docs subtree becomes one record at usr/share, big files stay named', async () => {
@@ -88,11 +89,8 @@ describe('treemap data', () => {
     await writeOciDir(d, [{ img: { config: {}, layers: fx.layers.map((entries) => ({ entries })) } }]);
     const { analyze } = await import('../../src/pipeline.js');
     const { loadImage } = await import('../../src/image/load.js');
-    const { buildTree } = await import('../../src/visual/tree.js');
     // the same data, built directly with a chosen threshold
     const img = await loadImage(`oci:${d}`);
-    const { MergedFs } = await import('../../src/fs/filesystem.js');
-    const { assignOwners } = await import('../../src/attribute/owners.js');
     const fs = new MergedFs();
     for (const l of img.layers) fs.applyLayer(l.walk);
     const kinds: string[] = [];
@@ -117,4 +115,25 @@ describe('treemap data', () => {
     // every parent is listed before its children
     t.dirs.forEach(([p], i) => expect(p).toBeLessThan(i === 0 ? 0 : i));
   });
+
+  it('stays light for a 100k-file image: at most MAX_NAMED files named, the rest folded, the sums exact', () => {
+    // 100,000 files in 2,000 directories, sizes 1..100,000 bytes, owners from no database (unowned)
+    const entries: WalkedEntry[] = [];
+    for (let i = 0; i < 100_000; i++) entries.push({ path: `srv/d${i % 2000}/sub${i % 7}/f${i}`, type: 'file', size: i + 1 });
+    const fs = new MergedFs();
+    fs.applyLayer({ entries, tarBytes: 0, files: entries.length, fileBytes: 0, endMarker: true, warnings: [] });
+    fs.finish();
+    const files = fs.visible().filter((f) => f.node.inode !== undefined);
+    const final = (100_000 * 100_001) / 2;
+    const analysis = { image: { reference: 'synthetic' }, totals: { finalBytes: fs.finalBytes, wasteBytes: 0 }, layers: [] } as unknown as Analysis;
+    const t = buildTree({ fs, files, owners: assignOwners(fs, files).owners, kinds: files.map(() => 'app' as const), analysis });
+    expect(t.foldBelow).toBe(100_000 - MAX_NAMED + 1); // sizes 80,001..100,000 are the 20,000 largest
+    expect(t.files).toHaveLength(MAX_NAMED);
+    expect(sum(visibleRecords(t).map(([b]) => b))).toBe(final);
+    expect(sum(t.folds.map(([, n]) => n)) + t.files.length).toBe(100_000);
+    const json = JSON.stringify(t).length;
+    console.log(`100k files: ${t.files.length} named, ${t.folds.length} folded records, ${t.dirs.length} directories, ${json} bytes of JSON`);
+    expect(json).toBeLessThan(2_000_000);
+  });
 });
+

@@ -18,6 +18,7 @@ interface TreeData {
   image: string;
   finalBytes: number;
   wasteBytes: number;
+  foldBelow: number;
   owners: string[];
   kinds: string[];
   layers: Array<{ createdBy: string; dockerfile?: string; visibleBytes: number; wasteBytes: number }>;
@@ -53,7 +54,8 @@ interface Box {
 type Grouping = 'dir' | 'owner' | 'layer' | 'waste';
 
 const COLOURS = ['#8250df', '#2b8a3e', '#69db7c', '#e8590c', '#f03e3e', '#1c7ed6', '#f5c518', '#15aabf', '#adb5bd', '#dee2e6'];
-const WASTE_COLOUR = '#c2255c';
+/** The waste view's colours: overwritten, deleted, and the rest of a layer's hidden bytes. */
+const WASTE_COLOURS: Record<string, string> = { overwritten: '#c2255c', deleted: '#862e9c', other: '#e599b3' };
 const MAX_DEPTH = 3;
 const HEADER = 16;
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -89,6 +91,19 @@ function leaf(parent: TNode, name: string, path: string, bytes: number, extra: P
   for (let p: TNode | undefined = parent; p; p = p.parent) p.bytes += bytes;
 }
 
+/** A history step as a short label: the shell prefix and `#(nop)` dropped, cut to 60 characters. */
+function shortStep(step: string): string {
+  const s = step.replace(/^\/bin\/(ba)?sh -c (#\(nop\)\s*)?/, '').trim();
+  return s.length > 60 ? `${s.slice(0, 59)}…` : s;
+}
+
+function layerNode(t: TreeData, i: number, root: TNode): TNode {
+  const step = shortStep(t.layers[i]?.createdBy ?? '');
+  const n = node(step ? `layer ${i + 1} · ${step}` : `layer ${i + 1}`, '', root);
+  n.layer = i;
+  return n;
+}
+
 const join = (dir: string, name: string): string => (dir === '' ? name : `${dir}/${name}`);
 const foldName = (count: number): string => `${count} more file${count === 1 ? '' : 's'}`;
 
@@ -122,7 +137,7 @@ function byDirectory(t: TreeData, byLayer: boolean): TNode {
     }
     return n;
   };
-  const layerTops = t.layers.map((_, i) => (byLayer ? node(`layer ${i + 1}`, '', root) : root));
+  const layerTops = t.layers.map((_, i) => (byLayer ? layerNode(t, i, root) : root));
   eachRecord(t, (d, name, path, bytes, extra) => leaf(dirNode(layerTops[extra.layer!] ?? root, byLayer ? String(extra.layer) : '', d), name, path, bytes, extra));
   return root;
 }
@@ -130,13 +145,13 @@ function byDirectory(t: TreeData, byLayer: boolean): TNode {
 function byOwner(t: TreeData): TNode {
   const root = node('/', '', undefined);
   const owners = t.owners.map((o) => node(o, '', root));
-  eachRecord(t, (_d, _name, path, bytes, extra) => leaf(owners[extra.owner!]!, path, path, bytes, extra));
+  eachRecord(t, (_d, name, path, bytes, extra) => leaf(owners[extra.owner!]!, name, path, bytes, extra));
   return root;
 }
 
 function byWaste(t: TreeData): TNode {
   const root = node('/', '', undefined);
-  const layers = t.layers.map((_, i) => node(`layer ${i + 1}`, '', root));
+  const layers = t.layers.map((_, i) => layerNode(t, i, root));
   for (const [path, bytes, added, hiddenIn, how] of t.waste) leaf(layers[added]!, path, path, bytes, { layer: added, hiddenIn, how, count: 1 });
   for (const [added, bytes] of t.wasteFolds) leaf(layers[added]!, 'other hidden files', '', bytes, { layer: added });
   return root;
@@ -239,6 +254,7 @@ class Treemap {
     this.current = this.view(g);
     for (const b of this.root.querySelectorAll<HTMLButtonElement>('.tm-group button')) b.setAttribute('aria-pressed', String(b.dataset.group === g));
     this.map.classList.toggle('waste', g === 'waste');
+    this.drawLegend();
     this.draw();
   }
 
@@ -277,7 +293,7 @@ class Treemap {
     el.style.top = `${b.y}px`;
     el.style.width = `${b.w}px`;
     el.style.height = `${b.h}px`;
-    if (!inner) el.style.background = this.grouping === 'waste' ? WASTE_COLOUR : COLOURS[mainKind(n)] ?? COLOURS[COLOURS.length - 1]!;
+    if (!inner) el.style.background = this.grouping === 'waste' ? WASTE_COLOURS[n.how ?? 'other']! : COLOURS[mainKind(n)] ?? COLOURS[COLOURS.length - 1]!;
     el.dataset.n = String(this.drawn.length);
     el.dataset.bytes = String(n.bytes);
     el.dataset.depth = String(depth);
@@ -307,18 +323,26 @@ class Treemap {
     );
   }
 
+  /** The kinds the image has (their colours), or in the waste view how the bytes were hidden. */
   private drawLegend(): void {
     const present = new Set<number>();
     for (const f of this.data.files) present.add(f[4]);
     for (const f of this.data.folds) present.add(f[4]);
+    const entries: Array<[string, string]> =
+      this.grouping === 'waste'
+        ? [
+            ['overwritten by a later layer', WASTE_COLOURS.overwritten!],
+            ['deleted by a later layer', WASTE_COLOURS.deleted!],
+            ["the rest of the layer's hidden files", WASTE_COLOURS.other!],
+          ]
+        : this.data.kinds.flatMap((k, i) => (present.has(i) ? [[k, COLOURS[i] ?? COLOURS[COLOURS.length - 1]!] as [string, string]] : []));
     this.legend.replaceChildren(
-      ...this.data.kinds.flatMap((k, i) => {
-        if (!present.has(i)) return [];
+      ...entries.map(([label, colour]) => {
         const item = document.createElement('span');
         const sw = document.createElement('i');
-        sw.style.background = COLOURS[i] ?? COLOURS[COLOURS.length - 1]!;
-        item.append(sw, k);
-        return [item];
+        sw.style.background = colour;
+        item.append(sw, label);
+        return item;
       }),
     );
   }
@@ -375,10 +399,10 @@ class Treemap {
     const d = this.data;
     // a group that is no directory (an owner, a layer) and the root have no path: their name instead
     const lines = [vis(n.path !== '' ? `/${n.path}` : n.parent ? n.name : '/'), `${fmt(n.bytes)} (${n.bytes.toLocaleString('en-US')} bytes)`];
-    if (n.kids) return [...lines, `${n.kids.length} entries`];
-    if ((n.count ?? 1) > 1) lines.push(`${n.count} files of under ${fmt(Math.max(1, Math.ceil(n.bytes / n.count!)))} on average, folded`);
+    if (n.kids) lines.push(`${n.kids.length} entries`);
+    else if ((n.count ?? 1) > 1) lines.push(`${n.count!.toLocaleString('en-US')} files of under ${fmt(d.foldBelow)} each, folded into one`);
     if (n.owner !== undefined) lines.push(`owner: ${vis(d.owners[n.owner] ?? '')}`);
-    if (n.kind !== undefined) lines.push(`kind: ${d.kinds[n.kind] ?? ''}`);
+    if (n.kind !== undefined && !n.kids) lines.push(`kind: ${d.kinds[n.kind] ?? ''}`);
     if (n.how) lines.push(`${n.how} in layer ${(n.hiddenIn ?? 0) + 1}`);
     const l = n.layer !== undefined ? d.layers[n.layer] : undefined;
     if (l) {
