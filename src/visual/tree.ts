@@ -86,18 +86,41 @@ const parentOf = (dir: string): string => {
 };
 const dirOf = parentOf;
 
-/** Every directory's subtree bytes (the root is ''). */
-function subtreeBytes(files: readonly VisibleFile[]): Map<string, number> {
-  const sums = new Map<string, number>([['', 0]]);
-  for (const f of files) {
-    let d = dirOf(f.path);
-    for (;;) {
-      sums.set(d, (sums.get(d) ?? 0) + f.bytes);
-      if (d === '') break;
-      d = parentOf(d);
+/**
+ * The directories that hold the files, each with its parent and subtree bytes, numbered parents first.
+ * Built without recursion, each directory's path hashed once: depth is the image's to choose
+ * (thousands of levels), so nothing here walks a path per file and level.
+ */
+class Dirs {
+  readonly ids = new Map<string, number>([['', 0]]);
+  readonly parent: number[] = [-1];
+  readonly name: string[] = [''];
+  readonly bytes: number[] = [0];
+
+  /** The id of directory `d`, its missing ancestors numbered first. */
+  id(d: string): number {
+    const known = this.ids.get(d);
+    if (known !== undefined) return known;
+    const missing: string[] = [];
+    let p = d;
+    let top: number | undefined;
+    for (; (top = this.ids.get(p)) === undefined; p = parentOf(p)) missing.push(p);
+    for (let i = missing.length - 1; i >= 0; i--) {
+      const m = missing[i]!;
+      const id = this.parent.length;
+      this.ids.set(m, id);
+      this.parent.push(top);
+      this.name.push(m.slice(m.lastIndexOf('/') + 1));
+      this.bytes.push(0);
+      top = id;
     }
+    return top;
   }
-  return sums;
+
+  /** Adds each directory's bytes to its ancestors' (children have larger ids than their parents). */
+  sumUp(): void {
+    for (let i = this.parent.length - 1; i > 0; i--) this.bytes[this.parent[i]!]! += this.bytes[i]!;
+  }
 }
 
 /** Interns strings (or directory paths) into a table, giving each its index. */
@@ -120,27 +143,25 @@ export function buildTree(input: TreeInput): TreeData {
   const { files, owners, kinds, analysis } = input;
   if (owners.length !== files.length || kinds.length !== files.length) throw new Error('buildTree: owners and kinds must list every file');
   const foldBelow = Math.max(1, Math.floor(input.foldBelow ?? defaultFoldBelow(files)));
-  const sums = subtreeBytes(files);
-  const kept = new Map<string, string>(); // directory → the directory its files are shown in
-  const keptDir = (d: string): string => {
-    let k = kept.get(d);
-    if (k === undefined) {
-      k = d === '' || (sums.get(d) ?? 0) >= foldBelow ? d : keptDir(parentOf(d));
-      kept.set(d, k);
-    }
-    return k;
-  };
-  const dirs = new Table<string>();
-  const dirRows: Array<[number, string]> = [];
-  const dirId = (d: string): number => {
-    const known = dirs.index.get(d);
-    if (known !== undefined) return known;
-    const parent = d === '' ? -1 : dirId(parentOf(d)); // parents first
-    const i = dirs.id(d);
-    dirRows[i] = [parent, d === '' ? '' : d.slice(d.lastIndexOf('/') + 1)];
-    return i;
-  };
-  dirId('');
+  const dirs = new Dirs();
+  const fileDir = files.map((f) => {
+    const d = dirs.id(dirOf(f.path));
+    dirs.bytes[d]! += f.bytes;
+    return d;
+  });
+  dirs.sumUp();
+  // the directory each directory's files are shown in (itself, or its nearest ancestor holding foldBelow),
+  // and the kept directories' rows, renumbered in the same parents-first order
+  const shownIn: number[] = [];
+  const row: number[] = [];
+  const dirRows: TreeData['dirs'] = [];
+  for (let i = 0; i < dirs.parent.length; i++) {
+    const keep = i === 0 || dirs.bytes[i]! >= foldBelow;
+    shownIn[i] = keep ? i : shownIn[dirs.parent[i]!]!;
+    if (!keep) continue;
+    row[i] = dirRows.length;
+    dirRows.push([i === 0 ? -1 : row[dirs.parent[i]!]!, dirs.name[i]!]);
+  }
   const ownerTable = new Table<string>();
   const kindIndex = new Map<Kind, number>(KINDS.map((k, i) => [k, i]));
   const out: TreeData['files'] = [];
@@ -149,7 +170,7 @@ export function buildTree(input: TreeInput): TreeData {
     const layer = f.node.inode?.layer ?? f.node.layer;
     const owner = ownerTable.id(owners[i]!);
     const kind = kindIndex.get(kinds[i]!) ?? KINDS.length - 1;
-    const dir = dirId(keptDir(dirOf(f.path)));
+    const dir = row[shownIn[fileDir[i]!]!]!;
     if (f.bytes >= foldBelow) {
       out.push([dir, f.path.slice(f.path.lastIndexOf('/') + 1), f.bytes, owner, kind, layer]);
       return;

@@ -154,6 +154,20 @@ describe.skipIf(!browserOk)('the treemap in chromium', () => {
     await page.close();
   });
 
+  it('a directory chain 5000 levels deep draws, zooms and sums without a stack overflow', async () => {
+    const deep = Array.from({ length: 5000 }, () => 'd').join('/');
+    const deepPage = await writePage([{ entries: [file(`${deep}/leaf.bin`, 700 * KiB), file(`${deep}/x/y.bin`, 300 * KiB), file('keep.bin', 24 * KiB)], createdBy: 'RUN deep' }]);
+    const { page, problems } = await openReport(browser, deepPage);
+    expectProportional(await level(page), 1024 * KiB);
+    // the deepest drawn directory, then the breadcrumb's root
+    await page.click('.tm-map .r.g >> nth=-1', { position: { x: 3, y: 3 } });
+    expect((await level(page)).crumbs.length).toBeGreaterThan(2);
+    await page.click('.tm-crumbs button >> nth=0');
+    expect((await level(page)).crumbs).toHaveLength(1);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it('scripts/screenshot.mjs writes a PNG of the page beside it', async () => {
     const r = await execa('node', [path.join(ROOT, 'scripts/screenshot.mjs'), pagePath], { reject: false });
     expect(r.exitCode, r.stderr).toBe(0);

@@ -127,18 +127,21 @@ function eachRecord(t: TreeData, f: (dir: number, name: string, path: string, by
 function byDirectory(t: TreeData, byLayer: boolean): TNode {
   const root = node('/', '', undefined);
   const paths = dirPaths(t);
-  const dirNodes = new Map<string, TNode>();
-  const dirNode = (top: TNode, key: string, d: number): TNode => {
-    if (d === 0) return top;
-    let n = dirNodes.get(`${key}/${d}`);
-    if (!n) {
-      n = node(t.dirs[d]![1], paths[d]!, dirNode(top, key, t.dirs[d]![0]));
-      dirNodes.set(`${key}/${d}`, n);
+  const tops = t.layers.map((_, i) => (byLayer ? layerNode(t, i, root) : root));
+  // one node per (top, directory), made on first use with its missing ancestors, without recursion (depth is the image's)
+  const made = new Map<TNode, Array<TNode | undefined>>();
+  const dirNode = (top: TNode, d: number): TNode => {
+    let nodes = made.get(top);
+    if (!nodes) made.set(top, (nodes = [top]));
+    const chain: number[] = [];
+    for (let c = d; nodes[c] === undefined; c = t.dirs[c]![0]) chain.push(c);
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const c = chain[i]!;
+      nodes[c] = node(t.dirs[c]![1], paths[c]!, nodes[t.dirs[c]![0]]);
     }
-    return n;
+    return nodes[d]!;
   };
-  const layerTops = t.layers.map((_, i) => (byLayer ? layerNode(t, i, root) : root));
-  eachRecord(t, (d, name, path, bytes, extra) => leaf(dirNode(layerTops[extra.layer!] ?? root, byLayer ? String(extra.layer) : '', d), name, path, bytes, extra));
+  eachRecord(t, (d, name, path, bytes, extra) => leaf(dirNode(tops[extra.layer!] ?? root, d), name, path, bytes, extra));
   return root;
 }
 
