@@ -301,7 +301,11 @@ class Treemap {
     el.dataset.bytes = String(n.bytes);
     el.dataset.depth = String(depth);
     el.dataset.path = n.path;
-    if (depth === 1) el.tabIndex = 0;
+    if (depth === 1) {
+      el.tabIndex = 0;
+      el.setAttribute('role', 'button');
+      el.setAttribute('aria-label', `${vis(n.name)}, ${fmt(n.bytes)}`);
+    }
     if (b.w > 36 && b.h > 13) {
       const label = document.createElement('span');
       label.textContent = `${vis(n.name)} ${fmt(n.bytes)}`;
