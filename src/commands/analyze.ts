@@ -70,7 +70,8 @@ async function runAnalyze(refs: string[], o: AnalyzeCliOptions): Promise<void> {
   const dockerfile = o.dockerfile !== undefined ? readDockerfile(o.dockerfile) : undefined;
   const onProgress = progress(o.quiet);
   const results: Analysis[] = [];
-  // HTML draws a treemap: only then is its data built (pipeline.ts onTree), one per image in order
+  // HTML draws a treemap: only then is its data built (pipeline.ts onTree), one per image in order;
+  // it rides with the model options, which analyzeWith (shared.ts) hands to analyzeReference as they are
   const trees: TreeData[] = [];
   const withTree = o.format === 'html' ? { ...model, onTree: (t: TreeData) => void trees.push(t) } : model;
   for (const ref of refs) results.push(await analyzeWith(ref, { ...o, platform, dockerfile, ...(onProgress ? { onProgress } : {}) }, withTree));
