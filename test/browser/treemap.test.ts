@@ -133,6 +133,15 @@ describe.skipIf(!browserOk)('the treemap in chromium', () => {
     const layers = await level(page);
     expect(layers.rects.map((r) => r.bytes)).toEqual(LAYER_VISIBLE);
     expectProportional(layers, FINAL);
+    // layer 2 → the directories it still shows: app (800 + 40 KiB) and usr (doc/x, 10 KiB)
+    await page.click('.tm-map .r[data-depth="1"] >> nth=1', { position: { x: 3, y: 3 } });
+    const layer2 = await level(page);
+    expect(layer2.crumbs[1]).toContain('layer 2 · make layer-2');
+    expect(layer2.rects.map((r) => [r.path, r.bytes]).sort()).toEqual([
+      ['app', 840 * KiB],
+      ['usr', 10 * KiB],
+    ]);
+    expectProportional(layer2, LAYER_VISIBLE[1]!);
     await page.click('.tm-group button[data-group="waste"]');
     const waste = await level(page);
     expect(waste.rects.map((r) => r.bytes)).toEqual([WASTE]); // all of it added by layer 1
