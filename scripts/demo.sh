@@ -2,8 +2,9 @@
 # npm run demo: builds the sample images, pushes them to a throwaway local registry, analyzes each
 # straight from it (so the reports know what a pull transfers), times each one's warm start (with the
 # files it opens before ready) and its cold start (pull + start -> ready on a daemon that holds none
-# of its layers), and writes reports/<sample>.{json,md}, reports/<sample>.{warmstart,coldstart}.json
-# and the comparison reports/comparison.{md,json,html}.
+# of its layers), and writes reports/<sample>.{json,md,html}, reports/<sample>.{warmstart,coldstart}.json,
+# the comparison reports/comparison.{md,json,html}, and a PNG screenshot of each reports/*.html
+# (scripts/screenshot.mjs, Debian's chromium: scripts/setup-browser.sh).
 #
 # To make every pull fully cold, the samples and their base are taken off the daemon while the cold
 # runs go (they are safe in the registry) and put back afterwards under their names, also when the
@@ -85,6 +86,7 @@ for name in "${samples[@]}"; do
   echo "== $name: analyze, warm start"
   node dist/cli.js analyze "docker://$ref" --quiet --format json --output "reports/$name.json"
   node dist/cli.js analyze "docker://$ref" --quiet --format markdown --output "reports/$name.md"
+  node dist/cli.js analyze "docker://$ref" --quiet --format html --output "reports/$name.html"
   [ -n "$ANALYZE_ONLY" ] && continue
   # shellcheck disable=SC2046
   node dist/cli.js coldstart "imgscope-sample/$name:latest" --quiet --runs "$WARM_RUNS" --warmup 1 --trace-files $(probe_args "$name") \
@@ -123,4 +125,7 @@ node dist/cli.js compare "${args[@]}" --names "$names" --format markdown --outpu
 node dist/cli.js compare "${args[@]}" --names "$names" --format json --output reports/comparison.json
 node dist/cli.js compare "${args[@]}" --names "$names" --format html --output reports/comparison.html
 node dist/cli.js compare "${args[@]}" --names "$names"
+# a picture of each page (the README shows reports/gpu-devel.png)
+if [ "$(id -u)" = 0 ]; then bash scripts/setup-browser.sh; fi
+node scripts/screenshot.mjs reports/*.html
 echo "reports written to reports/"

@@ -18,7 +18,8 @@ import { LayerCache } from './image/layer-cache.js';
 import { loadImage } from './image/load.js';
 import type { LoadedImage, LoadOptions } from './image/types.js';
 import { wantsProbe } from './inspect/probe.js';
-import type { Analysis } from './report/types.js';
+import type { Analysis, Kind } from './report/types.js';
+import { buildTree, type TreeData } from './visual/tree.js';
 
 export interface DockerfileOptions {
   /** --dockerfile: history steps, layers and findings get the lines that made them (docs/dockerfile.md). */
@@ -27,6 +28,14 @@ export interface DockerfileOptions {
   layerPaths?: Array<LayerPaths | undefined>;
   /** With `dockerfile`: what the source tells of the base images' history lengths (dockerfile/base.ts). */
   baseSteps?: BaseEvidence;
+}
+
+export interface TreeOptions {
+  /**
+   * `--format html`: called with the treemap's data (visual/tree.ts) once the analysis is done. Only
+   * when given is that data built; the Analysis itself is the same either way.
+   */
+  onTree?: (tree: TreeData) => void;
 }
 
 interface CacheOptions {
@@ -38,15 +47,24 @@ interface CacheOptions {
  * The Analysis of a loaded image, findings included. `merged` is the image's filesystem when the
  * caller already merged the layers while loading them (analyzeReference); else they are merged here.
  */
-export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOptions & DockerfileOptions = {}): Analysis {
+export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOptions & DockerfileOptions & TreeOptions = {}): Analysis {
   const fs = merged ?? new MergedFs();
   if (!merged) for (const l of img.layers) fs.applyLayer(l.walk);
   fs.finish();
   const files = fs.visible().filter((f) => f.node.inode !== undefined);
   const owners = assignOwners(fs, files);
-  const analysis = analyzeImage(img, fs, files, owners, opts);
+  // the treemap needs each file's kind: the analysis computes it once per file, in `files` order
+  const kinds: Kind[] | undefined = opts.onTree ? [] : undefined;
+  const onFile: AnalyzeOptions['onFile'] = kinds
+    ? (path, owner, kind, layer) => {
+        kinds.push(kind);
+        opts.onFile?.(path, owner, kind, layer);
+      }
+    : opts.onFile;
+  const analysis = analyzeImage(img, fs, files, owners, { ...opts, ...(onFile ? { onFile } : {}) });
   analysis.findings = computeFindings(analysis);
   if (opts.dockerfile) locate(analysis, opts.dockerfile, layerLookup(files, owners.owners), locateEvidence(img, !!merged, opts));
+  if (opts.onTree && kinds) opts.onTree(buildTree({ fs, files, owners: owners.owners, kinds, analysis }));
   return analysis;
 }
 
@@ -89,7 +107,7 @@ function layerLookup(files: readonly VisibleFile[], owners: readonly string[]): 
  */
 export async function analyzeReference(
   ref: string,
-  opts: Omit<LoadOptions, 'capture' | 'probe' | 'onLayer' | 'cache'> & AnalyzeOptions & CacheOptions & DockerfileOptions = {},
+  opts: Omit<LoadOptions, 'capture' | 'probe' | 'onLayer' | 'cache'> & AnalyzeOptions & CacheOptions & DockerfileOptions & TreeOptions = {},
 ): Promise<Analysis> {
   try {
     const fs = new MergedFs();

@@ -1,6 +1,7 @@
 /** `imgscope analyze`: every byte of one or more images attributed, one report, budgets checked. */
 import { type Command, Option } from 'commander';
 import type { Analysis } from '../report/types.js';
+import type { TreeData } from '../visual/tree.js';
 import { renderAnalysisMarkdown, renderAnalysisTable } from '../render/analyze.js';
 import { readDockerfile } from '../dockerfile/read.js';
 import { transportUsage } from '../image/transports.js';
@@ -47,7 +48,7 @@ export function analyzeCommand(program: Command): Command {
   return addBudgetOptions(cmd).action(runAnalyze);
 }
 
-async function render(results: Analysis[], format: Format, top: number, compact: boolean): Promise<string> {
+async function render(results: Analysis[], format: Format, top: number, compact: boolean, trees: TreeData[]): Promise<string> {
   if (format === 'json') return JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n';
   if (format === 'sarif') return (await import('../render/sarif.js')).renderSarif(results);
   if (format === 'markdown' && compact) {
@@ -55,7 +56,7 @@ async function render(results: Analysis[], format: Format, top: number, compact:
     return analysesMarkdown(results, top, COMMENT_LIMIT, '64 KiB (a PR comment)');
   }
   if (format === 'markdown') return results.map((a) => renderAnalysisMarkdown(a, top)).join('\n');
-  if (format === 'html') return (await import('../render/html.js')).renderAnalysisHtml(results, top);
+  if (format === 'html') return (await import('../render/html.js')).renderAnalysisHtml(results, top, trees);
   return results.map((a) => renderAnalysisTable(a, top)).join('\n');
 }
 
@@ -69,13 +70,16 @@ async function runAnalyze(refs: string[], o: AnalyzeCliOptions): Promise<void> {
   const dockerfile = o.dockerfile !== undefined ? readDockerfile(o.dockerfile) : undefined;
   const onProgress = progress(o.quiet);
   const results: Analysis[] = [];
+  // HTML draws a treemap: only then is its data built (pipeline.ts onTree), one per image in order
+  const trees: TreeData[] = [];
+  const onTree = o.format === 'html' ? (t: TreeData) => void trees.push(t) : undefined;
   try {
-    for (const ref of refs) results.push(await analyzeWith(ref, { ...o, platform, dockerfile, ...(onProgress ? { onProgress } : {}) }, model));
+    for (const ref of refs) results.push(await analyzeWith(ref, { ...o, platform, dockerfile, ...(onProgress ? { onProgress } : {}), ...(onTree ? { onTree } : {}) }, model));
   } finally {
     onProgress?.clear();
   }
   const top = Math.max(1, Number.parseInt(o.top, 10) || 15);
-  await emit(await render(results, o.format, top, !!o.compact), o.output, o.format);
+  await emit(await render(results, o.format, top, !!o.compact, trees), o.output, o.format);
   const images = results.map((a) => ({ name: a.image.reference, analysis: a }));
   const { analysesMarkdown } = await import('../render/trim.js');
   // the job summary: the same document, its longest tables cut to GitHub's limit less the budget lines

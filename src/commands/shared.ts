@@ -4,6 +4,7 @@
  */
 import { type Command, Option } from 'commander';
 import type { Dockerfile } from '../dockerfile/parse.js';
+import type { TreeData } from '../visual/tree.js';
 import { analyzeReference } from '../pipeline.js';
 import type { Analysis } from '../report/types.js';
 import { inputError } from '../errors.js';
@@ -135,6 +136,8 @@ export interface AnalyzeRefOptions {
   onProgress?: OnProgress;
   /** --dockerfile, already read (dockerfile/read.ts). */
   dockerfile?: Dockerfile;
+  /** --format html: receives the image's treemap data (visual/tree.ts), built only when given. */
+  onTree?: (t: TreeData) => void;
 }
 
 /** Analyzes one image with the platform and the cost model already read from the flags. */
@@ -147,6 +150,7 @@ export async function analyzeWith(ref: string, opts: AnalyzeRefOptions & { platf
     noCache: opts.cache === false,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(opts.dockerfile ? { dockerfile: opts.dockerfile } : {}),
+    ...(opts.onTree ? { onTree: opts.onTree } : {}),
     ...model,
   });
 }

@@ -27,6 +27,7 @@ export const STAGES: Array<{ stage: string; files: RegExp }> = [
   { stage: 'analysis: totals, layers, history', files: /^analysis\.ts$/ },
   { stage: 'findings: rules over an analysis', files: /^findings\// },
   { stage: 'dockerfile: Dockerfile lines for history steps, layers and findings', files: /^dockerfile\// },
+  { stage: 'visual: the treemap data of an analysed filesystem', files: /^visual\// },
   { stage: 'pipeline: load to findings in one call', files: /^pipeline\.ts$/ },
   { stage: 'coldstart: run the image and time it', files: /^coldstart\// },
   { stage: 'compare, budgets, saved reports', files: /^((compare|gates|reports)\.ts|ci\/dive\.ts)$/ },

@@ -5,7 +5,10 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { compare } from '../../src/compare.js';
 import { computeFindings } from '../../src/findings/rules.js';
-import { esc, renderAnalysisHtml, renderComparisonHtml } from '../../src/render/html.js';
+import { createHash } from 'node:crypto';
+import { esc, renderAnalysisHtml, renderComparisonHtml, scriptJson } from '../../src/render/html.js';
+import { analyzeReference } from '../../src/pipeline.js';
+import type { TreeData } from '../../src/visual/tree.js';
 import { formatBytes } from '../../src/util/format.js';
 import { makeAnalysis } from '../helpers/analysis.js';
 import { tmpDir, writeOciDir } from '../helpers/images.js';
@@ -51,4 +54,38 @@ describe('--format html', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(readFileSync(out, 'utf8')).toContain('<h1>imgscope comparison</h1>');
   });
+
+  it('analyze with a treemap: the data once, `<` escaped, the one script allowed by its hash, no request allowed', async () => {
+    const d = path.join(tmpDir(), 'tree');
+    await writeOciDir(d, [{ img: { config: {}, layers: [{ entries: [file('app/</script><!--x', 4096), file('usr/bin/tool', 8192)], createdBy: 'RUN echo </script>' }] } }]);
+    let tree: TreeData | undefined;
+    const a = await analyzeReference(`oci:${d}`, { onTree: (t) => (tree = t) });
+    const html = renderAnalysisHtml([a], 15, [tree]);
+    const data = [...html.matchAll(/<script type="application\/json" class="tm-data">([^]*?)<\/script>/g)];
+    expect(data).toHaveLength(1);
+    expect(data[0]![1]).not.toContain('<');
+    expect(JSON.parse(data[0]![1]!)).toEqual(tree);
+    const scripts = [...html.matchAll(/<script type="module">([^]*?)<\/script>/g)].map((m) => m[1]!);
+    expect(scripts).toHaveLength(1);
+    const policy = (/<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html)?.[1] ?? '').replaceAll('&#39;', "'");
+    expect(policy).toContain("default-src 'none'");
+    expect(policy).toContain(`script-src 'sha256-${createHash('sha256').update(scripts[0]!).digest('base64')}'`);
+    expect(policy).not.toMatch(/connect-src|unsafe-eval|script-src[^;]*unsafe-inline/);
+    // the tables stay, below the treemap
+    expect(html.indexOf('class="tm"')).toBeGreaterThan(0);
+    expect(html.indexOf('class="tm"')).toBeLessThan(html.indexOf('<table'));
+    expect(html).toContain('<td');
+    // without the data: no script at all
+    const plain = renderAnalysisHtml([a]);
+    expect(plain).not.toContain('<script');
+    expect(plain).toContain('script-src &#39;none&#39;');
+  });
+
+  it('scriptJson escapes every `<`, so no value can close the element or open a comment', () => {
+    const v = { p: '</script><!--<script>', q: 'a\u2028b' };
+    const s = scriptJson(v);
+    expect(s).not.toContain('<');
+    expect(JSON.parse(s)).toEqual(v);
+  });
 });
+
