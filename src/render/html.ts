@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { envError } from '../errors.js';
 import type { Analysis, ColdStart, Comparison } from '../report/types.js';
 import type { TreeData } from '../visual/tree.js';
+import { KIND_COLOURS } from './palette.js';
 import { escapeHtml } from '../util/escape.js';
 import { analysisView } from './analyze.js';
 import { comparisonCharts } from './charts.js';
@@ -77,7 +78,8 @@ export function scriptJson(value: unknown): string {
 function treemapSection(tree: TreeData): string {
   const groups = (['dir', 'owner', 'layer', 'waste'] as const).map((g, i) => `<button type="button" data-group="${g}" aria-pressed="${i === 0}">${g === 'dir' ? 'directory' : g}</button>`);
   return [
-    '<section class="tm" aria-label="treemap of the final filesystem">',
+    // the kinds' colours in the order of tree.kinds: one palette for the treemap and the charts (palette.ts)
+    `<section class="tm" aria-label="treemap of the final filesystem" data-kind-colours="${esc(JSON.stringify(tree.kinds.map((k) => KIND_COLOURS[k])))}">`,
     `<div class="tm-bar"><span>Group by</span><span class="tm-group">${groups.join('')}</span></div>`,
     '<nav class="tm-bar tm-crumbs" aria-label="zoom"></nav>',
     '<div class="tm-map" role="application" aria-label="treemap: Tab or arrows move, Enter zooms in, Backspace zooms out"></div>',

@@ -11,6 +11,8 @@ import { execa } from 'execa';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI } from '../helpers/cli.js';
+import { KIND_COLOURS } from '../../src/render/palette.js';
+import type { Kind } from '../../src/report/types.js';
 import { haveChromium, launch, openReport } from '../helpers/browser.js';
 import { docker, dockerAvailable, ensureBase, requireDocker, ROOT } from '../helpers/docker.js';
 import { tmpDir, writeOciDir } from '../helpers/images.js';
@@ -101,6 +103,11 @@ describe.skipIf(!browserOk)('the treemap in chromium', () => {
     const back = await level(page);
     expect(back.crumbs).toHaveLength(1);
     expectProportional(back, FINAL);
+    // the legend's swatches: each kind in the colour the comparison's charts give it (src/render/palette.ts)
+    const legend = await page.$$eval('.tm-legend span', (els) => els.map((e) => [e.textContent ?? '', getComputedStyle(e.querySelector('i')!).backgroundColor]));
+    expect(legend.length).toBeGreaterThan(0);
+    const rgb = (hex: string) => `rgb(${[1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16)).join(', ')})`;
+    for (const [kind, colour] of legend) expect([kind, colour]).toEqual([kind, rgb(KIND_COLOURS[kind as Kind])]);
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -53,7 +53,8 @@ interface Box {
 
 type Grouping = 'dir' | 'owner' | 'layer' | 'waste';
 
-const COLOURS = ['#8250df', '#2b8a3e', '#69db7c', '#e8590c', '#f03e3e', '#1c7ed6', '#f5c518', '#15aabf', '#adb5bd', '#dee2e6'];
+/** The kinds' colours in the order of the data's kinds, from src/render/palette.ts (html.ts writes them on the section). */
+const COLOURS: string[] = JSON.parse(document.querySelector('section.tm')?.getAttribute('data-kind-colours') ?? '["#bab0ac"]') as string[];
 /** The waste view's colours: overwritten, deleted, and the rest of a layer's hidden bytes. */
 const WASTE_COLOURS: Record<string, string> = { overwritten: '#c2255c', deleted: '#862e9c', other: '#e599b3' };
 const MAX_DEPTH = 3;
