@@ -48,7 +48,7 @@ interface CacheOptions {
  * caller already merged the layers while loading them (analyzeReference); else they are merged here.
  */
 export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOptions & DockerfileOptions & TreeOptions = {}): Analysis {
-  const fs = merged ?? new MergedFs();
+  const fs = merged ?? new MergedFs(wasteOptions(opts));
   if (!merged) for (const l of img.layers) fs.applyLayer(l.walk);
   fs.finish();
   const files = fs.visible().filter((f) => f.node.inode !== undefined);
@@ -67,6 +67,10 @@ export function analyze(img: LoadedImage, merged?: MergedFs, opts: AnalyzeOption
   if (opts.onTree && kinds) opts.onTree(buildTree({ fs, files, owners: owners.owners, kinds, analysis }));
   return analysis;
 }
+
+/** The treemap's waste view names this many of the largest hidden paths (the rest: one record a layer). */
+const WASTE_PATHS = 5000;
+const wasteOptions = (opts: TreeOptions): { keepWaste?: number } => (opts.onTree ? { keepWaste: WASTE_PATHS } : {});
 
 /** What --dockerfile matching may use beyond the report (docs/dockerfile.md "Matching"). */
 function locateEvidence(img: LoadedImage, merged: boolean, opts: DockerfileOptions): LocateEvidence {
@@ -110,7 +114,7 @@ export async function analyzeReference(
   opts: Omit<LoadOptions, 'capture' | 'probe' | 'onLayer' | 'cache'> & AnalyzeOptions & CacheOptions & DockerfileOptions & TreeOptions = {},
 ): Promise<Analysis> {
   try {
-    const fs = new MergedFs();
+    const fs = new MergedFs(wasteOptions(opts));
     const { noCache, ...loadOpts } = opts;
     const cache = LayerCache.open({ disabled: !!noCache });
     const paths: Array<LayerPaths | undefined> = [];

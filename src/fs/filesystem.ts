@@ -111,6 +111,13 @@ export class MergedFs {
   readonly root: FsNode = newNode('', 'dir', -1, new Map());
   readonly layers: LayerFsStats[] = [];
   readonly topWaste: WastedPath[] = [];
+  /**
+   * With `keepWaste` (the HTML treemap's waste view): the largest hidden paths, at most that many,
+   * largest first after finish(). Collected unsorted up to twice the bound and cut back to it, so a
+   * 100k-path waste costs O(n log n), not a sorted insert per path.
+   */
+  readonly wasteKept: WastedPath[] = [];
+  private wasteFloor = 0;
   orphanHardlinks = 0;
   private readonly sensitiveMap = new Map<string, SensitiveRecord>();
   private diveMin = 0;
@@ -118,6 +125,8 @@ export class MergedFs {
   private diveWaste = 0;
   private readonly diveGone = new Map<string, { min: number; cum: number; n: number }>();
   private finished = false;
+
+  constructor(private readonly opts: { keepWaste?: number } = {}) {}
 
   applyLayer(walk: LayerWalk): void {
     const L = this.layers.length;
@@ -282,12 +291,27 @@ export class MergedFs {
   }
 
   private noteWaste(w: WastedPath): void {
+    const keep = this.opts.keepWaste ?? 0;
+    if (keep > 0 && w.bytes > this.wasteFloor) {
+      this.wasteKept.push(w);
+      if (this.wasteKept.length >= 2 * keep) this.cutWaste(keep);
+    }
     const t = this.topWaste;
     if (t.length >= TOP_WASTE && w.bytes <= t[t.length - 1]!.bytes) return;
     let i = t.length;
     while (i > 0 && t[i - 1]!.bytes < w.bytes) i--;
     t.splice(i, 0, w);
     if (t.length > TOP_WASTE) t.pop();
+  }
+
+  /** Sorts the kept hidden paths, largest first, and keeps `keep` of them; smaller ones are not kept from now on. */
+  private cutWaste(keep: number): void {
+    const k = this.wasteKept;
+    k.sort((a, b) => b.bytes - a.bytes);
+    if (k.length > keep) {
+      k.length = keep;
+      this.wasteFloor = k[keep - 1]!.bytes;
+    }
   }
 
   /** The last directory ensureDir returned (layer tars list a directory's files together). */
@@ -399,6 +423,7 @@ export class MergedFs {
   finish(): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.opts.keepWaste) this.cutWaste(this.opts.keepWaste);
     const out: VisibleFile[] = [];
     // Paths are built with join: a flat string, where a template literal makes a cons string that a
     // regex later flattens into a second copy.

@@ -213,12 +213,12 @@ function treeLayers(a: Analysis): TreeLayer[] {
 
 /**
  * What later layers hid, by the layer that added it: the largest hidden paths the merge kept
- * (fs/filesystem.ts topWaste) and, per layer, the rest of its hidden bytes as one record, so the
+ * (fs/filesystem.ts wasteKept, else its topWaste) and, per layer, the rest of its hidden bytes as one record, so the
  * records sum to each layer's waste and to the image's.
  */
 function wasteRecords(fs: MergedFs): Pick<TreeData, 'waste' | 'wasteFolds'> {
   const rest = fs.layers.map((l) => l.wasteBytes);
-  const waste: TreeData['waste'] = fs.topWaste.map((w) => {
+  const waste: TreeData['waste'] = (fs.wasteKept.length ? fs.wasteKept : fs.topWaste).map((w) => {
     rest[w.addedIn] = (rest[w.addedIn] ?? 0) - w.bytes;
     return [w.path, w.bytes, w.addedIn, w.hiddenIn, w.how];
   });

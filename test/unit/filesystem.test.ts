@@ -30,6 +30,21 @@ function visible(fs: MergedFs): Record<string, number> {
 }
 
 describe('merged filesystem', () => {
+  it('keeps the largest hidden paths up to keepWaste (the treemap waste view), largest first; none without it', () => {
+    // 1000 files of 1..1000 bytes in shuffled order, all overwritten by layer 2: the 300 kept are 1000..701
+    const sizes = Array.from({ length: 1000 }, (_, i) => ((i * 337) % 1000) + 1);
+    const l1 = layer(...sizes.map((n): E => [`d${n % 7}/f${n}`, n]));
+    const l2 = layer(...sizes.map((n): E => [`d${n % 7}/f${n}`, 0]));
+    const fs = new MergedFs({ keepWaste: 300 });
+    fs.applyLayer(l1);
+    fs.applyLayer(l2);
+    fs.finish();
+    expect(fs.wasteKept.map((w) => w.bytes)).toEqual(Array.from({ length: 300 }, (_, i) => 1000 - i));
+    expect(fs.wasteKept[0]).toEqual({ path: 'd6/f1000', bytes: 1000, addedIn: 0, hiddenIn: 1, how: 'overwritten' });
+    expect(fs.topWaste).toHaveLength(25);
+    expect(merge(l1, l2).wasteKept).toEqual([]);
+  });
+
   it('charges overwritten bytes as waste to the layer that added them', () => {
     const fs = merge(layer(['a', 100], ['b', 50]), layer(['a', 30]));
     expect(visible(fs)).toEqual({ a: 30, b: 50 });

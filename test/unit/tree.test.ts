@@ -65,9 +65,9 @@ describe('treemap data', () => {
       expect(sum(visibleRecords(tree).filter(([, li]) => li === i).map(([b]) => b)), `layer ${i} visible`).toBe(l.visible);
       expect(sum(wasteRecords(tree).filter(([, li]) => li === i).map(([b]) => b)), `layer ${i} waste`).toBe(l.waste);
     });
-    // 30 hidden paths: the merge keeps the 25 largest by name, the rest of layer 0's waste is one record
-    expect(tree.waste.length).toBe(25);
-    expect(tree.wasteFolds.map(([l]) => l)).toEqual([0]);
+    // 31 hidden paths (mid.so and 30 junk files), under the 5,000 the merge keeps for the treemap: all named
+    expect(tree.waste.map(([p]) => p).sort()).toEqual(['usr/lib/mid.so', ...Array.from({ length: 30 }, (_, i) => `tmp/junk${i}`)].sort());
+    expect(tree.wasteFolds).toEqual([]);
     expect(tree.layers.map((l) => l.createdBy)).toEqual(['RUN step 0', 'RUN step 1', 'RUN step 2']);
     // the report itself is the same with or without the treemap
     expect({ ...a, generatedAt: '' }).toEqual({ ...json, generatedAt: '' });
@@ -91,7 +91,7 @@ describe('treemap data', () => {
     const { loadImage } = await import('../../src/image/load.js');
     // the same data, built directly with a chosen threshold
     const img = await loadImage(`oci:${d}`);
-    const fs = new MergedFs();
+    const fs = new MergedFs({ keepWaste: 10 });
     for (const l of img.layers) fs.applyLayer(l.walk);
     const kinds: string[] = [];
     const a = analyze(img, fs, { onFile: (_p, _o, k) => kinds.push(k) });
@@ -99,6 +99,10 @@ describe('treemap data', () => {
     const files = { fs, files: visible, owners: assignOwners(fs, visible).owners, kinds: kinds as never, analysis: a, foldBelow: 64 * KiB };
     const t = buildTree(files);
     expect(t.foldBelow).toBe(64 * KiB);
+    // 10 hidden paths kept: mid.so (120 KiB) and junk29..junk21; the other 21 junk files are one record of layer 0
+    const junk = (i: number) => 2 * KiB + i;
+    expect(t.waste.map(([p, b]) => [p, b])).toEqual([['usr/lib/mid.so', 120 * KiB], ...Array.from({ length: 9 }, (_, i) => [`tmp/junk${29 - i}`, junk(29 - i)])]);
+    expect(t.wasteFolds).toEqual([[0, sum(Array.from({ length: 21 }, (_, i) => junk(i)))]]);
     expect(t.files.map(([dd, n, b]) => [dirPath(t, dd), n, b]).sort()).toEqual([
       ['app', 'model.bin', 400 * KiB],
       ['usr/lib', 'big.so', 900 * KiB],

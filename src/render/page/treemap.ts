@@ -153,10 +153,31 @@ function byOwner(t: TreeData): TNode {
   return root;
 }
 
+/** Layers (the one that added the bytes) → directories → the hidden paths; the rest of a layer's hidden bytes as one record. */
 function byWaste(t: TreeData): TNode {
   const root = node('/', '', undefined);
   const layers = t.layers.map((_, i) => layerNode(t, i, root));
-  for (const [path, bytes, added, hiddenIn, how] of t.waste) leaf(layers[added]!, path, path, bytes, { layer: added, hiddenIn, how, count: 1 });
+  const dirs = layers.map((l) => new Map<string, TNode>([['', l]]));
+  // a path's directory node, made on first use with its missing ancestors (no recursion over depth)
+  const dirNode = (added: number, dir: string): TNode => {
+    const made = dirs[added]!;
+    const missing: string[] = [];
+    let d = dir;
+    while (!made.has(d)) {
+      missing.push(d);
+      d = d.includes('/') ? d.slice(0, d.lastIndexOf('/')) : '';
+    }
+    for (let i = missing.length - 1; i >= 0; i--) {
+      const p = missing[i]!;
+      const up = p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '';
+      made.set(p, node(p.slice(up.length ? up.length + 1 : 0), p, made.get(up)!));
+    }
+    return made.get(dir)!;
+  };
+  for (const [path, bytes, added, hiddenIn, how] of t.waste) {
+    const cut = path.lastIndexOf('/');
+    leaf(dirNode(added, cut < 0 ? '' : path.slice(0, cut)), path.slice(cut + 1), path, bytes, { layer: added, hiddenIn, how, count: 1 });
+  }
   for (const [added, bytes] of t.wasteFolds) leaf(layers[added]!, 'other hidden files', '', bytes, { layer: added });
   return root;
 }
