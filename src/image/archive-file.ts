@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { ImgscopeError, inputError } from '../errors.js';
 import { type ArchiveFiles, StreamedArchive, TarFileArchive } from './archive.js';
 import { type Compression, decompressor, sniffCompression } from './compression.js';
-import { type OpenedImage, walkOpts } from './layers.js';
+import { andAfter, type OpenedImage, walkOpts } from './layers.js';
 import type { LoadOptions } from './types.js';
 import { ByteMeter } from '../util/progress.js';
 
@@ -86,13 +86,5 @@ function progressOf(file: string, opts: LoadOptions): ByteMeter | undefined {
 
 /** The image, its progress finished once every layer was handed over. */
 function finishing(img: OpenedImage, meter: ByteMeter | undefined): OpenedImage {
-  if (!meter) return img;
-  const after = img.after;
-  return {
-    ...img,
-    after: (loaded) => {
-      after?.(loaded);
-      meter.finish();
-    },
-  };
+  return meter ? andAfter(img, () => meter.finish()) : img;
 }

@@ -6,7 +6,7 @@ import { parseRegistryRef } from './registry.js';
 import { type InspectedImage, openDaemonStore, StoreUnavailable } from './daemon-store.js';
 import { openDockerSave } from './docker-save.js';
 import type { LayerCache } from './layer-cache.js';
-import { type LayerSource, type OpenedImage, walkOpts } from './layers.js';
+import { andAfter, type LayerSource, type OpenedImage, walkOpts } from './layers.js';
 import type { ImageConfigJson, LoadedImage, LoadOptions } from './types.js';
 import { ByteMeter, bytesMessage, type OnProgress, PullTally } from '../util/progress.js';
 
@@ -176,14 +176,8 @@ async function fromStore(docker: Docker, name: string, image: InspectedImage | u
  */
 function fellBack(img: OpenedImage, why: string | undefined): OpenedImage {
   if (!why) return img;
-  const after = img.after;
-  return {
-    ...img,
-    after: (loaded) => {
-      after?.(loaded); // first: the record the layer cache keeps is the image's, not this read's
-      loaded.warnings.push(`read by exporting the image: the engine's layer store could not be read (${why})`);
-    },
-  };
+  // after the image's own `after`: the record the layer cache keeps is the image's, not this read's
+  return andAfter(img, (loaded) => loaded.warnings.push(`read by exporting the image: the engine's layer store could not be read (${why})`));
 }
 
 /**

@@ -70,6 +70,18 @@ export interface OpenedImage {
   after?: (img: LoadedImage) => void;
 }
 
+/** `img` with `then` run after its own `after` (a progress meter finished, a warning added). */
+export function andAfter(img: OpenedImage, then: (img: LoadedImage) => void): OpenedImage {
+  const after = img.after;
+  return {
+    ...img,
+    after: (loaded) => {
+      after?.(loaded);
+      then(loaded);
+    },
+  };
+}
+
 /**
  * Layers walked concurrently (compressed ones decompress on libuv's thread pool, registry blobs
  * download in parallel, like `docker pull`'s 3 concurrent downloads) but handed over strictly in

@@ -5,7 +5,7 @@ import { sniffCompression } from './compression.js';
 import { isDigest, sha256, verifyBytes } from './digest.js';
 import { checkShape } from './shapes.js';
 import { peekStream, walkLayerStream, type WalkedBlob } from './layer-reader.js';
-import { type OpenedImage, walkOpts } from './layers.js';
+import { andAfter, type OpenedImage, walkOpts } from './layers.js';
 import { descriptorList, type ManifestStore, openManifest, selectImageManifest } from './manifest.js';
 import { type Descriptor, type ImageConfigJson, type LoadOptions, MT } from './types.js';
 import { ByteMeter } from '../util/progress.js';
@@ -380,14 +380,7 @@ function downloading(img: OpenedImage, progress: { meter?: ByteMeter }, opts: Lo
   const sizes = img.layers.map((l) => l.pullBytes);
   const total = sizes.every((s) => typeof s === 'number') ? (sizes as number[]).reduce((a, b) => a + b, 0) : undefined;
   const meter = (progress.meter = new ByteMeter(opts.onProgress, `download ${img.where}`, total));
-  const after = img.after;
-  return {
-    ...img,
-    after: (loaded) => {
-      after?.(loaded);
-      meter.finish();
-    },
-  };
+  return andAfter(img, () => meter.finish());
 }
 
 /** What a registry serves under a name, for one platform: enough to tell which image a pull brings. */
