@@ -35,8 +35,8 @@ try {
     await page.goto(url, { waitUntil: 'load' });
     if (await page.$('section.tm')) await page.waitForSelector('section.tm[data-ready="true"] .tm-map .r', { timeout: 10_000 });
     const out = f.replace(/\.html?$/i, '') + '.png';
-    // the top of the page: the headline figures and the treemap (or the charts), not every table
-    await page.screenshot({ path: out, fullPage: false });
+    // an analysis: the top of the page (headline figures and the treemap), not every table; a comparison: all of it (table and charts)
+    await page.screenshot({ path: out, fullPage: !(await page.$("section.tm")) });
     await page.close();
     console.log(`screenshot: ${out}`);
   }
