@@ -35,8 +35,13 @@ try {
     await page.goto(url, { waitUntil: 'load' });
     if (await page.$('section.tm')) await page.waitForSelector('section.tm[data-ready="true"] .tm-map .r', { timeout: 10_000 });
     const out = f.replace(/\.html?$/i, '') + '.png';
-    // an analysis: the top of the page (headline figures and the treemap), not every table; a comparison: all of it (table and charts)
-    await page.screenshot({ path: out, fullPage: !(await page.$("section.tm")) });
+    // an analysis: the top of the page (headline figures and the treemap), not every table; a
+    // comparison: down to the end of its last chart (the table and the charts, not the diffs below)
+    const chartsEnd = await page.evaluate(() => {
+      const figs = [...document.querySelectorAll('figure')];
+      return figs.length ? Math.ceil(figs[figs.length - 1].getBoundingClientRect().bottom + window.scrollY + 16) : 0;
+    });
+    await page.screenshot(chartsEnd > 0 ? { path: out, clip: { x: 0, y: 0, width: 1280, height: chartsEnd }, fullPage: true } : { path: out });
     await page.close();
     console.log(`screenshot: ${out}`);
   }
