@@ -290,20 +290,33 @@ class Treemap {
     if (focus) this.map.querySelector<HTMLElement>('.r[tabindex="0"]')?.focus();
   }
 
+  /** Top-level children too small to draw (under 1 px²) in the last draw. */
+  private skipped = { bytes: 0, count: 0 };
+
   draw(): void {
     const m = this.map;
     m.replaceChildren();
     this.drawn = [];
     const box = { x: 0, y: 0, w: m.clientWidth, h: m.clientHeight };
     m.dataset.bytes = String(this.current.bytes);
+    this.skipped = { bytes: 0, count: 0 };
     this.layout(this.current, box, 1);
+    // what the top level left out for being under a pixel: drawn + skipped = the level's bytes
+    m.dataset.skippedBytes = String(this.skipped.bytes);
+    m.dataset.skippedCount = String(this.skipped.count);
     this.drawCrumbs();
   }
 
   /** Draws `parent`'s children in `box`, and theirs inside them down to MAX_DEPTH levels (a directory with one child costs no level). */
   private layout(parent: TNode, box: Box, depth: number, level = depth): void {
     for (const [n, b] of squarify(parent.kids ?? [], box)) {
-      if (b.w * b.h < 1) continue;
+      if (b.w * b.h < 1) {
+        if (depth === 1) {
+          this.skipped.bytes += n.bytes;
+          this.skipped.count++;
+        }
+        continue;
+      }
       const inner = !!n.kids && level < MAX_DEPTH && b.w > 24 && b.h > HEADER + 8;
       this.map.append(this.rect(n, b, depth, inner));
       if (inner) this.layout(n, { x: b.x + 2, y: b.y + HEADER, w: b.w - 4, h: b.h - HEADER - 2 }, depth + 1, n.kids!.length === 1 ? level : level + 1);
