@@ -45,15 +45,22 @@ interface Drawn {
   path: string;
   bytes: number;
   area: number;
+  drawn: number[];
+  laid: number[];
 }
 
 async function level(page: Page): Promise<{ rects: Drawn[]; mapArea: number; crumbs: string[] }> {
+  // the area the layout gave each rectangle; the browser draws it there, except that a side under 2 px
+  // shows as 2 px (its 1 px borders): checked too, so a rectangle cannot be drawn off its geometry
   const rects = await page.$$eval('.tm-map .r[data-depth="1"]', (els) =>
     els.map((e) => {
       const r = e.getBoundingClientRect();
-      return { path: (e as HTMLElement).dataset.path ?? '', bytes: Number((e as HTMLElement).dataset.bytes), area: r.width * r.height };
+      const [w, h] = [Number.parseFloat((e as HTMLElement).style.width), Number.parseFloat((e as HTMLElement).style.height)];
+      return { path: (e as HTMLElement).dataset.path ?? '', bytes: Number((e as HTMLElement).dataset.bytes), area: w * h, drawn: [r.width, r.height], laid: [Math.max(w, 2), Math.max(h, 2)] };
     }),
   );
+  // (layout units are 1/64 px: a side is drawn within 1/32 px of its geometry)
+  for (const r of rects) for (const i of [0, 1]) expect(Math.abs(r.drawn[i]! - r.laid[i]!), `${r.path}: drawn ${r.drawn} for ${r.laid}`).toBeLessThanOrEqual(1 / 32);
   const mapArea = await page.$eval('.tm-map', (m) => m.clientWidth * m.clientHeight);
   const crumbs = await page.$$eval('.tm-crumbs button', (bs) => bs.map((b) => b.textContent ?? ''));
   return { rects, mapArea, crumbs };
