@@ -235,7 +235,9 @@ function testCopy(ins: Instruction, st: ChainState, body: string, layer: LayerPa
   const args = copyArgs(ins);
   if (args.length < 2) return NO;
   const dest = args[args.length - 1]!;
-  const classic = /^(?:--chown=\S*?)?([a-z]+):[0-9a-f]{16,} in (.*)$/.exec(body);
+  // the legacy builder writes a `--chown` flag's value straight before the kind (`--chown=app:appdir:<hash>`):
+  // the kind and its 64-digit hash anchor the record
+  const classic = /^(?:--chown=\S*?)?(file|dir|multi):[0-9a-f]{64} in (.*)$/.exec(body);
   if (classic) {
     const recorded = classic[2]!.trim();
     if (!full(wild(dest), recorded)) return NO;

@@ -605,3 +605,23 @@ describe('--dockerfile errors', () => {
     }
   });
 });
+
+describe('review 15c: wrong lines and failures found after the ranked verdicts', () => {
+  const at = (text: string, history: string[], ev: MatchEvidence = {}) => matchHistory(parseDockerfile(text, 'Dockerfile'), history, ev).steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind));
+  const hex = (c: string) => c.repeat(64);
+
+  it('W4: a legacy COPY --chown record (`--chown=app:appdir:<hash>`): its kind is read, so the context and file checks apply', () => {
+    // several sources: the layer holds both names under DEST
+    const multi = 'FROM x\nRUN echo a\nCOPY --chown=app:app a.txt b.txt /app/\nRUN echo b\n';
+    const hMulti = ['', '/bin/sh -c echo a', `/bin/sh -c #(nop) COPY --chown=app:appmulti:${hex('1')} in /app/ `, '/bin/sh -c echo b'];
+    const lMulti = [undefined, undefined, layerOf({ 'app/a.txt': 1, 'app/b.txt': 2 }), undefined];
+    expect(at(multi, hMulti, { layers: lMulti, baseSteps: () => 1 })).toEqual(['base', 2, 3, 4]);
+    // a directory COPY edited after the build (src/ became lib/): the context's lib/ holds the layer's name with another size
+    const dir = 'FROM x\nRUN echo a\nCOPY --chown=app:app lib/ /app/\nRUN echo b\n';
+    const hDir = ['', '/bin/sh -c echo a', `/bin/sh -c #(nop) COPY --chown=app:appdir:${hex('2')} in /app/ `, '/bin/sh -c echo b'];
+    const lDir = [undefined, undefined, layerOf({ 'app/m.py': 3 }), undefined];
+    const context = contextOf({ 'src/m.py': 3, 'lib/m.py': 30 });
+    expect(at(dir, hDir, { layers: lDir, baseSteps: () => 1, context })).toEqual(['base', 2, 'unmatched', 4]);
+    expect(at(dir.replace('lib/', 'src/'), hDir, { layers: lDir, baseSteps: () => 1, context })).toEqual(['base', 2, 3, 4]);
+  });
+});
