@@ -137,6 +137,11 @@ interface Aligned {
   matched: number;
   /** Chain instructions left unpaired. */
   unpaired: number;
+  /**
+   * Whether the chain could end this image: each entry after its last pair has an instruction of its
+   * keyword after that pair, in order (endsImage).
+   */
+  ends: boolean;
 }
 
 /**
@@ -199,7 +204,21 @@ function align(steps: Step[], recs: Recorded[], root: Stage, ev: MatchEvidence):
   }
   for (const [i, j] of pairs) out[j] = { kind: 'instruction', stage: steps[i]!.stage, ins: steps[i]!.ins };
   if (lo !== undefined && pairs.length > 0) for (let k = 0; k < lo; k++) out[k] = { kind: 'base', stage: root };
-  return { steps: out, matched: pairs.length, unpaired: steps.length - pairs.length };
+  return { steps: out, matched: pairs.length, unpaired: steps.length - pairs.length, ends: endsImage(pairs, steps, recs) };
+}
+
+/**
+ * Each entry after the last pair has an instruction after that pair of its keyword, in order (an edited
+ * instruction; instructions appended since the build may be left over, entries may not).
+ */
+function endsImage(pairs: Array<[number, number]>, steps: Step[], recs: Recorded[]): boolean {
+  const [i, j] = pairs[pairs.length - 1] ?? [-1, -1];
+  let k = i + 1;
+  for (const r of recs.slice(j + 1)) {
+    while (k < steps.length && steps[k]!.ins.keyword !== r.keyword) k++;
+    if (k++ >= steps.length) return false;
+  }
+  return true;
 }
 
 const sameLines = (a: StepMatch[], b: StepMatch[]): boolean =>
@@ -213,9 +232,12 @@ const sameLines = (a: StepMatch[], b: StepMatch[]): boolean =>
 
 /**
  * Matches an image's history (`created_by` of each entry, oldest first) to the Dockerfile. Every stage
- * is tried as the build target (a `--target` build holds only its chain); the one pairing the most
- * entries wins. Stages that tie with different lines leave every entry unmatched and are named in
- * `ambiguous`; with the same lines, the chain leaving fewest instructions unpaired is the target.
+ * is tried as the build target (a `--target` build holds only its chain); a stage whose chain cannot
+ * end this image (`ends`: a builder stage ending in a RUN where the image ends in a COPY) is not one,
+ * and of the others the one pairing the most entries wins. Stages that tie with different lines leave
+ * every entry unmatched and are named in `ambiguous`; with the same lines, the chain leaving fewest
+ * instructions unpaired is the target. An entry that another possible target pairs with another line
+ * (two stages holding the same RUN, one of them edited) is left unmatched.
  */
 export function matchHistory(df: Dockerfile, createdBy: readonly string[], ev: MatchEvidence = {}): HistoryMatch {
   const recs = createdBy.map(readRecorded);
@@ -224,12 +246,18 @@ export function matchHistory(df: Dockerfile, createdBy: readonly string[], ev: M
     const chain = stageChain(df, target);
     return { target, ...align(chainSteps(df, chain), recs, chain[0]!, ev) };
   });
-  const most = Math.max(0, ...tried.map((t) => t.matched));
+  const possible = tried.filter((t) => t.ends && t.matched > 0);
+  const most = Math.max(0, ...possible.map((t) => t.matched));
   if (most === 0) return none;
-  const top = tried.filter((t) => t.matched === most);
+  const top = possible.filter((t) => t.matched === most);
   if (top.some((t) => !sameLines(t.steps, top[0]!.steps))) return { ...none, ambiguous: top.map((t) => t.target) };
   // the same lines from several chains (one stage FROM another): the chain with fewest left over
   const fewest = Math.min(...top.map((t) => t.unpaired));
   const pick = top.filter((t) => t.unpaired === fewest).pop()!;
-  return { target: pick.target, steps: pick.steps, matched: pick.matched };
+  const steps = pick.steps.map((s, j): StepMatch => (s.kind === 'instruction' && possible.some((t) => pairedElsewhere(t.steps[j]!, s.ins)) ? { kind: 'unmatched' } : s));
+  const matched = steps.filter((s) => s.kind === 'instruction').length;
+  if (matched === 0) return none;
+  return { target: pick.target, steps, matched };
 }
+
+const pairedElsewhere = (s: StepMatch, ins: Instruction): boolean => s.kind === 'instruction' && s.ins !== ins;

@@ -624,4 +624,30 @@ describe('review 15c: wrong lines and failures found after the ranked verdicts',
     expect(at(dir, hDir, { layers: lDir, baseSteps: () => 1, context })).toEqual(['base', 2, 'unmatched', 4]);
     expect(at(dir.replace('lib/', 'src/'), hDir, { layers: lDir, baseSteps: () => 1, context })).toEqual(['base', 2, 3, 4]);
   });
+  it('W2: an edited final stage does not hand its steps to a builder stage holding the same RUNs', () => {
+    const built = "FROM base AS build\nRUN echo certs > /etc/bundle\nRUN echo 'deb x' > /etc/extra.list\nRUN mkdir /out && echo bin > /out/app\n\nFROM base\nRUN echo certs > /etc/bundle\nRUN echo 'deb x' > /etc/extra.list\nCOPY --from=build /out /opt/app\n";
+    const edited = built.replace("RUN echo 'deb x' > /etc/extra.list\nCOPY", "RUN echo 'deb y' > /etc/extra.list\nCOPY");
+    const history = ['', '/bin/sh -c echo certs > /etc/bundle', "/bin/sh -c echo 'deb x' > /etc/extra.list", `/bin/sh -c #(nop) COPY dir:${hex('3')} in /opt/app `];
+    const layers = [undefined, layerOf({ 'etc/bundle': 6 }), layerOf({ 'etc/extra.list': 6 }), layerOf({ 'opt/app/app': 4 })];
+    const finalFrom = lineOf(built, 'FROM base', 2);
+    // the Dockerfile it was built from: the final stage's lines
+    expect(at(built, history, { layers, baseSteps: () => 1 })).toEqual(['base', finalFrom + 1, finalFrom + 2, finalFrom + 3]);
+    // one RUN of the final stage edited: the builder's chain pairs more entries but ends in a RUN where the
+    // image ends in a COPY: not this image's stage; the final stage's unedited RUN keeps its line
+    const got = matchHistory(parseDockerfile(edited, 'Dockerfile'), history, { layers, baseSteps: () => 1 });
+    expect(got.target?.index).toBe(1);
+    expect(got.steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind))).toEqual(['base', finalFrom + 1, 'unmatched', 'unmatched']);
+    // c4: USER and CMD edited too, the builder's useradd line equal to the image's: never the builder's lines
+    const c4 = 'FROM base AS builder\nRUN mkdir -p /etc/ssl\nRUN useradd -m app\nRUN mkdir /out\n\nFROM base\nRUN mkdir -p /etc/ssl\nRUN useradd -m -u 10001 app\nCOPY --from=builder /out /opt/app\nUSER 10001\nCMD ["/opt/app/app", "--serve"]\n';
+    const h4 = ['', '/bin/sh -c mkdir -p /etc/ssl', '/bin/sh -c useradd -m app', `/bin/sh -c #(nop) COPY dir:${hex('4')} in /opt/app `, '/bin/sh -c #(nop)  USER app', '/bin/sh -c #(nop)  CMD ["/opt/app/app"]'];
+    const l4 = [undefined, layerOf({ 'etc/ssl/x': 1 }), layerOf({ 'etc/passwd': 1 }), layerOf({ 'opt/app/app': 4 }), undefined, undefined];
+    expect(at(c4, h4, { layers: l4, baseSteps: () => 1 })).toEqual(['base', lineOf(c4, 'RUN mkdir -p /etc/ssl', 6), 'unmatched', 'unmatched', 'unmatched', 'unmatched']);
+  });
+
+  it('W2: an entry that another possible target stage pairs with another line is left unmatched', () => {
+    // two stages from one base, both ending in a RUN: either could have made the image; the first RUN is in both
+    const text = 'FROM base AS a\nRUN echo common\nRUN echo a-only\nRUN echo x\n\nFROM base AS b\nRUN echo common\nRUN echo b-edited\nRUN echo tail\n';
+    const history = ['', '/bin/sh -c echo common', '/bin/sh -c echo b-original', '/bin/sh -c echo tail'];
+    expect(at(text, history, { baseSteps: () => 1 })).toEqual(['base', 'unmatched', 'unmatched', lineOf(text, 'echo tail')]);
+  });
 });
