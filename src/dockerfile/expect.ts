@@ -149,11 +149,35 @@ export interface BuildContext {
   read(rel: string): ContextView;
 }
 
-/** A COPY/ADD source that is read from the build context (no `--from`, no glob, no URL, inside it): its context-relative path. */
+/**
+ * A COPY/ADD source that is read from the build context (no `--from`, no glob, no URL, no variable the
+ * build expands, no heredoc, inside it): its context-relative path.
+ */
 function contextSource(ins: Instruction, src: string): string | undefined {
-  if (ins.flags.from !== undefined || /[*?[]/.test(src) || /^[a-z][a-z0-9+.-]*:\/\//i.test(src) || /^git@/.test(src)) return undefined;
+  if (ins.flags.from !== undefined || /[*?[$]/.test(src) || src.startsWith('<<') || /^[a-z][a-z0-9+.-]*:\/\//i.test(src) || /^git@/.test(src)) return undefined;
   const rel = cleanPath(`/${src}`).slice(1);
   return rel.split('/').includes('..') ? undefined : rel;
+}
+
+/**
+ * The build context as far as a stage chain can trust it (docs/dockerfile.md "Matching"). The folder
+ * read is the Dockerfile's own; a build may have used another (`docker build -f docker/Dockerfile .`).
+ * When a context source of the chain is missing there, the folder is not the context the chain was
+ * built from as it reads now (another context, or a source edited since): nothing it holds confirms or
+ * refutes a COPY (a `COPY .` would read `docker/`, whose files a later `COPY docker/` copied), and only
+ * the missing sources stay missing (their COPY is not given).
+ */
+export function chainContext(instructions: readonly Instruction[], context: BuildContext): BuildContext {
+  const missing = new Set<string>();
+  for (const ins of instructions) {
+    if (ins.keyword !== 'COPY' && ins.keyword !== 'ADD') continue;
+    for (const src of copyArgs(ins).slice(0, -1)) {
+      const rel = contextSource(ins, src);
+      if (rel !== undefined && context.read(rel).kind === 'missing') missing.add(rel);
+    }
+  }
+  if (missing.size === 0) return context;
+  return { read: (rel) => (missing.has(rel) ? { kind: 'missing' } : { kind: 'unknown' }) };
 }
 
 /**

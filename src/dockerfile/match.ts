@@ -9,7 +9,7 @@
  * image's own history, when the source holds it.
  */
 import type { LayerPaths } from './layer-paths.js';
-import { advance, type BuildContext, type ChainState, EXACT, initialState, OPTIONAL, type Recorded, readRecorded, recordedBy, STRONG, type Verdict, WEAK } from './expect.js';
+import { advance, type BuildContext, type ChainState, chainContext, EXACT, initialState, OPTIONAL, type Recorded, readRecorded, recordedBy, STRONG, type Verdict, WEAK } from './expect.js';
 import { type Dockerfile, type Instruction, type Stage, stageChain } from './parse.js';
 
 export type StepMatch =
@@ -244,7 +244,8 @@ export function matchHistory(df: Dockerfile, createdBy: readonly string[], ev: M
   const none: HistoryMatch = { steps: recs.map(() => ({ kind: 'unmatched' })), matched: 0 };
   const tried = df.stages.map((target) => {
     const chain = stageChain(df, target);
-    return { target, ...align(chainSteps(df, chain), recs, chain[0]!, ev) };
+    const context = ev.context && chainContext(chain.flatMap((s) => s.instructions), ev.context);
+    return { target, ...align(chainSteps(df, chain), recs, chain[0]!, { ...ev, ...(context ? { context } : {}) }) };
   });
   const possible = tried.filter((t) => t.ends && t.matched > 0);
   const most = Math.max(0, ...possible.map((t) => t.matched));

@@ -650,4 +650,20 @@ describe('review 15c: wrong lines and failures found after the ranked verdicts',
     const history = ['', '/bin/sh -c echo common', '/bin/sh -c echo b-original', '/bin/sh -c echo tail'];
     expect(at(text, history, { baseSteps: () => 1 })).toEqual(['base', 'unmatched', 'unmatched', lineOf(text, 'echo tail')]);
   });
+  it('W1: a build context that is not the Dockerfile\'s folder (docker build -f docker/Dockerfile .): no context evidence, never the wrong COPY', () => {
+    const text = 'FROM base\nWORKDIR /app\nCOPY . /app/\n# container-only files on top\nCOPY docker/ /app/\nRUN rm -f /app/Dockerfile\nCMD ["python3", "src/main.py"]\n';
+    const history = ['', '/bin/sh -c #(nop) WORKDIR /app', `/bin/sh -c #(nop) COPY dir:${hex('5')} in /app/ `, `/bin/sh -c #(nop) COPY dir:${hex('6')} in /app/ `, '/bin/sh -c rm -f /app/Dockerfile', '/bin/sh -c #(nop)  CMD ["python3" "src/main.py"]'];
+    // the build context (the project root) holds docker/{Dockerfile,settings.py,entrypoint.sh}, settings.py, src/main.py
+    const layers = [undefined, undefined, layerOf({ 'app/docker/Dockerfile': 150, 'app/docker/settings.py': 20, 'app/docker/entrypoint.sh': 30, 'app/settings.py': 11, 'app/src/main.py': 12 }), layerOf({ 'app/Dockerfile': 150, 'app/settings.py': 20, 'app/entrypoint.sh': 30 }), undefined, undefined];
+    // what the Dockerfile's folder (docker/) holds, read as if it were the context
+    const context = contextOf({ Dockerfile: null, 'settings.py': 20, 'entrypoint.sh': 30 });
+    expect(at(text, history, { layers, baseSteps: () => 1, context })).toEqual(['base', 2, 'unmatched', 'unmatched', lineOf(text, 'RUN rm'), lineOf(text, 'CMD')]);
+  });
+
+  it('a COPY source holding a build variable (`COPY ${SRC}/ ./`) is not looked up in the context: no evidence, not a refutation', () => {
+    const text = 'FROM base\nARG SRC=src\nWORKDIR /srv\nWORKDIR app\nCOPY ${SRC}/ ./\nCOPY src/m.py m2.py\nCMD ["true"]\n';
+    const history = ['', '/bin/sh -c #(nop)  ARG SRC=src', '/bin/sh -c #(nop) WORKDIR /srv', '/bin/sh -c #(nop) WORKDIR /srv/app', `/bin/sh -c #(nop) COPY dir:${hex('7')} in ./ `, `/bin/sh -c #(nop) COPY file:${hex('8')} in m2.py `, '/bin/sh -c #(nop)  CMD ["true"]'];
+    const layers = [undefined, undefined, undefined, undefined, layerOf({ 'srv/app/m.py': 3 }), layerOf({ 'srv/app/m2.py': 3 }), undefined];
+    expect(at(text, history, { layers, baseSteps: () => 1, context: contextOf({ Dockerfile: null, 'src/m.py': 3 }) })).toEqual(['base', 2, 3, 4, 5, 6, 7]);
+  });
 });
