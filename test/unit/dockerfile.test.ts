@@ -666,4 +666,17 @@ describe('review 15c: wrong lines and failures found after the ranked verdicts',
     const layers = [undefined, undefined, undefined, undefined, layerOf({ 'srv/app/m.py': 3 }), layerOf({ 'srv/app/m2.py': 3 }), undefined];
     expect(at(text, history, { layers, baseSteps: () => 1, context: contextOf({ Dockerfile: null, 'src/m.py': 3 }) })).toEqual(['base', 2, 3, 4, 5, 6, 7]);
   });
+  it('R2: a RUN (or ENV) of tens of kilobytes is matched by its text, never an error', () => {
+    const cmd = Array.from({ length: 6000 }, (_x, k) => `echo ${k}`).join(' && '); // ~60 KB of regex-special text
+    expect(cmd.length).toBeGreaterThan(60_000);
+    const big = `"${'(x)*+?'.repeat(20_000)}"`;
+    const text = `FROM base\nARG V=1\nRUN ${cmd}\nENV BIG=${big}\nRUN ${cmd} && echo ${big}\nCMD ["x"]\n`;
+    const history = ['', '/bin/sh -c #(nop)  ARG V=1', `|1 V=1 /bin/sh -c ${cmd}`, `/bin/sh -c #(nop)  ENV BIG=${big.slice(1, -1)}`, `|1 V=1 /bin/sh -c ${cmd} && echo ${big}`, '/bin/sh -c #(nop)  CMD ["x"]'];
+    const got = at(text, history, { baseSteps: () => 1 });
+    // the two RUNs by their text (the ENV's regex may be too large to check: then it is unmatched, not an error)
+    expect([got[0], got[1], got[2], got[4], got[5]]).toEqual(['base', 2, 3, 5, 6]);
+    expect([4, 'unmatched']).toContain(got[3]);
+    // a RUN whose text differs by its last character is not its line
+    expect(at(text.replace(`RUN ${cmd}\n`, `RUN ${cmd}9\n`), history, { baseSteps: () => 1 })[2]).toBe('unmatched');
+  });
 });
