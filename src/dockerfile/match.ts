@@ -10,7 +10,7 @@
  */
 import type { LayerPaths } from './layer-paths.js';
 import { advance, type BuildContext, type ChainState, chainContext, EXACT, initialState, OPTIONAL, type Recorded, readRecorded, recordedBy, STRONG, type Verdict, WEAK } from './expect.js';
-import { type Dockerfile, type Instruction, type Stage, stageChain } from './parse.js';
+import { type Dockerfile, type Instruction, type Stage, stageChains } from './parse.js';
 
 export type StepMatch =
   | { kind: 'instruction'; stage: Stage; ins: Instruction }
@@ -221,14 +221,26 @@ function endsImage(pairs: Array<[number, number]>, steps: Step[], recs: Recorded
   return true;
 }
 
-const sameLines = (a: StepMatch[], b: StepMatch[]): boolean =>
-  a.every((s, j) => {
-    const t = b[j]!;
-    if (s.kind !== t.kind) return false;
-    if (s.kind === 'instruction') return s.ins === (t as typeof s).ins;
-    if (s.kind === 'base') return s.stage.from === (t as typeof s).stage.from;
-    return true;
-  });
+function sameStep(s: StepMatch, t: StepMatch): boolean {
+  if (s.kind !== t.kind) return false;
+  if (s.kind === 'instruction') return s.ins === (t as typeof s).ins;
+  if (s.kind === 'base') return s.stage.from === (t as typeof s).stage.from;
+  return true;
+}
+
+const sameLines = (a: StepMatch[], b: StepMatch[]): boolean => a.every((s, j) => sameStep(s, b[j]!));
+
+/**
+ * What every reading of a target's chain agrees on (one reading per parent a variable FROM may name,
+ * parse.ts stageChains): an entry they pair differently is unmatched.
+ */
+function agreed(readings: Aligned[]): Aligned {
+  if (readings.length === 1) return readings[0]!;
+  const [first, ...rest] = readings;
+  const steps = first!.steps.map((s, j): StepMatch => (rest.every((r) => sameStep(s, r.steps[j]!)) ? s : { kind: 'unmatched' }));
+  const matched = steps.filter((s) => s.kind === 'instruction').length;
+  return { steps: matched ? steps : steps.map(() => ({ kind: 'unmatched' })), matched, unpaired: Math.max(...readings.map((r) => r.unpaired)), ends: true };
+}
 
 /**
  * Matches an image's history (`created_by` of each entry, oldest first) to the Dockerfile. Every stage
@@ -242,12 +254,16 @@ const sameLines = (a: StepMatch[], b: StepMatch[]): boolean =>
 export function matchHistory(df: Dockerfile, createdBy: readonly string[], ev: MatchEvidence = {}): HistoryMatch {
   const recs = createdBy.map(readRecorded);
   const none: HistoryMatch = { steps: recs.map(() => ({ kind: 'unmatched' })), matched: 0 };
-  const tried = df.stages.map((target) => {
-    const chain = stageChain(df, target);
-    const context = ev.context && chainContext(chain.flatMap((s) => s.instructions), ev.context);
-    return { target, ...align(chainSteps(df, chain), recs, chain[0]!, { ...ev, ...(context ? { context } : {}) }) };
+  const tried = df.stages.flatMap((target) => {
+    const readings = stageChains(df, target)
+      .map((chain) => {
+        const context = ev.context && chainContext(chain.flatMap((s) => s.instructions), ev.context);
+        return align(chainSteps(df, chain), recs, chain[0]!, { ...ev, ...(context ? { context } : {}) });
+      })
+      .filter((r) => r.ends);
+    return readings.length ? [{ target, ...agreed(readings) }] : [];
   });
-  const possible = tried.filter((t) => t.ends && t.matched > 0);
+  const possible = tried.filter((t) => t.matched > 0);
   const most = Math.max(0, ...possible.map((t) => t.matched));
   if (most === 0) return none;
   const top = possible.filter((t) => t.matched === most);

@@ -239,26 +239,67 @@ export function parseDockerfile(source: string, file: string): Dockerfile {
 /** A stage's label in reports: its name, or its index as a string. */
 export const stageLabel = (s: Stage): string => s.name ?? String(s.index);
 
-/**
- * The stages an image built with `target` as its last stage is made of, root first: each stage's FROM
- * names an earlier stage (by its AS name, case-insensitive, global ARG defaults expanded) or an image.
- */
-export function stageChain(df: Dockerfile, target: Stage): Stage[] {
-  const chain: Stage[] = [target];
-  for (let s = target; ; ) {
-    const name = expandGlobal(df, s.base).toLowerCase();
-    const parent = df.stages.slice(0, s.index).reverse().find((p) => p.name?.toLowerCase() === name);
-    if (!parent) return chain;
-    chain.unshift(parent);
-    s = parent;
-  }
+/** Per Dockerfile: global ARG defaults, and each stage's parent(s) (memoized: a chain of thousands of stages is read once). */
+interface Links {
+  defaults: Map<string, string>;
+  /** Per stage index: the earlier stage its FROM names, null for an image, or 'any' for a variable naming a stage by default. */
+  parent: Array<Stage | null | 'any'>;
 }
+const LINKS = new WeakMap<Dockerfile, Links>();
 
-/** `${NAME}` / `$NAME` in a FROM replaced by the global ARG defaults (what a plain build uses). */
-export function expandGlobal(df: Dockerfile, word: string): string {
+function links(df: Dockerfile): Links {
+  let l = LINKS.get(df);
+  if (l) return l;
   const defaults = new Map<string, string>();
   for (const a of df.globalArgs) {
     for (const m of a.text.matchAll(/([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?/g)) if (m[2] !== undefined) defaults.set(m[1]!, m[2].replace(/^["']|["']$/g, ''));
   }
-  return word.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (all, a?: string, b?: string) => defaults.get((a ?? b)!) ?? all);
+  const named = new Map<string, Stage>(); // the latest stage of each name so far
+  const parent: Links['parent'] = [];
+  l = { defaults, parent };
+  LINKS.set(df, l);
+  for (const st of df.stages) {
+    const p = named.get(expandGlobal(df, st.base).toLowerCase()) ?? null;
+    parent.push(p && st.base.includes('$') ? 'any' : p);
+    if (st.name) named.set(st.name.toLowerCase(), st);
+  }
+  return l;
+}
+
+/** At most this many readings of a chain whose FROMs hold variables; beyond, the chain is not tried. */
+const MAX_READINGS = 32;
+
+/**
+ * The stage chains an image built with `target` as its last stage may be made of, root first: each
+ * stage's FROM names an earlier stage (by its AS name, case-insensitive, global ARG defaults expanded)
+ * or an image. A FROM whose variable names a stage by default (`ARG
+ * VARIANT=slim`, `FROM ${VARIANT}`) names whatever `--build-arg` gave: any earlier named stage, or an
+ * image. A FROM whose default names an image is read as that image (a build argument naming a stage
+ * there is not told apart). Empty when there are more than MAX_READINGS.
+ */
+export function stageChains(df: Dockerfile, target: Stage): Stage[][] {
+  const { parent } = links(df);
+  const tail: Stage[] = [target];
+  let s = target;
+  for (let p = parent[s.index]!; p && p !== 'any'; p = parent[s.index]!) {
+    tail.unshift(p);
+    s = p;
+  }
+  if (parent[s.index] !== 'any') return [tail];
+  const out: Stage[][] = [tail];
+  for (const q of df.stages.slice(0, s.index)) {
+    if (!q.name) continue;
+    for (const c of stageChains(df, q)) out.push([...c, ...tail]);
+    if (out.length > MAX_READINGS) return [];
+  }
+  return out;
+}
+
+const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+
+/** `${NAME}` / `$NAME` in a FROM replaced by the global ARG defaults (what a plain build uses). */
+export function expandGlobal(df: Dockerfile, word: string): string {
+  if (!word.includes('$')) return word;
+  const { defaults } = links(df);
+  return word.replace(VARIABLE, (all, a?: string, b?: string) => defaults.get((a ?? b)!) ?? all);
 }

@@ -679,4 +679,14 @@ describe('review 15c: wrong lines and failures found after the ranked verdicts',
     // a RUN whose text differs by its last character is not its line
     expect(at(text.replace(`RUN ${cmd}\n`, `RUN ${cmd}9\n`), history, { baseSteps: () => 1 })[2]).toBe('unmatched');
   });
+  it('W3: a FROM whose variable names a stage (`FROM ${VARIANT}`, built with --build-arg VARIANT=full): only the lines every parent agrees on', () => {
+    const text = 'ARG VARIANT=slim\nFROM base AS slim\nLABEL flavor=slim\nRUN echo common > /etc/common\n\nFROM base AS full\nLABEL flavor=full\nRUN echo common > /etc/common\nRUN echo extra > /etc/extra\n\nFROM ${VARIANT}\nRUN echo app > /app\nRUN chmod 644 /app\nCMD ["cat", "/app"]\n';
+    const history = ['', '/bin/sh -c #(nop)  LABEL flavor=full', '/bin/sh -c echo common > /etc/common', '/bin/sh -c echo extra > /etc/extra', '/bin/sh -c echo app > /app', '/bin/sh -c chmod 644 /app', '/bin/sh -c #(nop)  CMD ["cat" "/app"]'];
+    // the base image is known for the stages FROM base (one entry); the variable's image is not
+    const df = parseDockerfile(text, 'Dockerfile');
+    const got = matchHistory(df, history, { baseSteps: (root) => (root.base === 'base' ? 1 : undefined) });
+    expect(got.target?.from.line).toBe(lineOf(text, 'FROM ${VARIANT}'));
+    // the slim stage (the default) would put the common RUN and the base image on its lines: not given
+    expect(got.steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind))).toEqual(['unmatched', 'unmatched', 'unmatched', 'unmatched', lineOf(text, 'echo app'), lineOf(text, 'chmod'), lineOf(text, 'CMD')]);
+  });
 });
