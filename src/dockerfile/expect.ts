@@ -183,17 +183,23 @@ function contextSource(ins: Instruction, src: string): string | undefined {
  * refutes a COPY (a `COPY .` would read `docker/`, whose files a later `COPY docker/` copied), and only
  * the missing sources stay missing (their COPY is not given).
  */
-export function chainContext(instructions: readonly Instruction[], context: BuildContext): BuildContext {
+export function chainContext(chain: ReadonlyArray<{ instructions: readonly Instruction[] }>, context: BuildContext, made: Map<string, BuildContext>): BuildContext {
   const missing = new Set<string>();
-  for (const ins of instructions) {
-    if (ins.keyword !== 'COPY' && ins.keyword !== 'ADD') continue;
-    for (const src of copyArgs(ins).slice(0, -1)) {
-      const rel = contextSource(ins, src);
-      if (rel !== undefined && context.read(rel).kind === 'missing') missing.add(rel);
+  for (const stage of chain) {
+    for (const ins of stage.instructions) {
+      if (ins.keyword !== 'COPY' && ins.keyword !== 'ADD') continue;
+      for (const src of copyArgs(ins).slice(0, -1)) {
+        const rel = contextSource(ins, src);
+        if (rel !== undefined && context.read(rel).kind === 'missing') missing.add(rel);
+      }
     }
   }
   if (missing.size === 0) return context;
-  return { read: (rel) => (missing.has(rel) ? { kind: 'missing' } : { kind: 'unknown' }) };
+  // one stand-in per set of missing sources (`made`), so verdicts computed under it are reused
+  const key = [...missing].sort().join('\0');
+  let c = made.get(key);
+  if (!c) made.set(key, (c = { read: (rel) => (missing.has(rel) ? { kind: 'missing' } : { kind: 'unknown' }) }));
+  return c;
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import type { LayerPaths } from './layer-paths.js';
 import { advance, type BuildContext, type ChainState, chainContext, EXACT, initialState, OPTIONAL, type Recorded, readRecorded, recordedBy, STRONG, type Verdict, WEAK } from './expect.js';
-import { type Dockerfile, type Instruction, type Stage, stageChains } from './parse.js';
+import { chainPrefix, type Dockerfile, type Instruction, type Stage, stageChains } from './parse.js';
 
 export type StepMatch =
   | { kind: 'instruction'; stage: Stage; ins: Instruction }
@@ -48,17 +48,54 @@ interface Step {
   st: ChainState;
 }
 
+/** Steps of chains already read (a chain's steps extend its prefix's, parse.ts chainPrefix). */
+const STEPS = new WeakMap<Stage[], Step[]>();
+
+/** The instructions of a chain with the state each is recorded in; a chain's prefix is read once. */
 function chainSteps(df: Dockerfile, chain: Stage[]): Step[] {
-  let st = initialState(df.escape);
-  const out: Step[] = [];
-  for (const stage of chain) {
-    for (const ins of stage.instructions) {
-      out.push({ stage, ins, st });
-      st = advance(ins, st);
-    }
+  const todo: Stage[][] = [];
+  let c: Stage[] | undefined = chain;
+  while (c && !STEPS.has(c)) {
+    todo.push(c);
+    c = chainPrefix(c);
   }
-  return out;
+  let steps = c ? STEPS.get(c)! : [];
+  for (const ch of todo.reverse()) {
+    const pre = chainPrefix(ch);
+    const stages = pre ? ch.slice(pre.length) : ch;
+    const last = steps[steps.length - 1];
+    let st = last ? advance(last.ins, last.st) : initialState(df.escape);
+    steps = pre ? steps.slice() : [];
+    for (const stage of stages) {
+      for (const ins of stage.instructions) {
+        steps.push({ stage, ins, st });
+        st = advance(ins, st);
+      }
+    }
+    STEPS.set(ch, steps);
+  }
+  return steps;
 }
+
+/** A step's verdict against every entry (expect.ts recordedBy), computed once per step and build context. */
+type Rows = (s: Step, context: BuildContext | undefined) => readonly Verdict[];
+
+function verdictRows(recs: Recorded[], ev: MatchEvidence): Rows {
+  const seen = new Map<Step, { context: BuildContext | undefined; row: Verdict[] }>();
+  return (s, context) => {
+    const had = seen.get(s);
+    if (had && had.context === context) return had.row;
+    const row = recs.map((r, j) => recordedBy(s.ins, s.st, r, ev.layers?.[j], context));
+    let last = row.length - 1;
+    while (last >= 0 && row[last] === 0) last--;
+    LAST.set(row, last);
+    seen.set(s, { context, row });
+    return row;
+  };
+}
+
+/** Per verdict row: the last entry it pairs with (-1: none). */
+const LAST = new WeakMap<readonly Verdict[], number>();
 
 type Grid<T> = T[][];
 const grid = <T>(n: number, m: number, v: T): Grid<T> => Array.from({ length: n + 1 }, () => new Array<T>(m + 1).fill(v));
@@ -154,53 +191,69 @@ interface Aligned {
  * and stand beside an exact pair (the one before or after it), or be the chain's first step right
  * after a known base image.
  */
-function standing(v: Grid<Verdict>, forced: Array<[number, number]>, anchoredAtStart: boolean): Array<[number, number]> {
-  const held: Array<[number, number]> = forced.filter(([i, j]) => v[i]![j] === EXACT);
+function standing(v: Sparse, forced: Array<[number, number]>, anchoredAtStart: boolean): Array<[number, number]> {
+  const held: Array<[number, number]> = forced.filter(([i, j]) => v.at(i, j) === EXACT);
   const exact = new Set(held.map(([i, j]) => `${i},${j}`));
   if (anchoredAtStart) exact.add('-1,-1');
   // (i2, j2) fits beside the pairs standing: its instruction and entry free, and in order with every pair
   const fits = (i2: number, j2: number): boolean => held.every(([a, b]) => (a < i2 && b < j2) || (a > i2 && b > j2));
   const rival = (i: number, j: number, rank: Verdict): boolean =>
-    v.some((row, i2) => i2 !== i && row[j]! >= rank && fits(i2, j)) || v[i]!.some((x, j2) => j2 !== j && x >= rank && fits(i, j2));
-  const strong = forced.filter(([i, j]) => v[i]![j] === STRONG && !rival(i, j, STRONG));
+    v.rows.some((i2) => i2 !== i && v.at(i2, j) >= rank && fits(i2, j)) || v.cols.some((j2) => j2 !== j && v.at(i, j2) >= rank && fits(i, j2));
+  const strong = forced.filter(([i, j]) => v.at(i, j) === STRONG && !rival(i, j, STRONG));
   held.push(...strong);
-  const weak = forced.filter(([i, j]) => v[i]![j] === WEAK && !rival(i, j, WEAK) && (exact.has(`${i - 1},${j - 1}`) || exact.has(`${i + 1},${j + 1}`)));
+  const weak = forced.filter(([i, j]) => v.at(i, j) === WEAK && !rival(i, j, WEAK) && (exact.has(`${i - 1},${j - 1}`) || exact.has(`${i + 1},${j + 1}`)));
   const keep = new Set([...held, ...weak].map(([i, j]) => `${i},${j}`));
   return forced.filter(([i, j]) => keep.has(`${i},${j}`));
 }
 
-/** The pairs of `steps` with the entries from `lo` on (indices into `recs`) that stand. */
-function pairsFrom(steps: Step[], recs: Recorded[], lo: number | undefined, ev: MatchEvidence): { pairs: Array<[number, number]>; v: Grid<Verdict> } {
+/** The verdicts of a chain against the entries from one on, by the chain's and the entries' own indices; `rows`: the instructions that pair any. */
+interface Sparse {
+  at(i: number, j: number): Verdict;
+  rows: number[];
+  cols: number[];
+}
+
+/**
+ * The pairs of `steps` with the entries from `lo` on (indices into `recs`) that stand. Instructions
+ * that check under no entry take no part in any alignment: they are left out of the count (a chain
+ * of thousands of stages is mostly such), their indices kept.
+ */
+function pairsFrom(steps: Step[], recs: Recorded[], lo: number | undefined, rows: (s: Step) => readonly Verdict[]): Array<[number, number]> {
   const from = lo ?? 0;
-  const own = recs.slice(from);
-  const v = steps.map((s) => own.map((r, j) => recordedBy(s.ins, s.st, r, ev.layers?.[from + j], ev.context)));
-  const pairs = standing(v, forcedPairs(v, steps.length, own.length), lo !== undefined);
-  return { pairs: pairs.map(([i, j]) => [i, from + j] as [number, number]), v };
+  const m = recs.length - from;
+  const keep: number[] = [];
+  steps.forEach((s, i) => {
+    if ((LAST.get(rows(s)) ?? Infinity) >= from) keep.push(i);
+  });
+  const v = keep.map((i) => rows(steps[i]!).slice(from));
+  const forced = forcedPairs(v, keep.length, m).map(([k, j]) => [keep[k]!, j] as [number, number]);
+  const sparse: Sparse = { at: (i, j) => rows(steps[i]!)[from + j]!, rows: keep, cols: Array.from({ length: m }, (_x, j) => j) };
+  return standing(sparse, forced, lo !== undefined).map(([i, j]) => [i, from + j] as [number, number]);
 }
 
 /** A base length taken from the candidates: the one after which every entry and instruction pairs. */
-function fromCandidates(steps: Step[], recs: Recorded[], ev: MatchEvidence): { lo: number; pairs: Array<[number, number]> } | undefined {
+function fromCandidates(steps: Step[], recs: Recorded[], ev: MatchEvidence, rows: (s: Step) => readonly Verdict[]): { lo: number; pairs: Array<[number, number]> } | undefined {
   const needed = steps.filter((s) => !OPTIONAL.has(s.ins.keyword)).length;
   for (const k of ev.baseCandidates ?? []) {
     if (k > recs.length) continue;
-    const { pairs } = pairsFrom(steps, recs, k, ev);
+    const pairs = pairsFrom(steps, recs, k, rows);
     if (pairs.length === recs.length - k && pairs.length >= needed) return { lo: k, pairs };
   }
   return undefined;
 }
 
-function align(steps: Step[], recs: Recorded[], root: Stage, ev: MatchEvidence): Aligned {
+function align(steps: Step[], recs: Recorded[], root: Stage, ev: MatchEvidence, rows: (s: Step) => readonly Verdict[]): Aligned {
   const out: StepMatch[] = recs.map(() => ({ kind: 'unmatched' }));
   const base = ev.baseSteps?.(root);
   let lo: number | undefined;
   let pairs: Array<[number, number]>;
   if (base !== undefined && base <= recs.length) {
     lo = base;
-    pairs = pairsFrom(steps, recs, lo, ev).pairs;
+    pairs = pairsFrom(steps, recs, lo, rows);
   } else {
-    const c = fromCandidates(steps, recs, ev);
+    const c = fromCandidates(steps, recs, ev, rows);
     lo = c?.lo;
-    pairs = c?.pairs ?? trustedFromEnd(pairsFrom(steps, recs, undefined, ev).pairs, steps, recs);
+    pairs = c?.pairs ?? trustedFromEnd(pairsFrom(steps, recs, undefined, rows), steps, recs);
   }
   for (const [i, j] of pairs) out[j] = { kind: 'instruction', stage: steps[i]!.stage, ins: steps[i]!.ins };
   if (lo !== undefined && pairs.length > 0) for (let k = 0; k < lo; k++) out[k] = { kind: 'base', stage: root };
@@ -254,11 +307,13 @@ function agreed(readings: Aligned[]): Aligned {
 export function matchHistory(df: Dockerfile, createdBy: readonly string[], ev: MatchEvidence = {}): HistoryMatch {
   const recs = createdBy.map(readRecorded);
   const none: HistoryMatch = { steps: recs.map(() => ({ kind: 'unmatched' })), matched: 0 };
+  const rows = verdictRows(recs, ev);
+  const contexts = new Map<string, BuildContext>();
   const tried = df.stages.flatMap((target) => {
     const readings = stageChains(df, target)
       .map((chain) => {
-        const context = ev.context && chainContext(chain.flatMap((s) => s.instructions), ev.context);
-        return align(chainSteps(df, chain), recs, chain[0]!, { ...ev, ...(context ? { context } : {}) });
+        const context = ev.context && chainContext(chain, ev.context, contexts);
+        return align(chainSteps(df, chain), recs, chain[0]!, ev, (s) => rows(s, context));
       })
       .filter((r) => r.ends);
     return readings.length ? [{ target, ...agreed(readings) }] : [];

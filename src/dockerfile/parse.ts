@@ -269,30 +269,45 @@ function links(df: Dockerfile): Links {
 /** At most this many readings of a chain whose FROMs hold variables; beyond, the chain is not tried. */
 const MAX_READINGS = 32;
 
+const CHAINS = new WeakMap<Dockerfile, Stage[][][]>();
+const PREFIX = new WeakMap<Stage[], Stage[]>();
+
+/** The chain `chain` extends by its last stage (a chain's steps are its prefix's and that stage's), if it was built so. */
+export const chainPrefix = (chain: Stage[]): Stage[] | undefined => PREFIX.get(chain);
+
 /**
  * The stage chains an image built with `target` as its last stage may be made of, root first: each
  * stage's FROM names an earlier stage (by its AS name, case-insensitive, global ARG defaults expanded)
- * or an image. A FROM whose variable names a stage by default (`ARG
- * VARIANT=slim`, `FROM ${VARIANT}`) names whatever `--build-arg` gave: any earlier named stage, or an
- * image. A FROM whose default names an image is read as that image (a build argument naming a stage
- * there is not told apart). Empty when there are more than MAX_READINGS.
+ * or an image. A FROM whose variable names a stage by default (`ARG VARIANT=slim`, `FROM ${VARIANT}`)
+ * names whatever `--build-arg` gave: any earlier named stage, or an image. A FROM whose default names
+ * an image is read as that image (a build argument naming a stage there is not told apart). Empty when
+ * there are more than MAX_READINGS. Computed once per Dockerfile, parents before children.
  */
 export function stageChains(df: Dockerfile, target: Stage): Stage[][] {
-  const { parent } = links(df);
-  const tail: Stage[] = [target];
-  let s = target;
-  for (let p = parent[s.index]!; p && p !== 'any'; p = parent[s.index]!) {
-    tail.unshift(p);
-    s = p;
+  let all = CHAINS.get(df);
+  if (!all) {
+    const { parent } = links(df);
+    all = [];
+    const extend = (c: Stage[], s: Stage): Stage[] => {
+      const out = [...c, s];
+      PREFIX.set(out, c);
+      return out;
+    };
+    for (const s of df.stages) {
+      const p = parent[s.index]!;
+      let chains: Stage[][];
+      if (p === null) chains = [[s]];
+      else if (p !== 'any') chains = all[p.index]!.map((c) => extend(c, s));
+      else {
+        chains = [[s]];
+        for (const q of df.stages.slice(0, s.index)) if (q.name) chains.push(...all[q.index]!.map((c) => extend(c, s)));
+        if (chains.length > MAX_READINGS) chains = [];
+      }
+      all.push(chains);
+    }
+    CHAINS.set(df, all);
   }
-  if (parent[s.index] !== 'any') return [tail];
-  const out: Stage[][] = [tail];
-  for (const q of df.stages.slice(0, s.index)) {
-    if (!q.name) continue;
-    for (const c of stageChains(df, q)) out.push([...c, ...tail]);
-    if (out.length > MAX_READINGS) return [];
-  }
-  return out;
+  return all[target.index]!;
 }
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;

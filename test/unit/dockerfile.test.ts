@@ -689,4 +689,16 @@ describe('review 15c: wrong lines and failures found after the ranked verdicts',
     // the slim stage (the default) would put the common RUN and the base image on its lines: not given
     expect(got.steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind))).toEqual(['unmatched', 'unmatched', 'unmatched', 'unmatched', lineOf(text, 'echo app'), lineOf(text, 'chmod'), lineOf(text, 'CMD')]);
   });
+  it('R1: 4,000 chained stages (`FROM s{i-1} AS s{i}`): each chain read once, the image on the last stage\'s lines', () => {
+    let text = 'FROM base AS s0\nRUN echo 0\n';
+    for (let i = 1; i < 4000; i++) text += `FROM s${i - 1} AS s${i}\nRUN echo ${i}\n`;
+    // an image built with --target s7: its base entry, then one RUN per stage up to s7
+    const history = ['', ...Array.from({ length: 8 }, (_x, i) => `/bin/sh -c echo ${i}`)];
+    const t0 = performance.now();
+    const got = matchHistory(parseDockerfile(text, 'Dockerfile'), history, { baseSteps: () => 1 });
+    console.log(`4000 chained stages: ${Math.round(performance.now() - t0)} ms`);
+    expect(got.target?.name).toBe('s7');
+    const lines = got.steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind));
+    expect(lines).toEqual(['base', ...Array.from({ length: 8 }, (_x, i) => 2 * i + 2)]);
+  }, 60_000);
 });
