@@ -701,4 +701,21 @@ describe('review 15c: wrong lines and failures found after the ranked verdicts',
     const lines = got.steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind));
     expect(lines).toEqual(['base', ...Array.from({ length: 8 }, (_x, i) => 2 * i + 2)]);
   }, 60_000);
+  it('R3: a binary file given as the Dockerfile: one short line, its bytes escaped', async () => {
+    const { readDockerfile } = await import('../../src/dockerfile/read.js');
+    const d = tmpDir('imgscope-df-bin-');
+    const f = path.join(d, 'Dockerfile');
+    // control bytes, an escape sequence and invalid UTF-8 in a 3,000-byte first word
+    writeFileSync(f, Buffer.concat([Buffer.from([0x1b, 0x5b, 0x33, 0x31, 0x6d, 0x00, 0x01, 0xff, 0xfe]), Buffer.alloc(3000, 0x41), Buffer.from(' x\n')]));
+    let message = '';
+    try {
+      readDockerfile(f);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message.startsWith(`--dockerfile ${f}: line 1: `)).toBe(true);
+    expect(message.length).toBeLessThanOrEqual(`--dockerfile ${f}: `.length + 200);
+    expect(message).not.toMatch(/[\x00-\x1f\x7f]/);
+    expect(message).toContain('\\x1b');
+  });
 });
