@@ -38,7 +38,17 @@ function wild(text: string): string {
   return parts.map(escapeRe).join('.*?');
 }
 
-const full = (src: string, body: string): boolean => new RegExp(`^${src}$`, 's').test(body);
+/**
+ * `body` is all of what regex source `src` matches. A source too large for the regex engine (an
+ * instruction of tens of kilobytes) is no match: the step stays unmatched, the run goes on.
+ */
+function full(src: string, body: string): boolean {
+  try {
+    return new RegExp(`^${src}$`, 's').test(body);
+  } catch {
+    return false;
+  }
+}
 
 /** Shell words as the Dockerfile parser splits ENV/LABEL values: quotes removed, escapes applied. */
 function words(text: string, escape: string): string[] {
@@ -104,9 +114,15 @@ function runCommand(ins: Instruction, shell: string[]): string[] {
   return [...shell, ins.text + h.map((d) => `\n${d.body}${d.name}`).join('')];
 }
 
+/**
+ * The command as recorded, after the build arguments the classic builder puts first (`|2 A=1 B=2 `):
+ * compared as strings, so a RUN of any length costs no regex.
+ */
 function testRun(ins: Instruction, st: ChainState, body: string): boolean {
-  const cmd = escapeRe(norm(runCommand(ins, st.shell).join(' ')));
-  return full(`(?:\\|\\d+ .*? )?${cmd}`, body);
+  const cmd = norm(runCommand(ins, st.shell).join(' '));
+  if (body === cmd) return true;
+  const args = /^\|\d+ /.exec(body);
+  return !!args && body.length >= args[0].length + 1 + cmd.length && body.endsWith(` ${cmd}`);
 }
 
 function copyArgs(ins: Instruction): string[] {
@@ -149,11 +165,41 @@ export interface BuildContext {
   read(rel: string): ContextView;
 }
 
-/** A COPY/ADD source that is read from the build context (no `--from`, no glob, no URL, inside it): its context-relative path. */
+/**
+ * A COPY/ADD source that is read from the build context (no `--from`, no glob, no URL, no variable the
+ * build expands, no heredoc, inside it): its context-relative path.
+ */
 function contextSource(ins: Instruction, src: string): string | undefined {
-  if (ins.flags.from !== undefined || /[*?[]/.test(src) || /^[a-z][a-z0-9+.-]*:\/\//i.test(src) || /^git@/.test(src)) return undefined;
+  if (ins.flags.from !== undefined || /[*?[$]/.test(src) || src.startsWith('<<') || /^[a-z][a-z0-9+.-]*:\/\//i.test(src) || /^git@/.test(src)) return undefined;
   const rel = cleanPath(`/${src}`).slice(1);
   return rel.split('/').includes('..') ? undefined : rel;
+}
+
+/**
+ * The build context as far as a stage chain can trust it (docs/dockerfile.md "Matching"). The folder
+ * read is the Dockerfile's own; a build may have used another (`docker build -f docker/Dockerfile .`).
+ * When a context source of the chain is missing there, the folder is not the context the chain was
+ * built from as it reads now (another context, or a source edited since): nothing it holds confirms or
+ * refutes a COPY (a `COPY .` would read `docker/`, whose files a later `COPY docker/` copied), and only
+ * the missing sources stay missing (their COPY is not given).
+ */
+export function chainContext(chain: ReadonlyArray<{ instructions: readonly Instruction[] }>, context: BuildContext, made: Map<string, BuildContext>): BuildContext {
+  const missing = new Set<string>();
+  for (const stage of chain) {
+    for (const ins of stage.instructions) {
+      if (ins.keyword !== 'COPY' && ins.keyword !== 'ADD') continue;
+      for (const src of copyArgs(ins).slice(0, -1)) {
+        const rel = contextSource(ins, src);
+        if (rel !== undefined && context.read(rel).kind === 'missing') missing.add(rel);
+      }
+    }
+  }
+  if (missing.size === 0) return context;
+  // one stand-in per set of missing sources (`made`), so verdicts computed under it are reused
+  const key = [...missing].sort().join('\0');
+  let c = made.get(key);
+  if (!c) made.set(key, (c = { read: (rel) => (missing.has(rel) ? { kind: 'missing' } : { kind: 'unknown' }) }));
+  return c;
 }
 
 /**
@@ -235,7 +281,9 @@ function testCopy(ins: Instruction, st: ChainState, body: string, layer: LayerPa
   const args = copyArgs(ins);
   if (args.length < 2) return NO;
   const dest = args[args.length - 1]!;
-  const classic = /^(?:--chown=\S*?)?([a-z]+):[0-9a-f]{16,} in (.*)$/.exec(body);
+  // the legacy builder writes a `--chown` flag's value straight before the kind (`--chown=app:appdir:<hash>`):
+  // the kind and its 64-digit hash anchor the record
+  const classic = /^(?:--chown=\S*?)?(file|dir|multi):[0-9a-f]{64} in (.*)$/.exec(body);
   if (classic) {
     const recorded = classic[2]!.trim();
     if (!full(wild(dest), recorded)) return NO;

@@ -9,8 +9,8 @@
  * image's own history, when the source holds it.
  */
 import type { LayerPaths } from './layer-paths.js';
-import { advance, type BuildContext, type ChainState, EXACT, initialState, OPTIONAL, type Recorded, readRecorded, recordedBy, STRONG, type Verdict, WEAK } from './expect.js';
-import { type Dockerfile, type Instruction, type Stage, stageChain } from './parse.js';
+import { advance, type BuildContext, type ChainState, chainContext, EXACT, initialState, OPTIONAL, type Recorded, readRecorded, recordedBy, STRONG, type Verdict, WEAK } from './expect.js';
+import { chainPrefix, type Dockerfile, type Instruction, type Stage, stageChains } from './parse.js';
 
 export type StepMatch =
   | { kind: 'instruction'; stage: Stage; ins: Instruction }
@@ -48,17 +48,54 @@ interface Step {
   st: ChainState;
 }
 
+/** Steps of chains already read (a chain's steps extend its prefix's, parse.ts chainPrefix). */
+const STEPS = new WeakMap<Stage[], Step[]>();
+
+/** The instructions of a chain with the state each is recorded in; a chain's prefix is read once. */
 function chainSteps(df: Dockerfile, chain: Stage[]): Step[] {
-  let st = initialState(df.escape);
-  const out: Step[] = [];
-  for (const stage of chain) {
-    for (const ins of stage.instructions) {
-      out.push({ stage, ins, st });
-      st = advance(ins, st);
-    }
+  const todo: Stage[][] = [];
+  let c: Stage[] | undefined = chain;
+  while (c && !STEPS.has(c)) {
+    todo.push(c);
+    c = chainPrefix(c);
   }
-  return out;
+  let steps = c ? STEPS.get(c)! : [];
+  for (const ch of todo.reverse()) {
+    const pre = chainPrefix(ch);
+    const stages = pre ? ch.slice(pre.length) : ch;
+    const last = steps[steps.length - 1];
+    let st = last ? advance(last.ins, last.st) : initialState(df.escape);
+    steps = pre ? steps.slice() : [];
+    for (const stage of stages) {
+      for (const ins of stage.instructions) {
+        steps.push({ stage, ins, st });
+        st = advance(ins, st);
+      }
+    }
+    STEPS.set(ch, steps);
+  }
+  return steps;
 }
+
+/** A step's verdict against every entry (expect.ts recordedBy), computed once per step and build context. */
+type Rows = (s: Step, context: BuildContext | undefined) => readonly Verdict[];
+
+function verdictRows(recs: Recorded[], ev: MatchEvidence): Rows {
+  const seen = new Map<Step, { context: BuildContext | undefined; row: Verdict[] }>();
+  return (s, context) => {
+    const had = seen.get(s);
+    if (had && had.context === context) return had.row;
+    const row = recs.map((r, j) => recordedBy(s.ins, s.st, r, ev.layers?.[j], context));
+    let last = row.length - 1;
+    while (last >= 0 && row[last] === 0) last--;
+    LAST.set(row, last);
+    seen.set(s, { context, row });
+    return row;
+  };
+}
+
+/** Per verdict row: the last entry it pairs with (-1: none). */
+const LAST = new WeakMap<readonly Verdict[], number>();
 
 type Grid<T> = T[][];
 const grid = <T>(n: number, m: number, v: T): Grid<T> => Array.from({ length: n + 1 }, () => new Array<T>(m + 1).fill(v));
@@ -137,6 +174,11 @@ interface Aligned {
   matched: number;
   /** Chain instructions left unpaired. */
   unpaired: number;
+  /**
+   * Whether the chain could end this image: each entry after its last pair has an instruction of its
+   * keyword after that pair, in order (endsImage).
+   */
+  ends: boolean;
 }
 
 /**
@@ -149,87 +191,145 @@ interface Aligned {
  * and stand beside an exact pair (the one before or after it), or be the chain's first step right
  * after a known base image.
  */
-function standing(v: Grid<Verdict>, forced: Array<[number, number]>, anchoredAtStart: boolean): Array<[number, number]> {
-  const held: Array<[number, number]> = forced.filter(([i, j]) => v[i]![j] === EXACT);
+function standing(v: Sparse, forced: Array<[number, number]>, anchoredAtStart: boolean): Array<[number, number]> {
+  const held: Array<[number, number]> = forced.filter(([i, j]) => v.at(i, j) === EXACT);
   const exact = new Set(held.map(([i, j]) => `${i},${j}`));
   if (anchoredAtStart) exact.add('-1,-1');
   // (i2, j2) fits beside the pairs standing: its instruction and entry free, and in order with every pair
   const fits = (i2: number, j2: number): boolean => held.every(([a, b]) => (a < i2 && b < j2) || (a > i2 && b > j2));
   const rival = (i: number, j: number, rank: Verdict): boolean =>
-    v.some((row, i2) => i2 !== i && row[j]! >= rank && fits(i2, j)) || v[i]!.some((x, j2) => j2 !== j && x >= rank && fits(i, j2));
-  const strong = forced.filter(([i, j]) => v[i]![j] === STRONG && !rival(i, j, STRONG));
+    v.rows.some((i2) => i2 !== i && v.at(i2, j) >= rank && fits(i2, j)) || v.cols.some((j2) => j2 !== j && v.at(i, j2) >= rank && fits(i, j2));
+  const strong = forced.filter(([i, j]) => v.at(i, j) === STRONG && !rival(i, j, STRONG));
   held.push(...strong);
-  const weak = forced.filter(([i, j]) => v[i]![j] === WEAK && !rival(i, j, WEAK) && (exact.has(`${i - 1},${j - 1}`) || exact.has(`${i + 1},${j + 1}`)));
+  const weak = forced.filter(([i, j]) => v.at(i, j) === WEAK && !rival(i, j, WEAK) && (exact.has(`${i - 1},${j - 1}`) || exact.has(`${i + 1},${j + 1}`)));
   const keep = new Set([...held, ...weak].map(([i, j]) => `${i},${j}`));
   return forced.filter(([i, j]) => keep.has(`${i},${j}`));
 }
 
-/** The pairs of `steps` with the entries from `lo` on (indices into `recs`) that stand. */
-function pairsFrom(steps: Step[], recs: Recorded[], lo: number | undefined, ev: MatchEvidence): { pairs: Array<[number, number]>; v: Grid<Verdict> } {
+/** The verdicts of a chain against the entries from one on, by the chain's and the entries' own indices; `rows`: the instructions that pair any. */
+interface Sparse {
+  at(i: number, j: number): Verdict;
+  rows: number[];
+  cols: number[];
+}
+
+/**
+ * The pairs of `steps` with the entries from `lo` on (indices into `recs`) that stand. Instructions
+ * that check under no entry take no part in any alignment: they are left out of the count (a chain
+ * of thousands of stages is mostly such), their indices kept.
+ */
+function pairsFrom(steps: Step[], recs: Recorded[], lo: number | undefined, rows: (s: Step) => readonly Verdict[]): Array<[number, number]> {
   const from = lo ?? 0;
-  const own = recs.slice(from);
-  const v = steps.map((s) => own.map((r, j) => recordedBy(s.ins, s.st, r, ev.layers?.[from + j], ev.context)));
-  const pairs = standing(v, forcedPairs(v, steps.length, own.length), lo !== undefined);
-  return { pairs: pairs.map(([i, j]) => [i, from + j] as [number, number]), v };
+  const m = recs.length - from;
+  const keep: number[] = [];
+  steps.forEach((s, i) => {
+    if ((LAST.get(rows(s)) ?? Infinity) >= from) keep.push(i);
+  });
+  const v = keep.map((i) => rows(steps[i]!).slice(from));
+  const forced = forcedPairs(v, keep.length, m).map(([k, j]) => [keep[k]!, j] as [number, number]);
+  const sparse: Sparse = { at: (i, j) => rows(steps[i]!)[from + j]!, rows: keep, cols: Array.from({ length: m }, (_x, j) => j) };
+  return standing(sparse, forced, lo !== undefined).map(([i, j]) => [i, from + j] as [number, number]);
 }
 
 /** A base length taken from the candidates: the one after which every entry and instruction pairs. */
-function fromCandidates(steps: Step[], recs: Recorded[], ev: MatchEvidence): { lo: number; pairs: Array<[number, number]> } | undefined {
+function fromCandidates(steps: Step[], recs: Recorded[], ev: MatchEvidence, rows: (s: Step) => readonly Verdict[]): { lo: number; pairs: Array<[number, number]> } | undefined {
   const needed = steps.filter((s) => !OPTIONAL.has(s.ins.keyword)).length;
   for (const k of ev.baseCandidates ?? []) {
     if (k > recs.length) continue;
-    const { pairs } = pairsFrom(steps, recs, k, ev);
+    const pairs = pairsFrom(steps, recs, k, rows);
     if (pairs.length === recs.length - k && pairs.length >= needed) return { lo: k, pairs };
   }
   return undefined;
 }
 
-function align(steps: Step[], recs: Recorded[], root: Stage, ev: MatchEvidence): Aligned {
+function align(steps: Step[], recs: Recorded[], root: Stage, ev: MatchEvidence, rows: (s: Step) => readonly Verdict[]): Aligned {
   const out: StepMatch[] = recs.map(() => ({ kind: 'unmatched' }));
   const base = ev.baseSteps?.(root);
   let lo: number | undefined;
   let pairs: Array<[number, number]>;
   if (base !== undefined && base <= recs.length) {
     lo = base;
-    pairs = pairsFrom(steps, recs, lo, ev).pairs;
+    pairs = pairsFrom(steps, recs, lo, rows);
   } else {
-    const c = fromCandidates(steps, recs, ev);
+    const c = fromCandidates(steps, recs, ev, rows);
     lo = c?.lo;
-    pairs = c?.pairs ?? trustedFromEnd(pairsFrom(steps, recs, undefined, ev).pairs, steps, recs);
+    pairs = c?.pairs ?? trustedFromEnd(pairsFrom(steps, recs, undefined, rows), steps, recs);
   }
   for (const [i, j] of pairs) out[j] = { kind: 'instruction', stage: steps[i]!.stage, ins: steps[i]!.ins };
   if (lo !== undefined && pairs.length > 0) for (let k = 0; k < lo; k++) out[k] = { kind: 'base', stage: root };
-  return { steps: out, matched: pairs.length, unpaired: steps.length - pairs.length };
+  return { steps: out, matched: pairs.length, unpaired: steps.length - pairs.length, ends: endsImage(pairs, steps, recs) };
 }
 
-const sameLines = (a: StepMatch[], b: StepMatch[]): boolean =>
-  a.every((s, j) => {
-    const t = b[j]!;
-    if (s.kind !== t.kind) return false;
-    if (s.kind === 'instruction') return s.ins === (t as typeof s).ins;
-    if (s.kind === 'base') return s.stage.from === (t as typeof s).stage.from;
-    return true;
-  });
+/**
+ * Each entry after the last pair has an instruction after that pair of its keyword, in order (an edited
+ * instruction; instructions appended since the build may be left over, entries may not).
+ */
+function endsImage(pairs: Array<[number, number]>, steps: Step[], recs: Recorded[]): boolean {
+  const [i, j] = pairs[pairs.length - 1] ?? [-1, -1];
+  let k = i + 1;
+  for (const r of recs.slice(j + 1)) {
+    while (k < steps.length && steps[k]!.ins.keyword !== r.keyword) k++;
+    if (k++ >= steps.length) return false;
+  }
+  return true;
+}
+
+function sameStep(s: StepMatch, t: StepMatch): boolean {
+  if (s.kind !== t.kind) return false;
+  if (s.kind === 'instruction') return s.ins === (t as typeof s).ins;
+  if (s.kind === 'base') return s.stage.from === (t as typeof s).stage.from;
+  return true;
+}
+
+const sameLines = (a: StepMatch[], b: StepMatch[]): boolean => a.every((s, j) => sameStep(s, b[j]!));
+
+/**
+ * What every reading of a target's chain agrees on (one reading per parent a variable FROM may name,
+ * parse.ts stageChains): an entry they pair differently is unmatched.
+ */
+function agreed(readings: Aligned[]): Aligned {
+  if (readings.length === 1) return readings[0]!;
+  const [first, ...rest] = readings;
+  const steps = first!.steps.map((s, j): StepMatch => (rest.every((r) => sameStep(s, r.steps[j]!)) ? s : { kind: 'unmatched' }));
+  const matched = steps.filter((s) => s.kind === 'instruction').length;
+  return { steps: matched ? steps : steps.map(() => ({ kind: 'unmatched' })), matched, unpaired: Math.max(...readings.map((r) => r.unpaired)), ends: true };
+}
 
 /**
  * Matches an image's history (`created_by` of each entry, oldest first) to the Dockerfile. Every stage
- * is tried as the build target (a `--target` build holds only its chain); the one pairing the most
- * entries wins. Stages that tie with different lines leave every entry unmatched and are named in
- * `ambiguous`; with the same lines, the chain leaving fewest instructions unpaired is the target.
+ * is tried as the build target (a `--target` build holds only its chain); a stage whose chain cannot
+ * end this image (`ends`: a builder stage ending in a RUN where the image ends in a COPY) is not one,
+ * and of the others the one pairing the most entries wins. Stages that tie with different lines leave
+ * every entry unmatched and are named in `ambiguous`; with the same lines, the chain leaving fewest
+ * instructions unpaired is the target. An entry that another possible target pairs with another line
+ * (two stages holding the same RUN, one of them edited) is left unmatched.
  */
 export function matchHistory(df: Dockerfile, createdBy: readonly string[], ev: MatchEvidence = {}): HistoryMatch {
   const recs = createdBy.map(readRecorded);
   const none: HistoryMatch = { steps: recs.map(() => ({ kind: 'unmatched' })), matched: 0 };
-  const tried = df.stages.map((target) => {
-    const chain = stageChain(df, target);
-    return { target, ...align(chainSteps(df, chain), recs, chain[0]!, ev) };
+  const rows = verdictRows(recs, ev);
+  const contexts = new Map<string, BuildContext>();
+  const tried = df.stages.flatMap((target) => {
+    const readings = stageChains(df, target)
+      .map((chain) => {
+        const context = ev.context && chainContext(chain, ev.context, contexts);
+        return align(chainSteps(df, chain), recs, chain[0]!, ev, (s) => rows(s, context));
+      })
+      .filter((r) => r.ends);
+    return readings.length ? [{ target, ...agreed(readings) }] : [];
   });
-  const most = Math.max(0, ...tried.map((t) => t.matched));
+  const possible = tried.filter((t) => t.matched > 0);
+  const most = Math.max(0, ...possible.map((t) => t.matched));
   if (most === 0) return none;
-  const top = tried.filter((t) => t.matched === most);
+  const top = possible.filter((t) => t.matched === most);
   if (top.some((t) => !sameLines(t.steps, top[0]!.steps))) return { ...none, ambiguous: top.map((t) => t.target) };
   // the same lines from several chains (one stage FROM another): the chain with fewest left over
   const fewest = Math.min(...top.map((t) => t.unpaired));
   const pick = top.filter((t) => t.unpaired === fewest).pop()!;
-  return { target: pick.target, steps: pick.steps, matched: pick.matched };
+  const steps = pick.steps.map((s, j): StepMatch => (s.kind === 'instruction' && possible.some((t) => pairedElsewhere(t.steps[j]!, s.ins)) ? { kind: 'unmatched' } : s));
+  const matched = steps.filter((s) => s.kind === 'instruction').length;
+  if (matched === 0) return none;
+  return { target: pick.target, steps, matched };
 }
+
+const pairedElsewhere = (s: StepMatch, ins: Instruction): boolean => s.kind === 'instruction' && s.ins !== ins;

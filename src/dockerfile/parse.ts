@@ -239,26 +239,82 @@ export function parseDockerfile(source: string, file: string): Dockerfile {
 /** A stage's label in reports: its name, or its index as a string. */
 export const stageLabel = (s: Stage): string => s.name ?? String(s.index);
 
-/**
- * The stages an image built with `target` as its last stage is made of, root first: each stage's FROM
- * names an earlier stage (by its AS name, case-insensitive, global ARG defaults expanded) or an image.
- */
-export function stageChain(df: Dockerfile, target: Stage): Stage[] {
-  const chain: Stage[] = [target];
-  for (let s = target; ; ) {
-    const name = expandGlobal(df, s.base).toLowerCase();
-    const parent = df.stages.slice(0, s.index).reverse().find((p) => p.name?.toLowerCase() === name);
-    if (!parent) return chain;
-    chain.unshift(parent);
-    s = parent;
-  }
+/** Per Dockerfile: global ARG defaults, and each stage's parent(s) (memoized: a chain of thousands of stages is read once). */
+interface Links {
+  defaults: Map<string, string>;
+  /** Per stage index: the earlier stage its FROM names, null for an image, or 'any' for a variable naming a stage by default. */
+  parent: Array<Stage | null | 'any'>;
 }
+const LINKS = new WeakMap<Dockerfile, Links>();
 
-/** `${NAME}` / `$NAME` in a FROM replaced by the global ARG defaults (what a plain build uses). */
-export function expandGlobal(df: Dockerfile, word: string): string {
+function links(df: Dockerfile): Links {
+  let l = LINKS.get(df);
+  if (l) return l;
   const defaults = new Map<string, string>();
   for (const a of df.globalArgs) {
     for (const m of a.text.matchAll(/([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?/g)) if (m[2] !== undefined) defaults.set(m[1]!, m[2].replace(/^["']|["']$/g, ''));
   }
-  return word.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (all, a?: string, b?: string) => defaults.get((a ?? b)!) ?? all);
+  const named = new Map<string, Stage>(); // the latest stage of each name so far
+  const parent: Links['parent'] = [];
+  l = { defaults, parent };
+  LINKS.set(df, l);
+  for (const st of df.stages) {
+    const p = named.get(expandGlobal(df, st.base).toLowerCase()) ?? null;
+    parent.push(p && st.base.includes('$') ? 'any' : p);
+    if (st.name) named.set(st.name.toLowerCase(), st);
+  }
+  return l;
+}
+
+/** At most this many readings of a chain whose FROMs hold variables; beyond, the chain is not tried. */
+const MAX_READINGS = 32;
+
+const CHAINS = new WeakMap<Dockerfile, Stage[][][]>();
+const PREFIX = new WeakMap<Stage[], Stage[]>();
+
+/** The chain `chain` extends by its last stage (a chain's steps are its prefix's and that stage's), if it was built so. */
+export const chainPrefix = (chain: Stage[]): Stage[] | undefined => PREFIX.get(chain);
+
+/**
+ * The stage chains an image built with `target` as its last stage may be made of, root first: each
+ * stage's FROM names an earlier stage (by its AS name, case-insensitive, global ARG defaults expanded)
+ * or an image. A FROM whose variable names a stage by default (`ARG VARIANT=slim`, `FROM ${VARIANT}`)
+ * names whatever `--build-arg` gave: any earlier named stage, or an image. A FROM whose default names
+ * an image is read as that image (a build argument naming a stage there is not told apart). Empty when
+ * there are more than MAX_READINGS. Computed once per Dockerfile, parents before children.
+ */
+export function stageChains(df: Dockerfile, target: Stage): Stage[][] {
+  let all = CHAINS.get(df);
+  if (!all) {
+    const { parent } = links(df);
+    all = [];
+    const extend = (c: Stage[], s: Stage): Stage[] => {
+      const out = [...c, s];
+      PREFIX.set(out, c);
+      return out;
+    };
+    for (const s of df.stages) {
+      const p = parent[s.index]!;
+      let chains: Stage[][];
+      if (p === null) chains = [[s]];
+      else if (p !== 'any') chains = all[p.index]!.map((c) => extend(c, s));
+      else {
+        chains = [[s]];
+        for (const q of df.stages.slice(0, s.index)) if (q.name) chains.push(...all[q.index]!.map((c) => extend(c, s)));
+        if (chains.length > MAX_READINGS) chains = [];
+      }
+      all.push(chains);
+    }
+    CHAINS.set(df, all);
+  }
+  return all[target.index]!;
+}
+
+const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+
+/** `${NAME}` / `$NAME` in a FROM replaced by the global ARG defaults (what a plain build uses). */
+export function expandGlobal(df: Dockerfile, word: string): string {
+  if (!word.includes('$')) return word;
+  const { defaults } = links(df);
+  return word.replace(VARIABLE, (all, a?: string, b?: string) => defaults.get((a ?? b)!) ?? all);
 }

@@ -5,6 +5,7 @@
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { inputError } from '../errors.js';
+import { escapeText } from '../util/escape.js';
 import { readSmallFile } from '../util/files.js';
 import type { BuildContext, ContextView } from './expect.js';
 import { type Dockerfile, parseDockerfile } from './parse.js';
@@ -17,8 +18,14 @@ export function readDockerfile(file: string, label = `--dockerfile ${file}`): Do
   try {
     return parseDockerfile(text, file);
   } catch (err) {
-    throw inputError(`${label}: ${(err as Error).message}`, err);
+    throw inputError(`${label}: ${brief((err as Error).message)}`, err);
   }
+}
+
+/** A parse error's text as one short line: the file's own bytes (a binary file's) escaped, cut at 200 characters. */
+function brief(message: string): string {
+  const line = escapeText(message);
+  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }
 
 /** At most this many files are listed under one COPY source: beyond, the context tells nothing. */

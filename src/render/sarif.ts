@@ -160,7 +160,8 @@ function fallbackOf(a: Analysis): Fallback {
   const steps = [...(a.layers as Steps), ...((a.history ?? []) as Steps)];
   const file = match?.file ?? steps.find((s) => s.dockerfile)?.dockerfile?.file;
   if (file === undefined) return {};
-  // a base-image step of the target stage maps to that stage's FROM
+  // a base-image step of the target stage maps to that stage's FROM (when the chain's root is another
+  // stage, its base steps carry the root's label: the target's FROM made none of this image's steps)
   const from = match?.stage !== undefined ? steps.find((s) => s.dockerfile?.instruction === 'FROM' && s.dockerfile.stage === match.stage && s.dockerfile.file === file) : undefined;
   return { file, ...(from ? { fromLine: from.dockerfile!.line } : {}) };
 }
@@ -184,13 +185,16 @@ interface Context {
   fallback: Fallback;
 }
 
-/** The finding's own Dockerfile line; else, for an image-level finding, the target stage's FROM; else line 1 of the fallback file (none outside the root, none without a Dockerfile). */
+/**
+ * The finding's own Dockerfile line; else, for an image-level finding, the target stage's FROM when
+ * this image's base steps matched it; else none: the image reference (the logical location) is the
+ * only place named, never a line the finding is not about. None outside the root either.
+ */
 function findingLocation(f: Located, c: Context) {
   const own = f.location ? physical(c.base, f.location.file, f.location.line, f.location.endLine) : undefined;
   if (own) return own;
-  if (c.fallback.file === undefined) return undefined;
-  const line = IMAGE_LEVEL.has(f.id) && c.fallback.fromLine ? c.fallback.fromLine : 1;
-  return physical(c.base, c.fallback.file, line);
+  if (c.fallback.file === undefined || !IMAGE_LEVEL.has(f.id) || c.fallback.fromLine === undefined) return undefined;
+  return physical(c.base, c.fallback.file, c.fallback.fromLine);
 }
 
 function result(a: Analysis, f: Located, ruleIndex: number, c: Context) {

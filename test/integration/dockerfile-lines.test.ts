@@ -234,6 +234,8 @@ interface Case {
   dockerfile: string;
   files?: Record<string, string>;
   target?: string;
+  /** Where the Dockerfile lies in the context (default `Dockerfile`): built with `-f`. */
+  at?: string;
 }
 
 const CASES: Case[] = [
@@ -253,6 +255,18 @@ const CASES: Case[] = [
     dockerfile: `FROM ${BASE} AS builder\nRUN mkdir -p /out/a /out/b && echo aa > /out/a/f && echo bbbb > /out/b/f\nFROM ${BASE}\nENV APP_V=2\nCOPY --from=builder /out/a/ /app/\nCOPY --from=builder /out/b/ /app/\nCOPY . /src/\nRUN echo done\n`,
     files: { 'src/m.py': 'm\n' },
   },
+  // review 15c W1: built with `docker build -f docker/Dockerfile .`; docker/ holds what the second COPY adds
+  {
+    name: 'ctxroot',
+    at: 'docker/Dockerfile',
+    dockerfile: `FROM ${BASE}\nWORKDIR /app\nCOPY . /app/\nCOPY docker/ /app/\nRUN rm -f /app/Dockerfile\nCMD ["python3", "src/main.py"]\n`,
+    files: { 'settings.py': 'DEBUG = False\n', 'src/main.py': 'print(1)\n', 'docker/settings.py': 'DEBUG = True\n', 'docker/entrypoint.sh': '#!/bin/sh\nexec "$@"\n', 'docker/.env': 'AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n' },
+  },
+  // review 15c W2: a builder stage holding the final stage's first RUNs
+  {
+    name: 'twin',
+    dockerfile: `FROM ${BASE} AS builder\nRUN echo certs > /etc/bundle\nRUN echo 'deb x' > /etc/extra.list\nRUN mkdir /out && echo bin > /out/app\n\nFROM ${BASE}\nRUN echo certs > /etc/bundle\nRUN echo 'deb x' > /etc/extra.list\nCOPY --from=builder /out /opt/app\n`,
+  },
 ];
 
 describe.skipIf(!available || !readable)('never a wrong line: Dockerfiles edited after the build (review 15)', () => {
@@ -266,7 +280,8 @@ describe.skipIf(!available || !readable)('never a wrong line: Dockerfiles edited
     for (const c of CASES) {
       const ctx = tmpDir('imgscope-dfx-');
       contexts.set(c.name, ctx);
-      writeFileSync(path.join(ctx, 'Dockerfile'), c.dockerfile);
+      mkdirSync(path.dirname(path.join(ctx, c.at ?? 'Dockerfile')), { recursive: true });
+      writeFileSync(path.join(ctx, c.at ?? 'Dockerfile'), c.dockerfile);
       for (const [f, body] of Object.entries(c.files ?? {})) {
         mkdirSync(path.dirname(path.join(ctx, f)), { recursive: true });
         writeFileSync(path.join(ctx, f), body);
@@ -277,7 +292,7 @@ describe.skipIf(!available || !readable)('never a wrong line: Dockerfiles edited
         await execa('docker', ['build', '-q', '--force-rm', '--target', 'builder', '-t', dfTag(`${c.name}-builder`), ctx], { env: { DOCKER_BUILDKIT: '0' } });
         built.push(dfTag(`${c.name}-builder`));
       }
-      await execa('docker', ['build', '-q', '--force-rm', ...(c.target ? ['--target', c.target] : []), '-t', dfTag(c.name), ctx], { env: { DOCKER_BUILDKIT: '0' } });
+      await execa('docker', ['build', '-q', '--force-rm', ...(c.target ? ['--target', c.target] : []), ...(c.at ? ['-f', path.join(ctx, c.at)] : []), '-t', dfTag(c.name), ctx], { env: { DOCKER_BUILDKIT: '0' } });
       built.push(dfTag(c.name));
     }
   }, 300_000);
@@ -391,5 +406,38 @@ describe.skipIf(!available || !readable)('never a wrong line: Dockerfiles edited
     // the Dockerfile it was built from: COPY . confirmed by its context; the two COPY --from stay alike, so unmatched
     const right = await withDockerfile('ms', text, true);
     expect(own(right.a)).toEqual([right.lineOf('ENV APP_V=2'), undefined, undefined, right.lineOf('COPY . /src/'), right.lineOf('RUN echo done')]);
+  }, 120_000);
+  it('15c W1: built with -f docker/Dockerfile from the folder above: docker/ is not taken for the context, neither COPY is given', async () => {
+    const c = CASES.find((x) => x.name === 'ctxroot')!;
+    const f = path.join(contexts.get('ctxroot')!, c.at!);
+    const a = await analyze(dfTag('ctxroot'), f);
+    const lines = c.dockerfile.split('\n');
+    const lineOf = (t: string): number => lines.indexOf(t) + 1;
+    // the engine's history: WORKDIR, the two directory COPYs, RUN, CMD after the base image's entries
+    const { history } = await engineImage(dfTag('ctxroot'));
+    expect(history.slice(baseLength).map((h) => / COPY dir:/.test(h.created_by ?? ''))).toEqual([false, true, true, false, false]);
+    expect(own(a)).toEqual([lineOf('WORKDIR /app'), undefined, undefined, lineOf('RUN rm -f /app/Dockerfile'), lineOf('CMD ["python3", "src/main.py"]')]);
+    // docker/.env, copied by COPY docker/ (to /app/.env): never on the COPY . line
+    const secret = secretFinding(a);
+    expect(secret).toBeDefined();
+    expect(secret!.location?.line).not.toBe(lineOf('COPY . /app/'));
+  }, 120_000);
+
+  it('15c W2: one RUN of the final stage edited: its steps are not handed to the builder holding the same RUNs', async () => {
+    const text = CASES.find((x) => x.name === 'twin')!.dockerfile;
+    const edited = text.replace("RUN echo 'deb x' > /etc/extra.list\nCOPY", "RUN echo 'deb y' > /etc/extra.list\nCOPY");
+    const lines = edited.split('\n');
+    const finalFrom = lines.lastIndexOf(`FROM ${BASE}`) + 1;
+    const f = path.join(tmpDir('imgscope-dfx-edit-'), 'Dockerfile');
+    writeFileSync(f, edited);
+    const a = await analyze(dfTag('twin'), f);
+    expect(a.dockerfile!.stage).toBe('1');
+    expect(a.history.every((h) => h.dockerfile === undefined || h.dockerfile.line >= finalFrom)).toBe(true);
+    expect(own(a)[0]).toBe(finalFrom + 1); // RUN echo certs, unedited, in the final stage
+    expect(own(a).slice(1)).toEqual([undefined, undefined]);
+    // the Dockerfile it was built from: every step on the final stage's lines
+    writeFileSync(f, text);
+    const right = await analyze(dfTag('twin'), f);
+    expect(own(right)).toEqual([finalFrom + 1, finalFrom + 2, finalFrom + 3]);
   }, 120_000);
 });

@@ -605,3 +605,117 @@ describe('--dockerfile errors', () => {
     }
   });
 });
+
+describe('review 15c: wrong lines and failures found after the ranked verdicts', () => {
+  const at = (text: string, history: string[], ev: MatchEvidence = {}) => matchHistory(parseDockerfile(text, 'Dockerfile'), history, ev).steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind));
+  const hex = (c: string) => c.repeat(64);
+
+  it('W4: a legacy COPY --chown record (`--chown=app:appdir:<hash>`): its kind is read, so the context and file checks apply', () => {
+    // several sources: the layer holds both names under DEST
+    const multi = 'FROM x\nRUN echo a\nCOPY --chown=app:app a.txt b.txt /app/\nRUN echo b\n';
+    const hMulti = ['', '/bin/sh -c echo a', `/bin/sh -c #(nop) COPY --chown=app:appmulti:${hex('1')} in /app/ `, '/bin/sh -c echo b'];
+    const lMulti = [undefined, undefined, layerOf({ 'app/a.txt': 1, 'app/b.txt': 2 }), undefined];
+    expect(at(multi, hMulti, { layers: lMulti, baseSteps: () => 1 })).toEqual(['base', 2, 3, 4]);
+    // a directory COPY edited after the build (src/ became lib/): the context's lib/ holds the layer's name with another size
+    const dir = 'FROM x\nRUN echo a\nCOPY --chown=app:app lib/ /app/\nRUN echo b\n';
+    const hDir = ['', '/bin/sh -c echo a', `/bin/sh -c #(nop) COPY --chown=app:appdir:${hex('2')} in /app/ `, '/bin/sh -c echo b'];
+    const lDir = [undefined, undefined, layerOf({ 'app/m.py': 3 }), undefined];
+    const context = contextOf({ 'src/m.py': 3, 'lib/m.py': 30 });
+    expect(at(dir, hDir, { layers: lDir, baseSteps: () => 1, context })).toEqual(['base', 2, 'unmatched', 4]);
+    expect(at(dir.replace('lib/', 'src/'), hDir, { layers: lDir, baseSteps: () => 1, context })).toEqual(['base', 2, 3, 4]);
+  });
+  it('W2: an edited final stage does not hand its steps to a builder stage holding the same RUNs', () => {
+    const built = "FROM base AS build\nRUN echo certs > /etc/bundle\nRUN echo 'deb x' > /etc/extra.list\nRUN mkdir /out && echo bin > /out/app\n\nFROM base\nRUN echo certs > /etc/bundle\nRUN echo 'deb x' > /etc/extra.list\nCOPY --from=build /out /opt/app\n";
+    const edited = built.replace("RUN echo 'deb x' > /etc/extra.list\nCOPY", "RUN echo 'deb y' > /etc/extra.list\nCOPY");
+    const history = ['', '/bin/sh -c echo certs > /etc/bundle', "/bin/sh -c echo 'deb x' > /etc/extra.list", `/bin/sh -c #(nop) COPY dir:${hex('3')} in /opt/app `];
+    const layers = [undefined, layerOf({ 'etc/bundle': 6 }), layerOf({ 'etc/extra.list': 6 }), layerOf({ 'opt/app/app': 4 })];
+    const finalFrom = lineOf(built, 'FROM base', 2);
+    // the Dockerfile it was built from: the final stage's lines
+    expect(at(built, history, { layers, baseSteps: () => 1 })).toEqual(['base', finalFrom + 1, finalFrom + 2, finalFrom + 3]);
+    // one RUN of the final stage edited: the builder's chain pairs more entries but ends in a RUN where the
+    // image ends in a COPY: not this image's stage; the final stage's unedited RUN keeps its line
+    const got = matchHistory(parseDockerfile(edited, 'Dockerfile'), history, { layers, baseSteps: () => 1 });
+    expect(got.target?.index).toBe(1);
+    expect(got.steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind))).toEqual(['base', finalFrom + 1, 'unmatched', 'unmatched']);
+    // c4: USER and CMD edited too, the builder's useradd line equal to the image's: never the builder's lines
+    const c4 = 'FROM base AS builder\nRUN mkdir -p /etc/ssl\nRUN useradd -m app\nRUN mkdir /out\n\nFROM base\nRUN mkdir -p /etc/ssl\nRUN useradd -m -u 10001 app\nCOPY --from=builder /out /opt/app\nUSER 10001\nCMD ["/opt/app/app", "--serve"]\n';
+    const h4 = ['', '/bin/sh -c mkdir -p /etc/ssl', '/bin/sh -c useradd -m app', `/bin/sh -c #(nop) COPY dir:${hex('4')} in /opt/app `, '/bin/sh -c #(nop)  USER app', '/bin/sh -c #(nop)  CMD ["/opt/app/app"]'];
+    const l4 = [undefined, layerOf({ 'etc/ssl/x': 1 }), layerOf({ 'etc/passwd': 1 }), layerOf({ 'opt/app/app': 4 }), undefined, undefined];
+    expect(at(c4, h4, { layers: l4, baseSteps: () => 1 })).toEqual(['base', lineOf(c4, 'RUN mkdir -p /etc/ssl', 6), 'unmatched', 'unmatched', 'unmatched', 'unmatched']);
+  });
+
+  it('W2: an entry that another possible target stage pairs with another line is left unmatched', () => {
+    // two stages from one base, both ending in a RUN: either could have made the image; the first RUN is in both
+    const text = 'FROM base AS a\nRUN echo common\nRUN echo a-only\nRUN echo x\n\nFROM base AS b\nRUN echo common\nRUN echo b-edited\nRUN echo tail\n';
+    const history = ['', '/bin/sh -c echo common', '/bin/sh -c echo b-original', '/bin/sh -c echo tail'];
+    expect(at(text, history, { baseSteps: () => 1 })).toEqual(['base', 'unmatched', 'unmatched', lineOf(text, 'echo tail')]);
+  });
+  it('W1: a build context that is not the Dockerfile\'s folder (docker build -f docker/Dockerfile .): no context evidence, never the wrong COPY', () => {
+    const text = 'FROM base\nWORKDIR /app\nCOPY . /app/\n# container-only files on top\nCOPY docker/ /app/\nRUN rm -f /app/Dockerfile\nCMD ["python3", "src/main.py"]\n';
+    const history = ['', '/bin/sh -c #(nop) WORKDIR /app', `/bin/sh -c #(nop) COPY dir:${hex('5')} in /app/ `, `/bin/sh -c #(nop) COPY dir:${hex('6')} in /app/ `, '/bin/sh -c rm -f /app/Dockerfile', '/bin/sh -c #(nop)  CMD ["python3" "src/main.py"]'];
+    // the build context (the project root) holds docker/{Dockerfile,settings.py,entrypoint.sh}, settings.py, src/main.py
+    const layers = [undefined, undefined, layerOf({ 'app/docker/Dockerfile': 150, 'app/docker/settings.py': 20, 'app/docker/entrypoint.sh': 30, 'app/settings.py': 11, 'app/src/main.py': 12 }), layerOf({ 'app/Dockerfile': 150, 'app/settings.py': 20, 'app/entrypoint.sh': 30 }), undefined, undefined];
+    // what the Dockerfile's folder (docker/) holds, read as if it were the context
+    const context = contextOf({ Dockerfile: null, 'settings.py': 20, 'entrypoint.sh': 30 });
+    expect(at(text, history, { layers, baseSteps: () => 1, context })).toEqual(['base', 2, 'unmatched', 'unmatched', lineOf(text, 'RUN rm'), lineOf(text, 'CMD')]);
+  });
+
+  it('a COPY source holding a build variable (`COPY ${SRC}/ ./`) is not looked up in the context: no evidence, not a refutation', () => {
+    const text = 'FROM base\nARG SRC=src\nWORKDIR /srv\nWORKDIR app\nCOPY ${SRC}/ ./\nCOPY src/m.py m2.py\nCMD ["true"]\n';
+    const history = ['', '/bin/sh -c #(nop)  ARG SRC=src', '/bin/sh -c #(nop) WORKDIR /srv', '/bin/sh -c #(nop) WORKDIR /srv/app', `/bin/sh -c #(nop) COPY dir:${hex('7')} in ./ `, `/bin/sh -c #(nop) COPY file:${hex('8')} in m2.py `, '/bin/sh -c #(nop)  CMD ["true"]'];
+    const layers = [undefined, undefined, undefined, undefined, layerOf({ 'srv/app/m.py': 3 }), layerOf({ 'srv/app/m2.py': 3 }), undefined];
+    expect(at(text, history, { layers, baseSteps: () => 1, context: contextOf({ Dockerfile: null, 'src/m.py': 3 }) })).toEqual(['base', 2, 3, 4, 5, 6, 7]);
+  });
+  it('R2: a RUN (or ENV) of tens of kilobytes is matched by its text, never an error', () => {
+    const cmd = Array.from({ length: 6000 }, (_x, k) => `echo ${k}`).join(' && '); // ~60 KB of regex-special text
+    expect(cmd.length).toBeGreaterThan(60_000);
+    const big = `"${'(x)*+?'.repeat(20_000)}"`;
+    const text = `FROM base\nARG V=1\nRUN ${cmd}\nENV BIG=${big}\nRUN ${cmd} && echo ${big}\nCMD ["x"]\n`;
+    const history = ['', '/bin/sh -c #(nop)  ARG V=1', `|1 V=1 /bin/sh -c ${cmd}`, `/bin/sh -c #(nop)  ENV BIG=${big.slice(1, -1)}`, `|1 V=1 /bin/sh -c ${cmd} && echo ${big}`, '/bin/sh -c #(nop)  CMD ["x"]'];
+    const got = at(text, history, { baseSteps: () => 1 });
+    // the two RUNs by their text (the ENV's regex may be too large to check: then it is unmatched, not an error)
+    expect([got[0], got[1], got[2], got[4], got[5]]).toEqual(['base', 2, 3, 5, 6]);
+    expect([4, 'unmatched']).toContain(got[3]);
+    // a RUN whose text differs by its last character is not its line
+    expect(at(text.replace(`RUN ${cmd}\n`, `RUN ${cmd}9\n`), history, { baseSteps: () => 1 })[2]).toBe('unmatched');
+  });
+  it('W3: a FROM whose variable names a stage (`FROM ${VARIANT}`, built with --build-arg VARIANT=full): only the lines every parent agrees on', () => {
+    const text = 'ARG VARIANT=slim\nFROM base AS slim\nLABEL flavor=slim\nRUN echo common > /etc/common\n\nFROM base AS full\nLABEL flavor=full\nRUN echo common > /etc/common\nRUN echo extra > /etc/extra\n\nFROM ${VARIANT}\nRUN echo app > /app\nRUN chmod 644 /app\nCMD ["cat", "/app"]\n';
+    const history = ['', '/bin/sh -c #(nop)  LABEL flavor=full', '/bin/sh -c echo common > /etc/common', '/bin/sh -c echo extra > /etc/extra', '/bin/sh -c echo app > /app', '/bin/sh -c chmod 644 /app', '/bin/sh -c #(nop)  CMD ["cat" "/app"]'];
+    // the base image is known for the stages FROM base (one entry); the variable's image is not
+    const df = parseDockerfile(text, 'Dockerfile');
+    const got = matchHistory(df, history, { baseSteps: (root) => (root.base === 'base' ? 1 : undefined) });
+    expect(got.target?.from.line).toBe(lineOf(text, 'FROM ${VARIANT}'));
+    // the slim stage (the default) would put the common RUN and the base image on its lines: not given
+    expect(got.steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind))).toEqual(['unmatched', 'unmatched', 'unmatched', 'unmatched', lineOf(text, 'echo app'), lineOf(text, 'chmod'), lineOf(text, 'CMD')]);
+  });
+  it('R1: 4,000 chained stages (`FROM s{i-1} AS s{i}`): each chain read once, the image on the last stage\'s lines', () => {
+    let text = 'FROM base AS s0\nRUN echo 0\n';
+    for (let i = 1; i < 4000; i++) text += `FROM s${i - 1} AS s${i}\nRUN echo ${i}\n`;
+    // an image built with --target s7: its base entry, then one RUN per stage up to s7
+    const history = ['', ...Array.from({ length: 8 }, (_x, i) => `/bin/sh -c echo ${i}`)];
+    const t0 = performance.now();
+    const got = matchHistory(parseDockerfile(text, 'Dockerfile'), history, { baseSteps: () => 1 });
+    console.log(`4000 chained stages: ${Math.round(performance.now() - t0)} ms`);
+    expect(got.target?.name).toBe('s7');
+    const lines = got.steps.map((s) => (s.kind === 'instruction' ? s.ins.line : s.kind));
+    expect(lines).toEqual(['base', ...Array.from({ length: 8 }, (_x, i) => 2 * i + 2)]);
+  }, 60_000);
+  it('R3: a binary file given as the Dockerfile: one short line, its bytes escaped', async () => {
+    const { readDockerfile } = await import('../../src/dockerfile/read.js');
+    const d = tmpDir('imgscope-df-bin-');
+    const f = path.join(d, 'Dockerfile');
+    // control bytes, an escape sequence and invalid UTF-8 in a 3,000-byte first word
+    writeFileSync(f, Buffer.concat([Buffer.from([0x1b, 0x5b, 0x33, 0x31, 0x6d, 0x00, 0x01, 0xff, 0xfe]), Buffer.alloc(3000, 0x41), Buffer.from(' x\n')]));
+    let message = '';
+    try {
+      readDockerfile(f);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message.startsWith(`--dockerfile ${f}: line 1: `)).toBe(true);
+    expect(message.length).toBeLessThanOrEqual(`--dockerfile ${f}: `.length + 200);
+    expect(message).not.toMatch(/[\x00-\x1f\x7f]/);
+    expect(message).toContain('\\x1b');
+  });
+});
