@@ -15,6 +15,7 @@ import type { OwnerAssignment } from '../attribute/owners.js';
 import { KINDS } from '../catalog/kinds.js';
 import type { MergedFs, VisibleFile } from '../fs/filesystem.js';
 import type { Analysis, Kind } from '../report/types.js';
+import { shortenStep } from '../util/format.js';
 
 export const TREE_FORMAT = 'imgscope-treemap/1';
 
@@ -30,6 +31,8 @@ export const TREE_COLUMNS = {
 export interface TreeLayer {
   /** The history step that made the layer (cut to 400 characters). */
   createdBy: string;
+  /** The same step as the report's tables label it (util/format.ts shortenStep). */
+  step: string;
   /** `file:line instruction` of the Dockerfile step (--dockerfile), when matched. */
   dockerfile?: string;
   visibleBytes: number;
@@ -204,6 +207,7 @@ function treeLayers(a: Analysis): TreeLayer[] {
     const d = l.dockerfile;
     return {
       createdBy: l.createdBy.length > 400 ? `${l.createdBy.slice(0, 400)}…` : l.createdBy,
+      step: shortenStep(l.createdBy),
       ...(d ? { dockerfile: `${d.file}:${d.line} ${d.instruction}` } : {}),
       visibleBytes: l.visibleBytes,
       wasteBytes: l.wasteBytes,

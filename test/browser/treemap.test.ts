@@ -150,7 +150,7 @@ describe.skipIf(!browserOk)('the treemap in chromium', () => {
     // layer 2 → the directories it still shows: app (800 + 40 KiB) and usr (doc/x, 10 KiB)
     await page.click('.tm-map .r[data-depth="1"] >> nth=1', { position: { x: 3, y: 3 } });
     const layer2 = await level(page);
-    expect(layer2.crumbs[1]).toContain('layer 2 · make layer-2');
+    expect(layer2.crumbs[1]).toContain('layer 2 · RUN make layer-2');
     expect(layer2.rects.map((r) => [r.path, r.bytes]).sort()).toEqual([
       ['app', 840 * KiB],
       ['usr', 10 * KiB],

@@ -21,7 +21,7 @@ interface TreeData {
   foldBelow: number;
   owners: string[];
   kinds: string[];
-  layers: Array<{ createdBy: string; dockerfile?: string; visibleBytes: number; wasteBytes: number }>;
+  layers: Array<{ createdBy: string; step: string; dockerfile?: string; visibleBytes: number; wasteBytes: number }>;
   dirs: Array<[number, string]>;
   files: Array<[number, string, number, number, number, number]>;
   folds: Array<[number, number, number, number, number, number]>;
@@ -92,14 +92,8 @@ function leaf(parent: TNode, name: string, path: string, bytes: number, extra: P
   for (let p: TNode | undefined = parent; p; p = p.parent) p.bytes += bytes;
 }
 
-/** A history step as a short label: the shell prefix and `#(nop)` dropped, cut to 60 characters. */
-function shortStep(step: string): string {
-  const s = step.replace(/^\/bin\/(ba)?sh -c (#\(nop\)\s*)?/, '').trim();
-  return s.length > 60 ? `${s.slice(0, 59)}…` : s;
-}
-
 function layerNode(t: TreeData, i: number, root: TNode): TNode {
-  const step = shortStep(t.layers[i]?.createdBy ?? '');
+  const step = t.layers[i]?.step ?? '';
   const n = node(step ? `layer ${i + 1} · ${step}` : `layer ${i + 1}`, '', root);
   n.layer = i;
   return n;
